@@ -1,0 +1,30 @@
+"""``cleanup_old_job_executions``: daily at 02:00, delete run history older than
+``HISTORY_RETENTION_DAYS`` (default 7) and rotated job logs older than that. Light: runs in a
+daemon thread."""
+
+import time
+
+from scheduler import history
+from scheduler.registry import scheduled
+
+
+@scheduled(
+    id="cleanup_old_job_executions",
+    name="Clean up old run history",
+    cron="0 2 * * *",
+    executor="thread",
+)
+def cleanup_old_job_executions(ctx):
+    """Delete old job_executions rows and old rotated job logs; return the counts."""
+    days = ctx.settings.history_retention_days
+    deleted = history.purge_older_than(ctx.engine, days)
+    cutoff = time.time() - days * 86400
+    removed_logs = 0
+    for path in ctx.settings.job_log_dir.glob("*.log.*"):
+        if path.stat().st_mtime < cutoff:
+            path.unlink()
+            removed_logs += 1
+    ctx.logger.info(
+        "deleted %d execution rows older than %d days, %d old job logs", deleted, days, removed_logs
+    )
+    return {"deleted_executions": deleted, "removed_job_logs": removed_logs, "retention_days": days}

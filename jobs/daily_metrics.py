@@ -1,0 +1,19 @@
+"""``daily_metrics``: right after a successful validation, and at 20:30 Monday to Friday as a
+deadline, compute risk/return metrics for every fund with enough history."""
+
+from scheduler.registry import scheduled
+
+
+@scheduled(
+    id="daily_metrics",
+    name="Compute fund risk metrics",
+    cron="30 20 * * mon-fri",
+    after=("daily_validation",),
+    timeout=3600,
+)
+def daily_metrics(ctx):
+    """Compute annualised return, volatility, Sharpe, drawdown... for all funds in one pass."""
+    from fundpipe import tasks
+    from fundpipe.settings import FundSettings
+
+    return tasks.compute_metrics(ctx.engine, FundSettings.from_env(ctx.environ), ctx.run_date)

@@ -1,0 +1,19 @@
+"""``daily_validation``: right after a successful collection, and at 19:30 Monday to Friday as a
+deadline, run the quality rules on staging, quarantine bad rows and upsert good ones."""
+
+from scheduler.registry import scheduled
+
+
+@scheduled(
+    id="daily_validation",
+    name="Validate and load staged NAVs",
+    cron="30 19 * * mon-fri",
+    after=("daily_collection",),
+    timeout=1800,
+)
+def daily_validation(ctx):
+    """Validate staged rows; quarantine rejects with reasons; upsert the rest into fund_nav."""
+    from fundpipe import tasks
+    from fundpipe.settings import FundSettings
+
+    return tasks.validate(ctx.engine, FundSettings.from_env(ctx.environ), ctx.run_date)

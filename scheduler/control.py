@@ -1,0 +1,112 @@
+"""The local control channel between the CLI and the running daemon: a Unix socket, mode 0600.
+
+Protocol: the client sends one JSON object on one line (``{"cmd": "pause", "job": "x"}``); the
+daemon answers with one JSON line ``{"ok": true, ...}`` or ``{"ok": false, "error": "...",
+"code": N}``. Only the daemon's own user (or root) is served: the socket file is created with mode
+0600 and each peer's uid is checked with ``SO_PEERCRED``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import socket
+import socketserver
+import struct
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from scheduler.errors import DaemonNotRunning, SchedulerError
+
+logger = logging.getLogger("scheduler.control")
+MAX_REQUEST_BYTES = 64 * 1024
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class _RequestHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        server: ControlServer = self.server  # type: ignore[assignment]
+        creds = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("3i", creds)
+        if uid not in (0, os.getuid()):
+            self._reply({"ok": False, "error": "permission denied", "code": 1})
+            return
+        line = self.rfile.readline(MAX_REQUEST_BYTES)
+        try:
+            request = json.loads(line)
+            if not isinstance(request, dict) or not isinstance(request.get("cmd"), str):
+                raise ValueError("request must be a JSON object with a 'cmd'")
+        except ValueError as exc:
+            self._reply({"ok": False, "error": f"bad request: {exc}", "code": 2})
+            return
+        try:
+            reply = server.dispatch(request)
+        except SchedulerError as exc:
+            reply = {"ok": False, "error": str(exc), "code": exc.exit_code}
+        except Exception as exc:  # noqa: BLE001 - the channel must survive a failing command
+            logger.exception("control command %r failed", request.get("cmd"))
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "code": 1}
+        self._reply(reply)
+
+    def _reply(self, reply: dict[str, Any]) -> None:
+        with contextlib.suppress(OSError):  # the client went away; nothing to tell
+            self.wfile.write(json.dumps(reply, default=str).encode() + b"\n")
+
+
+class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """Serves control requests on ``path`` in daemon threads until :meth:`close`."""
+
+    daemon_threads = True
+
+    def __init__(self, path: Path, dispatch: Handler):
+        self.path = path
+        self.dispatch = dispatch
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.unlink(missing_ok=True)  # only reached while we hold the PID lock
+        old_umask = os.umask(0o177)
+        try:
+            super().__init__(str(path), _RequestHandler)
+        finally:
+            os.umask(old_umask)
+        os.chmod(path, 0o600)
+        self._thread = threading.Thread(target=self.serve_forever, name="control", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+        self.path.unlink(missing_ok=True)
+
+
+def request(path: Path, payload: dict[str, Any], timeout: float | None = 10.0) -> dict[str, Any]:
+    """Send one request to the daemon and return its reply.
+
+    Raises DaemonNotRunning when nothing listens on ``path``, SchedulerError when the daemon
+    reports an error (its exit code is kept).
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(path))
+    except (FileNotFoundError, ConnectionRefusedError):
+        sock.close()
+        raise DaemonNotRunning("the scheduler daemon is not running") from None
+    with sock, sock.makefile("rwb") as stream:
+        stream.write(json.dumps(payload).encode() + b"\n")
+        stream.flush()
+        line = stream.readline()
+    if not line:
+        raise SchedulerError("the daemon closed the control connection without answering")
+    reply = json.loads(line)
+    if not reply.get("ok"):
+        error = SchedulerError(reply.get("error", "unknown error"))
+        error.exit_code = int(reply.get("code", 1))
+        raise error
+    return reply

@@ -1,0 +1,376 @@
+"""The daemon: builds the BackgroundScheduler, reconciles specs, serves the control socket and
+shuts down gracefully.
+
+Start-up, in order: take the PID lock; mark history rows a dead daemon left ``running`` as
+``interrupted``; start the scheduler paused; reconcile the specs into the job store; plan the
+catch-up of fire times missed while down (see :mod:`scheduler.misfire`); resume; open the control
+socket; run first-start jobs; report ready. The main thread then waits on an event.
+
+Shutdown (SIGTERM/SIGINT or ``stop``): stop submitting, wait up to the stop timeout for running
+executions, then terminate their process groups (recorded ``interrupted``); a second signal skips
+the wait. The PID file is removed in ``finally``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+)
+from apscheduler.executors.base import MaxInstancesReachedError
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from scheduler import history
+from scheduler.control import ControlServer
+from scheduler.errors import SchedulerError, UnknownJobError
+from scheduler.executor import RunFailed, RunnerExecutor
+from scheduler.misfire import plan_catch_up
+from scheduler.pidfile import PidFile
+from scheduler.reconcile import reconcile
+from scheduler.registry import Registry
+from scheduler.runner import Runner
+from scheduler.settings import Settings
+from scheduler.store import JsonJobStore, make_engine
+from scheduler.triggers import describe
+
+logger = logging.getLogger("scheduler.daemon")
+
+MISSED_ROWS_LIMIT = 50
+
+
+def catch_up_missed(scheduler: BackgroundScheduler, engine, now: datetime) -> dict[str, int]:
+    """Apply :func:`plan_catch_up` to every stored job; record missed runs; return counts by job."""
+    counts: dict[str, int] = {}
+    for job in scheduler.get_jobs():
+        plan = plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce)
+        if not plan.due:
+            continue
+        for fire_time in plan.missed[-MISSED_ROWS_LIMIT:]:
+            history.record(
+                engine,
+                job.id,
+                "missed",
+                scheduled_run_time=fire_time,
+                error="daemon was not running at the scheduled time (older than the grace time)",
+            )
+        if plan.missed:
+            more = len(plan.missed) - MISSED_ROWS_LIMIT
+            logger.warning(
+                "job=%s missed %d run(s) while the daemon was down (oldest %s, newest %s)%s",
+                job.id,
+                len(plan.missed),
+                plan.missed[0].isoformat(),
+                plan.missed[-1].isoformat(),
+                f"; only the newest {MISSED_ROWS_LIMIT} recorded" if more > 0 else "",
+            )
+        if plan.run:
+            logger.info(
+                "job=%s run of %s is within the grace time: running it now", job.id, plan.run[-1].isoformat()
+            )
+        counts[job.id] = len(plan.missed)
+        scheduler.modify_job(job.id, next_run_time=plan.next_run_time)
+    return counts
+
+
+class Daemon:
+    """One scheduler process. :meth:`run` blocks until stopped and returns the exit status."""
+
+    def __init__(
+        self, settings: Settings, registry: Registry, *, clock: Callable[[], datetime] | None = None
+    ):
+        self.settings = settings
+        self.registry = registry
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.started_at: datetime | None = None
+        self._stop_requested = threading.Event()
+        self._wake = threading.Event()
+        self._force = False
+        self._signals = 0
+        self._stop_reason = "requested"
+        self.stop_timeout = float(settings.stop_timeout)
+        self.engine = None
+        self.scheduler: BackgroundScheduler | None = None
+        self.executor: RunnerExecutor | None = None
+        self.runner: Runner | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def run(self, on_ready: Callable[[], None] | None = None) -> int:
+        """Run until a stop is requested; raise pidfile.AlreadyRunning if another daemon runs."""
+        pidfile = PidFile(self.settings.pid_file)
+        pidfile.acquire()
+        control = None
+        try:
+            try:
+                self._start()
+            except Exception:
+                logger.exception("start-up failed")
+                raise
+            control = ControlServer(self.settings.control_socket, self.handle_request)
+            control.start()
+            self._install_signal_handlers()
+            self._run_first_start_jobs()
+            logger.info(
+                "scheduler ready: pid=%s jobs=%d database=%s",
+                os.getpid(),
+                len(self.scheduler.get_jobs()),
+                self.settings.masked_database_url,
+            )
+            if on_ready is not None:
+                on_ready()
+            self._stop_requested.wait()
+            self._shutdown()
+            return 0
+        finally:
+            if control is not None:
+                control.close()
+            if self.engine is not None:
+                self.engine.dispose()
+            pidfile.release()
+            logger.info("scheduler stopped")
+
+    def _start(self) -> None:
+        self.started_at = self.clock()
+        self.engine = make_engine(self.settings.database_url)
+        history.ensure_schema(self.engine)
+        left = history.interrupt_leftovers(self.engine, "the daemon stopped before the run finished")
+        if left:
+            logger.warning("%d execution(s) left running by a previous daemon marked interrupted", left)
+        self.runner = Runner(self.settings, self.registry, self.engine)
+        self.runner.on_idle = self._wake.set
+        self.executor = RunnerExecutor(self.runner, self.settings.max_workers)
+        store = JsonJobStore(self.engine)
+        self.scheduler = BackgroundScheduler(
+            jobstores={"default": store},
+            executors={"default": self.executor},
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": self.settings.misfire_grace_time,
+            },
+            timezone=self.settings.timezone,
+        )
+        self.scheduler.add_listener(self._on_executed, EVENT_JOB_EXECUTED)
+        self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
+        self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
+        self.scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
+        self.scheduler.start(paused=True)
+        report = reconcile(self.scheduler, self.registry, self.settings.misfire_grace_time)
+        logger.info(
+            "job store reconciled: %d added, %d updated, %d unchanged, %d removed",
+            len(report.added),
+            len(report.updated),
+            len(report.unchanged),
+            len(report.removed),
+        )
+        for spec in self.registry.specs.values():
+            if not spec.enabled:
+                logger.warning("job=%s is disabled: %s", spec.id, spec.disabled_reason or "enabled = false")
+        catch_up_missed(self.scheduler, self.engine, self.clock())
+        self.scheduler.resume()
+
+    def _run_first_start_jobs(self) -> None:
+        if not self.settings.run_on_first_start:
+            return
+        for spec in self.registry.enabled():
+            if spec.run_on_first_start and history.count_for_job(self.engine, spec.id) == 0:
+                logger.info("job=%s has never run: running it once now (first start)", spec.id)
+                self.run_now(spec.id, trigger="startup")
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+
+    def _on_signal(self, signum, _frame) -> None:
+        self._signals += 1
+        if self._signals == 1:
+            self.request_stop(f"signal {signal.Signals(signum).name}")
+        else:
+            self._force = True
+            self._wake.set()
+
+    def request_stop(self, why: str) -> None:
+        """Ask the main thread to shut down (safe from signal handlers and other threads)."""
+        if not self._stop_requested.is_set():
+            self._stop_requested.set()
+            self._wake.set()
+            self._stop_reason = why
+
+    def _shutdown(self) -> None:
+        timeout = self.stop_timeout
+        logger.info(
+            "stopping (%s): no new runs; waiting up to %.0fs for %d running execution(s)",
+            self._stop_reason,
+            timeout,
+            self.runner.active_count,
+        )
+        self.scheduler.shutdown(wait=False)
+        deadline = time.monotonic() + timeout
+        while self.runner.active_count and not self._force:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            self._wake.clear()
+            if self.runner.active_count == 0:
+                break
+            self._wake.wait(remaining)
+        if self.runner.active_count:
+            count = self.runner.terminate_all()
+            logger.warning(
+                "terminated %d running execution(s)%s",
+                count,
+                " (forced by a second signal)" if self._force else "",
+            )
+        self.executor.shutdown(wait=True)
+
+    # -- events --------------------------------------------------------------------------------
+    def _on_executed(self, event) -> None:
+        result = event.retval
+        for spec in self.registry.enabled():
+            if result is not None and result.job_id in spec.after:
+                logger.info("job=%s runs after job=%s succeeded", spec.id, result.job_id)
+                try:
+                    self.run_now(spec.id, trigger="dependency")
+                except SchedulerError as exc:
+                    logger.warning("job=%s dependency run not started: %s", spec.id, exc)
+
+    def _on_error(self, event) -> None:
+        if not isinstance(event.exception, RunFailed):
+            logger.error(
+                "job=%s run could not be completed: %r\n%s",
+                event.job_id,
+                event.exception,
+                event.traceback or "",
+            )
+
+    def _on_missed(self, event) -> None:
+        history.record(
+            self.engine,
+            event.job_id,
+            "missed",
+            scheduled_run_time=event.scheduled_run_time,
+            error="run time passed by more than the misfire grace time",
+        )
+        logger.warning(
+            "job=%s run of %s missed (older than the grace time)", event.job_id, event.scheduled_run_time
+        )
+
+    def _on_max_instances(self, event) -> None:
+        for run_time in event.scheduled_run_times:
+            history.record(
+                self.engine,
+                event.job_id,
+                "skipped",
+                scheduled_run_time=run_time,
+                error="previous run still going (max_instances reached)",
+            )
+        logger.warning("job=%s run skipped: the previous run is still going", event.job_id)
+
+    # -- commands ------------------------------------------------------------------------------
+    def _job(self, job_id: str):
+        spec = self.registry.get(job_id)
+        job = self.scheduler.get_job(job_id)
+        if job is None:
+            raise SchedulerError(f"job {job_id!r} is disabled: {spec.disabled_reason or 'enabled = false'}")
+        return job
+
+    def run_now(self, job_id: str, trigger: str = "manual") -> tuple[int, Future]:
+        """Start a run of ``job_id`` now; return its execution id and a future of its events."""
+        job = self._job(job_id)
+        started: Future = Future()
+        try:
+            done = self.executor.submit_now(job, trigger, on_started=started.set_result)
+        except MaxInstancesReachedError:
+            history.record(
+                self.engine,
+                job_id,
+                "skipped",
+                scheduled_run_time=None,
+                trigger=trigger,
+                error="a run is already going (max_instances reached)",
+            )
+            raise SchedulerError(
+                f"job {job_id!r} is already running (max_instances={job.max_instances})"
+            ) from None
+        done.add_done_callback(
+            lambda f: (
+                started.done()
+                or started.set_exception(f.exception() or SchedulerError("the run ended before it started"))
+            )
+        )
+        return started.result(timeout=60), done
+
+    def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Serve one control-socket request (see :mod:`scheduler.control`)."""
+        cmd = request["cmd"]
+        if cmd == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        if cmd == "status":
+            return {"ok": True, **self.status()}
+        job_id = str(request.get("job", ""))
+        if cmd == "run":
+            execution_id, done = self.run_now(job_id)
+            if request.get("wait"):
+                done.result()
+                row = history.get(self.engine, execution_id)
+                return {
+                    "ok": True,
+                    "execution_id": execution_id,
+                    "status": row["status"],
+                    "error": row["error"],
+                }
+            return {"ok": True, "execution_id": execution_id, "status": "running"}
+        if cmd in ("pause", "resume"):
+            job = self._job(job_id)
+            (self.scheduler.pause_job if cmd == "pause" else self.scheduler.resume_job)(job_id)
+            job = self.scheduler.get_job(job_id)
+            logger.info("job=%s %sd by the operator", job_id, cmd)
+            return {"ok": True, "job": job_id, "next_run_time": job.next_run_time}
+        if cmd == "set-stop-timeout":
+            self.stop_timeout = max(float(request.get("timeout", self.stop_timeout)), 0.0)
+            return {"ok": True, "timeout": self.stop_timeout}
+        raise SchedulerError(f"unknown command {cmd!r}")
+
+    def status(self) -> dict[str, Any]:
+        jobs = []
+        for job in self.scheduler.get_jobs():
+            jobs.append(
+                {
+                    "id": job.id,
+                    "name": job.name,
+                    "trigger": describe(job.trigger),
+                    "next_run_time": job.next_run_time,
+                    "paused": job.next_run_time is None,
+                }
+            )
+        uptime = (self.clock() - self.started_at).total_seconds() if self.started_at else 0
+        return {
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "uptime": uptime,
+            "running_executions": self.runner.active_count,
+            "jobs": jobs,
+            "scheduler_running": self.scheduler.running,
+        }
+
+
+def uptime_text(seconds: float) -> str:
+    return str(timedelta(seconds=int(seconds)))
+
+
+def check_job_known(registry: Registry, job_id: str) -> None:
+    if job_id not in registry.specs:
+        raise UnknownJobError(job_id, list(registry.specs))

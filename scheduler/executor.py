@@ -1,0 +1,133 @@
+"""The APScheduler executor that hands each due run to the :class:`~scheduler.runner.Runner`.
+
+Runs are executed on a thread pool; each thread waits for the job's child process (or runs a
+light job in-thread). The executor turns the runner's result into APScheduler events:
+``EVENT_JOB_EXECUTED`` for a success, ``EVENT_JOB_ERROR`` (with :class:`RunFailed`) otherwise,
+``EVENT_JOB_MISSED`` for a run time older than the job's grace time.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from traceback import format_tb
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MISSED,
+    JobExecutionEvent,
+)
+from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError
+
+from scheduler.runner import ExecutionResult, Runner
+
+logger = logging.getLogger("scheduler.executor")
+
+
+class RunFailed(Exception):
+    """A run ended in a status other than ``success``; carries the :class:`ExecutionResult`."""
+
+    def __init__(self, result: ExecutionResult):
+        self.result = result
+        super().__init__(
+            f"job {result.job_id} execution {result.execution_id} {result.status}: {result.error or ''}"
+        )
+
+
+def dispatch(
+    runner: Runner | None = None,
+    job=None,
+    run_time: datetime | None = None,
+    trigger: str = "schedule",
+    on_started=None,
+) -> ExecutionResult:
+    """The callable every stored job points to: run ``job`` through ``runner``.
+
+    The executor supplies every argument; the defaults only let APScheduler accept the
+    reference when the job is added.
+    """
+    if runner is None or job is None:
+        raise TypeError("dispatch() is called by RunnerExecutor with a runner and a job")
+    return runner.run(job.id, scheduled_run_time=run_time, trigger=trigger, on_started=on_started)
+
+
+class RunnerExecutor(BaseExecutor):
+    """Submits runs to a thread pool; each run goes through the job's ``func`` (dispatch)."""
+
+    def __init__(self, runner: Runner, max_workers: int = 4):
+        super().__init__()
+        self.runner = runner
+        self._max_workers = max_workers
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self, scheduler, alias):
+        super().start(scheduler, alias)
+        self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="job")
+
+    def shutdown(self, wait=True):
+        if self._pool is not None:
+            self._pool.shutdown(wait=wait)
+
+    def _do_submit_job(self, job, run_times):
+        self._submit(job, run_times, "schedule", None)
+
+    def submit_now(self, job, trigger: str, on_started: Callable[[int], None] | None = None) -> Future:
+        """Run ``job`` now outside its schedule, respecting max_instances.
+
+        Raises MaxInstancesReachedError when as many runs as allowed are already going.
+        """
+        with self._lock:
+            if self._instances[job.id] >= job.max_instances:
+                raise MaxInstancesReachedError(job)
+            self._instances[job.id] += 1
+        return self._submit(job, [None], trigger, on_started)
+
+    def _submit(self, job, run_times, trigger, on_started) -> Future:
+        def work():
+            events = []
+            for run_time in run_times:
+                if run_time is not None and job.misfire_grace_time is not None:
+                    late = datetime.now(UTC) - run_time
+                    if late > timedelta(seconds=job.misfire_grace_time):
+                        logger.warning("job %s: run of %s missed by %s", job.id, run_time, late)
+                        events.append(JobExecutionEvent(EVENT_JOB_MISSED, job.id, "default", run_time))
+                        continue
+                event_time = run_time or datetime.now(UTC)
+                try:
+                    result = job.func(self.runner, job, run_time, trigger, on_started)
+                    if result.status != "success":
+                        raise RunFailed(result)
+                except Exception:  # noqa: BLE001 - every failure becomes an event, never a dead loop
+                    exc, tb = sys.exc_info()[1:]
+                    events.append(
+                        JobExecutionEvent(
+                            EVENT_JOB_ERROR,
+                            job.id,
+                            "default",
+                            event_time,
+                            exception=exc,
+                            traceback="".join(format_tb(tb)),
+                        )
+                    )
+                else:
+                    events.append(
+                        JobExecutionEvent(EVENT_JOB_EXECUTED, job.id, "default", event_time, retval=result)
+                    )
+            return events
+
+        def done(future: Future):
+            try:
+                events = future.result()
+            except BaseException:  # noqa: BLE001 - report and release the instance slot
+                self._run_job_error(job.id, *sys.exc_info()[1:])
+            else:
+                self._run_job_success(job.id, events)
+
+        assert self._pool is not None, "executor not started"
+        future = self._pool.submit(work)
+        future.add_done_callback(done)
+        return future

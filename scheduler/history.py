@@ -1,0 +1,247 @@
+"""The ``job_executions`` run history: one row per execution, and the queries the CLI shares.
+
+Times are stored as naive UTC and returned as aware UTC datetimes. Statuses: ``running``,
+``success``, ``failed``, ``timeout``, ``interrupted``, ``missed``, ``skipped``. Triggers:
+``schedule``, ``manual``, ``retry``, ``dependency``, ``startup``.
+"""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+
+STATUSES = ("running", "success", "failed", "timeout", "interrupted", "missed", "skipped")
+FINAL_FAILURES = ("failed", "timeout", "interrupted", "missed", "skipped")
+TRIGGERS = ("schedule", "manual", "retry", "dependency", "startup")
+OUTPUT_TAIL_CHARS = 4000
+
+metadata = MetaData()
+job_executions = Table(
+    "job_executions",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("job_id", String(191), nullable=False),
+    Column("scheduled_run_time", DateTime),
+    Column("started_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    Column("status", String(16), nullable=False),
+    Column("duration", Float),
+    Column("exit_code", Integer),
+    Column("error", Text),
+    Column("output_tail", Text),
+    Column("host", String(255)),
+    Column("pid", Integer),
+    Column("trigger", String(16), nullable=False),
+    Index("ix_job_executions_job_started", "job_id", "started_at"),
+    Index("ix_job_executions_status", "status"),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _db_time(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(UTC).replace(tzinfo=None)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _row(mapping: Any) -> dict[str, Any]:
+    row = dict(mapping)
+    for key in ("scheduled_run_time", "started_at", "finished_at"):
+        row[key] = _aware(row[key])
+    return row
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Create the history table and its indexes when missing."""
+    metadata.create_all(engine, checkfirst=True)
+
+
+def start(
+    engine: Engine,
+    job_id: str,
+    *,
+    scheduled_run_time: datetime | None,
+    trigger: str,
+    pid: int | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Insert a ``running`` row and return its id."""
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(job_executions).values(
+                job_id=job_id,
+                scheduled_run_time=_db_time(scheduled_run_time),
+                started_at=_db_time(now or utcnow()),
+                status="running",
+                host=socket.gethostname(),
+                pid=pid,
+                trigger=trigger,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def set_pid(engine: Engine, execution_id: int, pid: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(job_executions).where(job_executions.c.id == execution_id).values(pid=pid))
+
+
+def finish(
+    engine: Engine,
+    execution_id: int,
+    status: str,
+    *,
+    exit_code: int | None = None,
+    error: str | None = None,
+    output_tail: str | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Close a ``running`` row with its final status, duration and output tail."""
+    if status not in STATUSES or status == "running":
+        raise ValueError(f"not a final status: {status!r}")
+    finished = _db_time(now or utcnow())
+    with engine.begin() as conn:
+        started = conn.execute(
+            select(job_executions.c.started_at).where(job_executions.c.id == execution_id)
+        ).scalar_one()
+        conn.execute(
+            update(job_executions)
+            .where(job_executions.c.id == execution_id)
+            .values(
+                status=status,
+                finished_at=finished,
+                duration=max((finished - started).total_seconds(), 0.0),
+                exit_code=exit_code,
+                error=error[:4000] if error else error,
+                output_tail=output_tail[-OUTPUT_TAIL_CHARS:] if output_tail else output_tail,
+            )
+        )
+
+
+def record(
+    engine: Engine,
+    job_id: str,
+    status: str,
+    *,
+    scheduled_run_time: datetime | None,
+    trigger: str = "schedule",
+    error: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Insert a finished row that never ran (``missed`` or ``skipped``); return its id."""
+    stamp = _db_time(now or utcnow())
+    with engine.begin() as conn:
+        result = conn.execute(
+            insert(job_executions).values(
+                job_id=job_id,
+                scheduled_run_time=_db_time(scheduled_run_time),
+                started_at=stamp,
+                finished_at=stamp,
+                duration=0.0,
+                status=status,
+                error=error,
+                host=socket.gethostname(),
+                trigger=trigger,
+            )
+        )
+        return int(result.inserted_primary_key[0])
+
+
+def interrupt_leftovers(engine: Engine, reason: str, host: str | None = None) -> int:
+    """Mark rows still ``running`` (left by a dead daemon on ``host``) as ``interrupted``."""
+    host = host or socket.gethostname()
+    with engine.begin() as conn:
+        result = conn.execute(
+            update(job_executions)
+            .where(job_executions.c.status == "running", job_executions.c.host == host)
+            .values(status="interrupted", finished_at=_db_time(utcnow()), error=reason)
+        )
+        return result.rowcount
+
+
+def get(engine: Engine, execution_id: int) -> dict[str, Any] | None:
+    with engine.begin() as conn:
+        row = conn.execute(select(job_executions).where(job_executions.c.id == execution_id)).first()
+    return _row(row._mapping) if row else None
+
+
+def recent(
+    engine: Engine, *, job_id: str | None = None, status: str | None = None, limit: int = 20
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` rows, optionally for one job and/or status."""
+    query = select(job_executions).order_by(job_executions.c.id.desc()).limit(limit)
+    if job_id:
+        query = query.where(job_executions.c.job_id == job_id)
+    if status:
+        query = query.where(job_executions.c.status == status)
+    with engine.begin() as conn:
+        return [_row(r._mapping) for r in conn.execute(query)]
+
+
+def last_per_job(engine: Engine) -> dict[str, dict[str, Any]]:
+    """The newest row of each job."""
+    newest = select(func.max(job_executions.c.id).label("id")).group_by(job_executions.c.job_id).subquery()
+    query = select(job_executions).join(newest, job_executions.c.id == newest.c.id)
+    with engine.begin() as conn:
+        return {r.job_id: _row(r._mapping) for r in conn.execute(query)}
+
+
+def failures_since(engine: Engine, since: datetime) -> list[dict[str, Any]]:
+    query = (
+        select(job_executions)
+        .where(
+            job_executions.c.status.in_(FINAL_FAILURES),
+            job_executions.c.started_at >= _db_time(since),
+        )
+        .order_by(job_executions.c.id.desc())
+    )
+    with engine.begin() as conn:
+        return [_row(r._mapping) for r in conn.execute(query)]
+
+
+def count_for_job(engine: Engine, job_id: str) -> int:
+    with engine.begin() as conn:
+        return conn.execute(
+            select(func.count()).select_from(job_executions).where(job_executions.c.job_id == job_id)
+        ).scalar_one()
+
+
+def purge_older_than(engine: Engine, days: int, now: datetime | None = None) -> int:
+    """Delete finished rows started more than ``days`` days ago; return how many."""
+    cutoff = _db_time((now or utcnow()) - timedelta(days=days))
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(job_executions).where(
+                job_executions.c.started_at < cutoff, job_executions.c.status != "running"
+            )
+        )
+        return result.rowcount

@@ -1,0 +1,58 @@
+"""What to do at start about fire times that passed while the daemon was down (pure; ``now`` is passed in).
+
+Policy (coalesce on, the default): of all fire times from the stored next run time up to ``now``,
+the latest one that is still within the grace time runs once, at start; every one older than the
+grace time is *missed*: recorded in the history with a warning, never silently dropped. Fire
+times within grace that are older than the one that runs are merged into it (coalesced).
+Without coalescing every fire time within grace runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+MAX_FIRE_TIMES = 10_000
+
+
+@dataclass(frozen=True)
+class CatchUpPlan:
+    due: list[datetime]  # every fire time in [stored next run, now]
+    run: list[datetime]  # fire times to run now (one when coalescing)
+    missed: list[datetime]  # fire times older than the grace time
+    next_run_time: datetime | None  # what the job store should hold afterwards
+    truncated: bool = False  # more than MAX_FIRE_TIMES passed; the oldest were not enumerated
+
+
+def due_fire_times(trigger: Any, first: datetime, now: datetime) -> tuple[list[datetime], bool]:
+    """Fire times of ``trigger`` from ``first`` (a fire time) up to and including ``now``."""
+    times: list[datetime] = []
+    fire = first
+    while fire is not None and fire <= now:
+        if len(times) >= MAX_FIRE_TIMES:
+            return times, True
+        times.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+    return times, False
+
+
+def plan_catch_up(
+    trigger: Any,
+    stored_next_run: datetime | None,
+    now: datetime,
+    grace_seconds: float | None,
+    coalesce: bool = True,
+) -> CatchUpPlan:
+    """Decide which passed fire times run now and which are recorded as missed."""
+    if stored_next_run is None or stored_next_run > now:
+        return CatchUpPlan([], [], [], stored_next_run)
+    due, truncated = due_fire_times(trigger, stored_next_run, now)
+    if truncated:  # down for ages on a frequent trigger: record what was enumerated, start afresh
+        return CatchUpPlan(due, [], due, trigger.get_next_fire_time(None, now), truncated)
+    grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
+    within = [t for t in due if grace is None or now - t <= grace]
+    missed = [t for t in due if t not in within]
+    run = within[-1:] if coalesce else within
+    next_run = run[0] if run else trigger.get_next_fire_time(due[-1], now)
+    return CatchUpPlan(due, run, missed, next_run)

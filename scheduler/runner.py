@@ -1,0 +1,286 @@
+"""Runs one execution of a job and records it in the history.
+
+Default (``executor="process"``): a child process in its own process group, either this
+project's ``scheduler_daemon.py exec JOB`` (for a Python job; pandas never loads into the daemon)
+or the job's argv command (no shell). Output is appended to ``logs/jobs/<job_id>.log``; exit
+code, duration and the output's tail go to the history row. A job past its ``timeout`` has its
+whole process group killed (status ``timeout``); :meth:`Runner.terminate_all` does the same at
+shutdown (status ``interrupted``). ``executor="thread"`` runs light housekeeping in the calling
+thread.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy.engine import Engine
+
+from scheduler import history
+from scheduler.context import JobContext
+from scheduler.registry import JobSpec, Registry
+from scheduler.settings import PROJECT_DIR, Settings
+
+logger = logging.getLogger("scheduler.runner")
+
+DAEMON_SCRIPT = PROJECT_DIR / "scheduler_daemon.py"
+KILL_GRACE_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class ExecutionResult:
+    job_id: str
+    execution_id: int
+    status: str
+    exit_code: int | None
+    error: str | None
+    duration: float | None = None
+
+
+def resolve(ref: str) -> Callable:
+    """Import ``module:function`` (dots allowed after the colon)."""
+    module_name, _, attr = ref.partition(":")
+    target = importlib.import_module(module_name)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def last_line(text: str | None) -> str | None:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else None
+
+
+def kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE_SECONDS) -> None:
+    """SIGTERM the process group of ``proc``; SIGKILL it if the leader outlives ``grace``."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        if sig == signal.SIGKILL:
+            break
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            continue
+        # The leader is gone; SIGKILL whatever it left behind in its group.
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+class Runner:
+    """Executes runs of the registry's jobs and keeps track of the live child processes."""
+
+    def __init__(self, settings: Settings, registry: Registry, engine: Engine):
+        self.settings = settings
+        self.registry = registry
+        self.engine = engine
+        self._lock = threading.Lock()
+        self._children: dict[int, subprocess.Popen] = {}
+        self._active = 0
+        self._stopping = False
+        self.on_idle: Callable[[], None] | None = None
+
+    @property
+    def active_count(self) -> int:
+        with self._lock:
+            return self._active
+
+    def run(
+        self,
+        job_id: str,
+        *,
+        scheduled_run_time: datetime | None = None,
+        trigger: str = "schedule",
+        on_started: Callable[[int], None] | None = None,
+    ) -> ExecutionResult:
+        """Run ``job_id`` once and return its result; never raises for a failing job."""
+        spec = self.registry.get(job_id)
+        with self._lock:
+            self._active += 1
+        try:
+            execution_id = history.start(
+                self.engine, job_id, scheduled_run_time=scheduled_run_time, trigger=trigger
+            )
+            logger.info(
+                "job=%s execution=%s started (trigger %s, scheduled %s)",
+                job_id,
+                execution_id,
+                trigger,
+                scheduled_run_time.isoformat() if scheduled_run_time else "now",
+            )
+            if on_started is not None:
+                on_started(execution_id)
+            if spec.executor == "thread":
+                status, code, error, tail = self._run_in_thread(
+                    spec, execution_id, scheduled_run_time, trigger
+                )
+            else:
+                status, code, error, tail = self._run_child(spec, execution_id, scheduled_run_time, trigger)
+            history.finish(self.engine, execution_id, status, exit_code=code, error=error, output_tail=tail)
+            row = history.get(self.engine, execution_id) or {}
+            result = ExecutionResult(job_id, execution_id, status, code, error, row.get("duration"))
+            log = logger.info if status == "success" else logger.error
+            log(
+                "job=%s execution=%s %s in %.1fs%s",
+                job_id,
+                execution_id,
+                status,
+                result.duration or 0.0,
+                f": {error}" if error else "",
+            )
+            return result
+        finally:
+            with self._lock:
+                self._active -= 1
+                idle = self._active == 0
+            if idle and self.on_idle is not None:
+                self.on_idle()
+
+    def _run_in_thread(self, spec: JobSpec, execution_id: int, scheduled, trigger):
+        ctx = JobContext(
+            job_id=spec.id,
+            execution_id=execution_id,
+            scheduled_run_time=scheduled,
+            trigger=trigger,
+            settings=self.settings,
+            timezone=spec.zone(self.settings.timezone),
+            logger=logging.getLogger(f"jobs.{spec.id}"),
+            _engine=self.engine,
+        )
+        try:
+            outcome = resolve(spec.func)(ctx)
+        except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal
+            tail = traceback.format_exc()
+            logger.error("job=%s execution=%s raised %s", spec.id, execution_id, tail.rstrip())
+            return "failed", None, f"{type(exc).__name__}: {exc}", tail
+        return "success", None, None, None if outcome is None else str(outcome)
+
+    def _argv(self, spec: JobSpec, execution_id: int, scheduled, trigger) -> list[str]:
+        if spec.command:
+            return list(spec.command)
+        argv = [
+            sys.executable,
+            str(DAEMON_SCRIPT),
+            "exec",
+            spec.id,
+            "--execution-id",
+            str(execution_id),
+            "--trigger",
+            trigger,
+        ]
+        if scheduled is not None:
+            argv += ["--scheduled", scheduled.isoformat()]
+        return argv
+
+    def job_log_path(self, job_id: str) -> Path:
+        return self.settings.job_log_dir / f"{job_id}.log"
+
+    def _open_job_log(self, job_id: str):
+        path = self.job_log_path(job_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > self.settings.job_log_max_bytes:
+            path.replace(path.with_suffix(".log.1"))
+        return path, open(path, "ab")  # noqa: SIM115 - closed by the caller
+
+    def _run_child(self, spec: JobSpec, execution_id: int, scheduled, trigger):
+        path, log_file = self._open_job_log(spec.id)
+        with log_file:
+            header = (
+                f"=== {datetime.now().astimezone().isoformat(timespec='seconds')} "
+                f"job={spec.id} execution={execution_id} trigger={trigger} ===\n"
+            )
+            log_file.write(header.encode())
+            log_file.flush()
+            offset = log_file.tell()
+            env = dict(os.environ)
+            env.update(
+                SCHEDULER_JOB_ID=spec.id, SCHEDULER_EXECUTION_ID=str(execution_id), PYTHONUNBUFFERED="1"
+            )
+            try:
+                proc = subprocess.Popen(
+                    self._argv(spec, execution_id, scheduled, trigger),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    cwd=spec.workdir or str(PROJECT_DIR),
+                    env=env,
+                    start_new_session=True,
+                )
+            except OSError as exc:
+                message = f"cannot start {spec.target!r}: {exc}"
+                log_file.write(f"{message}\n".encode())
+                return "failed", None, message, message
+            with self._lock:
+                self._children[execution_id] = proc
+                stopping = self._stopping
+            if stopping:
+                kill_group(proc)
+            history.set_pid(self.engine, execution_id, proc.pid)
+            status = None
+            try:
+                proc.wait(timeout=spec.timeout)
+            except subprocess.TimeoutExpired:
+                logger.error(
+                    "job=%s execution=%s exceeded its timeout of %ss; killing its process group",
+                    spec.id,
+                    execution_id,
+                    spec.timeout,
+                )
+                kill_group(proc)
+                status = "timeout"
+            finally:
+                with self._lock:
+                    self._children.pop(execution_id, None)
+                    interrupted = self._stopping
+        tail = _read_tail(path, offset)
+        code = proc.returncode
+        if status == "timeout":
+            return status, code, f"timed out after {spec.timeout:g}s; process group killed", tail
+        if code == 0:
+            return "success", code, None, tail
+        if interrupted:
+            return (
+                "interrupted",
+                code,
+                "daemon stopped before the run finished; process group terminated",
+                tail,
+            )
+        reason = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
+        return "failed", code, last_line(tail) or reason, tail
+
+    def terminate_all(self) -> int:
+        """Stop starting children and terminate the process group of each running one."""
+        with self._lock:
+            self._stopping = True
+            children = list(self._children.items())
+        for execution_id, proc in children:
+            logger.warning(
+                "execution=%s still running at shutdown; terminating its process group", execution_id
+            )
+            threading.Thread(target=kill_group, args=(proc,), daemon=True).start()
+        return len(children)
+
+
+def _read_tail(path: Path, offset: int, limit: int = history.OUTPUT_TAIL_CHARS) -> str:
+    try:
+        with open(path, "rb") as f:
+            size = f.seek(0, os.SEEK_END)
+            f.seek(max(offset, size - limit * 4))
+            data = f.read()
+    except OSError:
+        return ""
+    return data.decode("utf-8", "replace")[-limit:]

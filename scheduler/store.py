@@ -1,0 +1,284 @@
+"""Database engines and the persisted job store, serialising job state as JSON (never pickle).
+
+A stored row that cannot be restored safely (bad JSON, a trigger class outside the allow-list, an
+unexpected callable or arguments) is moved to ``scheduler_jobs_rejected`` with the reason and
+logged as an error: it is never executed and never silently deleted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from apscheduler.job import Job
+from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.util import datetime_to_utc_timestamp
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import IntegrityError
+
+from scheduler.triggers import trigger_from_dict, trigger_to_dict
+
+logger = logging.getLogger("scheduler.store")
+
+JOB_FUNC = "scheduler.executor:dispatch"
+STATE_VERSION = 1
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def make_engine(url: URL | str) -> Engine:
+    """Create an engine shared by the daemon, the CLI and job processes.
+
+    SQLite: WAL journal, a 30 s busy timeout and ``synchronous=NORMAL`` so several processes
+    share the file without "database is locked"; the file's folder is created. MySQL:
+    ``pool_pre_ping`` and ``pool_recycle`` against "server has gone away", utf8mb4. Both hide
+    bound parameters in error messages so row values and secrets never reach a log.
+    """
+    from sqlalchemy.engine import make_url
+
+    url = make_url(url) if isinstance(url, str) else url
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(
+            url,
+            hide_parameters=True,
+            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.close()
+
+        return engine
+    if url.get_backend_name() == "mysql" and "charset" not in url.query:
+        url = url.update_query_dict({"charset": "utf8mb4"})
+    return create_engine(
+        url,
+        hide_parameters=True,
+        pool_pre_ping=True,
+        pool_recycle=1800,
+        pool_size=5,
+        max_overflow=5,
+    )
+
+
+def job_to_state(job: Job) -> dict[str, Any]:
+    """The JSON-able state of ``job``; raise ValueError for anything JSON or the allow-list rejects."""
+    if job.func_ref != JOB_FUNC or job.args or job.kwargs:
+        raise ValueError(f"job {job.id!r}: only {JOB_FUNC} without arguments can be stored")
+    return {
+        "version": STATE_VERSION,
+        "id": job.id,
+        "func": job.func_ref,
+        "trigger": trigger_to_dict(job.trigger),
+        "executor": job.executor,
+        "name": job.name,
+        "misfire_grace_time": job.misfire_grace_time,
+        "coalesce": job.coalesce,
+        "max_instances": job.max_instances,
+        "next_run_time": job.next_run_time.isoformat() if job.next_run_time else None,
+    }
+
+
+def state_to_kwargs(row_id: str, raw: str | bytes) -> dict[str, Any]:
+    """Validate a stored state and return Job.__setstate__ input; raise ValueError saying why not."""
+    try:
+        state = json.loads(raw)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"job state is not valid JSON ({exc})") from None
+    if not isinstance(state, dict):
+        raise ValueError("job state is not a JSON object")
+    expected = {
+        "version",
+        "id",
+        "func",
+        "trigger",
+        "executor",
+        "name",
+        "misfire_grace_time",
+        "coalesce",
+        "max_instances",
+        "next_run_time",
+    }
+    if set(state) != expected:
+        raise ValueError(f"job state has unexpected keys {sorted(set(state) ^ expected)}")
+    if state["version"] != STATE_VERSION:
+        raise ValueError(f"job state version {state['version']!r} is not {STATE_VERSION}")
+    if state["id"] != row_id:
+        raise ValueError(f"job state id {state['id']!r} does not match the row id {row_id!r}")
+    if state["func"] != JOB_FUNC:
+        raise ValueError(f"callable {state['func']!r} is not allowed (only {JOB_FUNC})")
+    if not isinstance(state["name"], str) or not isinstance(state["executor"], str):
+        raise ValueError("name and executor must be strings")
+    if not isinstance(state["coalesce"], bool):
+        raise ValueError("coalesce must be a boolean")
+    if not isinstance(state["max_instances"], int) or state["max_instances"] < 1:
+        raise ValueError("max_instances must be a positive integer")
+    grace = state["misfire_grace_time"]
+    if grace is not None and (not isinstance(grace, int | float) or grace <= 0):
+        raise ValueError("misfire_grace_time must be a positive number or null")
+    trigger = trigger_from_dict(state["trigger"])
+    next_run = state["next_run_time"]
+    if next_run is not None:
+        next_run = datetime.fromisoformat(next_run)
+        if next_run.tzinfo is None:
+            raise ValueError("next_run_time has no timezone")
+    return {
+        "version": 1,
+        "id": state["id"],
+        "func": JOB_FUNC,
+        "trigger": trigger,
+        "executor": state["executor"],
+        "args": (),
+        "kwargs": {},
+        "name": state["name"],
+        "misfire_grace_time": grace,
+        "coalesce": state["coalesce"],
+        "max_instances": state["max_instances"],
+        "next_run_time": next_run,
+    }
+
+
+class JsonJobStore(SQLAlchemyJobStore):
+    """APScheduler's SQLAlchemy job store with JSON job state and quarantine of bad rows."""
+
+    def __init__(self, engine: Engine, tablename: str = "scheduler_jobs", metadata: MetaData | None = None):
+        super().__init__(engine=engine, tablename=tablename, metadata=metadata or MetaData())
+        # Replace the pickled LargeBinary column by JSON text.
+        metadata = self.jobs_t.metadata
+        metadata.remove(self.jobs_t)
+        self.jobs_t = Table(
+            tablename,
+            metadata,
+            Column("id", String(191), primary_key=True),
+            Column("next_run_time", Float(25), index=True),
+            Column("job_state", Text, nullable=False),
+        )
+        self.rejected_t = Table(
+            f"{tablename}_rejected",
+            metadata,
+            Column("rejection_id", Integer, primary_key=True, autoincrement=True),
+            Column("id", String(191), nullable=False, index=True),
+            Column("job_state", Text, nullable=False),
+            Column("reason", Text, nullable=False),
+            Column("rejected_at", DateTime, nullable=False),
+        )
+
+    def start(self, scheduler, alias):
+        super().start(scheduler, alias)
+        self.rejected_t.create(self.engine, checkfirst=True)
+
+    def create_tables(self) -> None:
+        """Create the job tables without a running scheduler (CLI use)."""
+        self.jobs_t.metadata.create_all(self.engine, tables=[self.jobs_t, self.rejected_t])
+
+    def _dumps(self, job: Job) -> str:
+        return json.dumps(job_to_state(job), sort_keys=True)
+
+    def add_job(self, job):
+        insert = self.jobs_t.insert().values(
+            id=job.id,
+            next_run_time=datetime_to_utc_timestamp(job.next_run_time),
+            job_state=self._dumps(job),
+        )
+        with self.engine.begin() as connection:
+            try:
+                connection.execute(insert)
+            except IntegrityError:
+                raise ConflictingIdError(job.id) from None
+
+    def update_job(self, job):
+        update = (
+            self.jobs_t.update()
+            .values(
+                next_run_time=datetime_to_utc_timestamp(job.next_run_time),
+                job_state=self._dumps(job),
+            )
+            .where(self.jobs_t.c.id == job.id)
+        )
+        with self.engine.begin() as connection:
+            if connection.execute(update).rowcount == 0:
+                raise JobLookupError(job.id)
+
+    def lookup_job(self, job_id):
+        query = select(self.jobs_t.c.id, self.jobs_t.c.job_state).where(self.jobs_t.c.id == job_id)
+        with self.engine.begin() as connection:
+            row = connection.execute(query).first()
+            if row is None:
+                return None
+            try:
+                return self._restore(row.id, row.job_state)
+            except ValueError as exc:
+                self._set_aside(connection, row.id, row.job_state, str(exc))
+                return None
+
+    def _restore(self, row_id: str, raw: str) -> Job:
+        try:
+            state = state_to_kwargs(row_id, raw)
+        except (KeyError, TypeError) as exc:
+            raise ValueError(f"job state is malformed ({exc!r})") from None
+        state["jobstore"] = self
+        job = Job.__new__(Job)
+        job.__setstate__(state)
+        job._scheduler = self._scheduler
+        job._jobstore_alias = self._alias
+        return job
+
+    def _set_aside(self, connection, row_id: str, raw: str, reason: str) -> None:
+        from scheduler.history import utcnow
+
+        logger.error(
+            "job %s: stored state cannot be restored (%s); moved to %s, not executed",
+            row_id,
+            reason,
+            self.rejected_t.name,
+        )
+        connection.execute(
+            self.rejected_t.insert().values(
+                id=row_id,
+                job_state=raw if isinstance(raw, str) else repr(raw),
+                reason=reason,
+                rejected_at=utcnow(),
+            )
+        )
+        connection.execute(self.jobs_t.delete().where(self.jobs_t.c.id == row_id))
+
+    def _get_jobs(self, *conditions):
+        jobs = []
+        query = select(self.jobs_t.c.id, self.jobs_t.c.job_state).order_by(self.jobs_t.c.next_run_time)
+        if conditions:
+            query = query.where(*conditions)
+        with self.engine.begin() as connection:
+            for row in connection.execute(query).all():
+                try:
+                    jobs.append(self._restore(row.id, row.job_state))
+                except ValueError as exc:
+                    self._set_aside(connection, row.id, row.job_state, str(exc))
+        return jobs
+
+    def rejected_rows(self) -> list[dict[str, Any]]:
+        """Rows set aside so far, newest first."""
+        query = select(self.rejected_t).order_by(self.rejected_t.c.rejection_id.desc())
+        with self.engine.begin() as connection:
+            return [dict(r._mapping) for r in connection.execute(query)]

@@ -1,0 +1,175 @@
+"""Building, describing and (de)serialising triggers as plain JSON-able dicts.
+
+Only the trigger classes in :data:`ALLOWED_TRIGGERS` can be restored from the job store; any other
+``type`` is refused. Crontab expressions follow crontab(5): day-of-week 0 and 7 are Sunday
+(APScheduler 3.x's own ``from_crontab`` treats 0 as Monday, a documented trap we avoid).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.date import DateTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
+ALLOWED_TRIGGERS = ("cron", "interval", "date")
+_DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+def _dow_token(token: str) -> str:
+    """Translate one crontab day-of-week item (``1-5``, ``0``, ``*/2``, ``mon``) to names."""
+    step = 1
+    base = token
+    if "/" in token:
+        base, _, raw_step = token.partition("/")
+        if not raw_step.isdigit() or int(raw_step) < 1:
+            return token  # let APScheduler report the bad value
+        step = int(raw_step)
+    if base == "*":
+        numbers = range(0, 7, step)
+    elif "-" in base and all(p.isdigit() for p in base.split("-", 1)):
+        lo, hi = (int(p) for p in base.split("-", 1))
+        numbers = range(lo, hi + 1, step)
+    elif base.isdigit():
+        numbers = [int(base)]
+    else:
+        return token  # names (mon-fri) are passed through unchanged
+    if step == 1 and base == "*":
+        return "*"
+    if any(n > 7 for n in numbers):
+        return token
+    return ",".join(dict.fromkeys(_DOW_NAMES[n % 7] for n in numbers))
+
+
+def crontab_to_fields(expr: str) -> dict[str, str]:
+    """Split a 5-field crontab expression into APScheduler cron fields (Sunday = 0 or 7)."""
+    values = expr.split()
+    if len(values) != 5:
+        raise ValueError(
+            f"cron expression {expr!r} has {len(values)} fields; expected 5 "
+            "(minute hour day-of-month month day-of-week)"
+        )
+    minute, hour, day, month, dow = values
+    fields = {"minute": minute, "hour": hour, "day": day, "month": month}
+    fields["day_of_week"] = ",".join(_dow_token(t) for t in dow.split(","))
+    return fields
+
+
+def build_cron(fields: Mapping[str, Any], timezone: ZoneInfo) -> CronTrigger:
+    """Return a CronTrigger for ``fields``; raise ValueError naming a bad field."""
+    unknown = sorted(set(fields) - set(CRON_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown cron field(s) {', '.join(unknown)}")
+    return CronTrigger(timezone=timezone, **{k: str(v) for k, v in fields.items()})
+
+
+def trigger_to_dict(trigger: Any) -> dict[str, Any]:
+    """Serialise an allowed trigger to a JSON-able dict; raise TypeError for any other class."""
+    if isinstance(trigger, CronTrigger):
+        return {
+            "type": "cron",
+            "fields": {f.name: str(f) for f in trigger.fields},
+            "timezone": str(trigger.timezone),
+            "start_date": _iso(trigger.start_date),
+            "end_date": _iso(trigger.end_date),
+            "jitter": trigger.jitter,
+        }
+    if isinstance(trigger, IntervalTrigger):
+        return {
+            "type": "interval",
+            "seconds": trigger.interval.total_seconds(),
+            "timezone": str(trigger.timezone),
+            "start_date": _iso(trigger.start_date),
+            "end_date": _iso(trigger.end_date),
+            "jitter": trigger.jitter,
+        }
+    if isinstance(trigger, DateTrigger):
+        return {"type": "date", "run_date": _iso(trigger.run_date)}
+    raise TypeError(f"trigger class {type(trigger).__name__} is not allowed in the job store")
+
+
+def trigger_from_dict(data: Mapping[str, Any]) -> Any:
+    """Rebuild a trigger from :func:`trigger_to_dict` output; raise ValueError when not allowed."""
+    if not isinstance(data, Mapping):
+        raise ValueError("trigger is not an object")
+    kind = data.get("type")
+    if kind not in ALLOWED_TRIGGERS:
+        raise ValueError(f"trigger type {kind!r} is not allowed (allowed: {', '.join(ALLOWED_TRIGGERS)})")
+    if kind == "date":
+        return DateTrigger(run_date=_parse_dt(data["run_date"]))
+    timezone = ZoneInfo(str(data["timezone"]))
+    common = {
+        "timezone": timezone,
+        "start_date": _parse_dt(data.get("start_date")),
+        "end_date": _parse_dt(data.get("end_date")),
+        "jitter": _jitter(data.get("jitter")),
+    }
+    if kind == "cron":
+        fields = data.get("fields")
+        if not isinstance(fields, Mapping) or set(fields) - set(CRON_FIELDS):
+            raise ValueError("cron trigger has unknown or missing fields")
+        return CronTrigger(**{k: str(v) for k, v in fields.items()}, **common)
+    seconds = float(data["seconds"])
+    if seconds <= 0:
+        raise ValueError("interval must be positive")
+    return IntervalTrigger(seconds=seconds, **common)
+
+
+def _jitter(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("jitter must be a number")
+    return int(value)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _parse_dt(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    if parsed.tzinfo is None:
+        raise ValueError(f"datetime {value!r} has no timezone")
+    return parsed
+
+
+def next_fire_times(trigger: Any, now: datetime, count: int) -> list[datetime]:
+    """The next ``count`` fire times of ``trigger`` strictly after ``now`` (pure; no jitter)."""
+    times: list[datetime] = []
+    previous = None
+    cursor = now
+    while len(times) < count:
+        fire = trigger.get_next_fire_time(previous, cursor)
+        if fire is None:
+            break
+        if times and fire <= times[-1]:
+            cursor = times[-1] + timedelta(microseconds=1)
+            fire = trigger.get_next_fire_time(times[-1], cursor)
+            if fire is None:
+                break
+        times.append(fire)
+        previous = fire
+        cursor = fire + timedelta(microseconds=1)
+    return times
+
+
+def describe(trigger: Any) -> str:
+    """A short human description, e.g. ``cron 0 19 * * mon-fri (Asia/Shanghai)``."""
+    if isinstance(trigger, CronTrigger):
+        f = {field.name: str(field) for field in trigger.fields}
+        core = f"{f['minute']} {f['hour']} {f['day']} {f['month']} {f['day_of_week']}"
+        extras = [f"{k}={f[k]}" for k in ("second", "week", "year") if f[k] not in ("0", "*")]
+        return f"cron {core}{' ' + ' '.join(extras) if extras else ''} ({trigger.timezone})"
+    if isinstance(trigger, IntervalTrigger):
+        return f"every {trigger.interval} ({trigger.timezone})"
+    if isinstance(trigger, DateTrigger):
+        return f"once at {trigger.run_date.isoformat()}"
+    return str(trigger)
