@@ -262,8 +262,19 @@ def cmd_stop(args, settings: Settings) -> int:
             print(f"error: PID {state.pid} still holds the PID file; it did not stop", file=sys.stderr)
             return 1
         time.sleep(0.1)
+    _wait_exit(state.pid, max(deadline - time.monotonic(), 5.0))
     print("scheduler stopped")
     return 0
+
+
+def _wait_exit(pid: int, timeout: float) -> None:
+    """Wait for ``pid`` to be gone after it released the lock (interpreter teardown)."""
+    import psutil
+
+    try:
+        psutil.Process(pid).wait(timeout)
+    except (psutil.NoSuchProcess, psutil.TimeoutExpired):
+        pass
 
 
 def _process_info(pid: int) -> dict[str, Any]:

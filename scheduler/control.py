@@ -20,10 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scheduler.errors import DaemonNotRunning, SchedulerError
+from scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
 
 logger = logging.getLogger("scheduler.control")
 MAX_REQUEST_BYTES = 64 * 1024
+MAX_SOCKET_PATH = 104
 
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -64,6 +65,11 @@ class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
 
     def __init__(self, path: Path, dispatch: Handler):
+        if len(str(path).encode()) > MAX_SOCKET_PATH:
+            raise ConfigError(
+                f"control socket path {str(path)!r} is longer than {MAX_SOCKET_PATH} bytes "
+                "(a Unix socket limit): choose a shorter SCHEDULER_PID_FILE or SCHEDULER_HOME"
+            )
         self.path = path
         self.dispatch = dispatch
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,328 @@
+"""End to end: the real scripts and daemon processes in a temporary SCHEDULER_HOME."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.daemon_harness import FAR_AWAY, PROJECT, PY, pid_alive, wait_for
+
+pytestmark = pytest.mark.e2e
+
+BUNDLED = {
+    "daily_collection",
+    "daily_validation",
+    "daily_metrics",
+    "weekly_full_calc",
+    "weekly_pipeline",
+    "cleanup_old_job_executions",
+}
+
+
+def test_lifecycle_start_status_second_start_run_job_stop(home):
+    started = home.script("start_scheduler.sh")
+    assert started.returncode == 0, started.stderr
+    assert "scheduler started: PID" in started.stdout
+    assert str(home.scheduler_log) in started.stdout
+    assert "daily_collection" in started.stdout and "next run" in started.stdout
+    pid = home.daemon_pid()
+    assert pid
+
+    status = home.script("check_scheduler.sh")
+    assert status.returncode == 0, status.stderr
+    for job_id in BUNDLED:
+        assert job_id in status.stdout
+    assert "running" in status.stdout and f"PID {pid}" in status.stdout
+    assert "weekly_pipeline is disabled" in status.stdout
+
+    again = home.script("start_scheduler.sh")
+    assert again.returncode == 0
+    assert f"already running (PID {pid})" in again.stdout
+    daemons = subprocess.run(["pgrep", "-f", f"scheduler_daemon.py run.*"], capture_output=True, text=True)
+    ours = [p for p in daemons.stdout.split() if _home_of(int(p)) == str(home.root)]
+    assert ours == [str(pid)]
+
+    run = home.cli("run-job", "cleanup_old_job_executions", "--wait")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "success (through the daemon)" in run.stdout
+    rows = home.history("--job", "cleanup_old_job_executions")
+    assert rows[0]["status"] == "success" and rows[0]["trigger"] == "manual"
+
+    stopped = home.script("stop_scheduler.sh")
+    assert stopped.returncode == 0, stopped.stderr
+    assert not pid_alive(pid)
+    assert not home.pid_file.exists()
+    assert home.script("check_scheduler.sh").returncode == 3
+    again = home.script("stop_scheduler.sh")
+    assert again.returncode == 0 and "not running" in again.stdout
+    log = home.scheduler_log.read_text()
+    assert "scheduler ready" in log and "scheduler stopped" in log
+
+
+def _home_of(pid: int) -> str | None:
+    try:
+        environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    except OSError:
+        return None
+    for item in environ:
+        if item.startswith(b"SCHEDULER_HOME="):
+            return item.split(b"=", 1)[1].decode()
+    return None
+
+
+def test_kill_9_leaves_stale_pid_file_and_start_still_works(home):
+    assert home.cli("start").returncode == 0
+    pid = home.daemon_pid()
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: not pid_alive(pid), 10, "daemon dead")
+    assert home.pid_file.exists()
+    status = home.cli("status")
+    assert status.returncode == 1, status.stdout
+    assert "stale PID file" in status.stdout
+    restarted = home.cli("start")
+    assert restarted.returncode == 0, restarted.stderr
+    assert home.daemon_pid() not in (None, pid)
+    assert home.cli("stop").returncode == 0
+
+
+def test_stop_with_stale_pid_file_never_signals_the_named_process(home):
+    # A PID file naming a live, unrelated process (ours), without the lock: stop must not kill it.
+    victim = subprocess.Popen([PY, "-c", "import time; time.sleep(60)"])
+    try:
+        home.logs.mkdir(parents=True)
+        home.pid_file.write_text(f"{victim.pid}\n")
+        result = home.cli("stop")
+        assert result.returncode == 0
+        assert "stale PID file" in result.stdout
+        assert victim.poll() is None
+        assert home.cli("status").returncode == 3
+    finally:
+        victim.kill()
+        victim.wait()
+
+
+def test_five_concurrent_starts_leave_exactly_one_daemon(home):
+    with ThreadPoolExecutor(5) as pool:
+        results = list(pool.map(lambda _: home.cli("start"), range(5)))
+    assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
+    assert sum("scheduler started" in r.stdout for r in results) == 1
+    assert sum("already running" in r.stdout for r in results) == 4
+    pid = home.daemon_pid()
+    daemons = subprocess.run(["pgrep", "-f", "scheduler_daemon.py run"], capture_output=True, text=True)
+    ours = [int(p) for p in daemons.stdout.split() if _home_of(int(p)) == str(home.root)]
+    assert ours == [pid]
+
+
+def test_sigterm_while_a_job_runs_lets_it_finish(home):
+    home.write_jobs(f"""
+        [jobs.slow]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "-c", "import time; print('begin', flush=True); time.sleep(3); print('end')"]
+    """)
+    daemon = subprocess.Popen(
+        [PY, str(PROJECT / "scheduler_daemon.py"), "run"],
+        env=home.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: home.scheduler_log.exists() and "scheduler ready" in home.scheduler_log.read_text(),
+            20,
+            "daemon ready",
+        )
+        started = home.cli("run-job", "slow")
+        assert started.returncode == 0, started.stderr
+        wait_for(lambda: "begin" in home.job_log("slow").read_text(), 10, "job started")
+        daemon.send_signal(signal.SIGTERM)
+        output, _ = daemon.communicate(timeout=30)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, output
+    assert "waiting up to 30s for 1 running execution" in output
+    row = home.history("--job", "slow")[0]
+    assert row["status"] == "success"
+    assert "end" in home.job_log("slow").read_text()
+
+
+def test_stop_timeout_interrupts_the_running_job_and_kills_its_group(home):
+    child_pid_file = home.root / "child.pid"
+    home.write_jobs(f"""
+        [jobs.stubborn]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "-c", "import subprocess, time; p = subprocess.Popen(['sleep', '300']); open('{child_pid_file}', 'w').write(str(p.pid)); print('spawned', flush=True); time.sleep(300)"]
+    """)
+    assert home.cli("start").returncode == 0
+    assert home.cli("run-job", "stubborn").returncode == 0
+    wait_for(child_pid_file.exists, 10, "grandchild started")
+    wait_for(lambda: child_pid_file.read_text().strip(), 5, "grandchild pid written")
+    grandchild = int(child_pid_file.read_text())
+    stopped = home.cli("stop", "--timeout", "1")
+    assert stopped.returncode == 0, stopped.stderr
+    wait_for(lambda: not pid_alive(grandchild), 10, "grandchild killed")
+    row = home.history("--job", "stubborn")[0]
+    assert row["status"] == "interrupted"
+
+
+def test_job_exceeding_its_timeout_is_killed_with_its_children(home):
+    child_pid_file = home.root / "child.pid"
+    home.write_jobs(f"""
+        [jobs.hang]
+        cron = "{FAR_AWAY}"
+        timeout = 2
+        command = ["{PY}", "-c", "import subprocess, time; p = subprocess.Popen(['sleep', '300']); open('{child_pid_file}', 'w').write(str(p.pid)); time.sleep(300)"]
+    """)
+    result = home.cli("run-job", "hang")  # no daemon: runs in this command, same runner
+    assert result.returncode == 1
+    assert "timeout" in result.stdout
+    grandchild = int(child_pid_file.read_text())
+    wait_for(lambda: not pid_alive(grandchild), 10, "grandchild killed")
+    row = home.history("--job", "hang")[0]
+    assert row["status"] == "timeout"
+    assert "timed out after 2s" in row["error"]
+    assert 1.5 < row["duration"] < 15
+
+
+def test_failing_command_is_recorded_with_its_last_output_line(home):
+    home.write_jobs(f"""
+        [jobs.broken]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "-c", "import sys; print('working'); sys.exit('disk full on /data')"]
+    """)
+    assert home.cli("start").returncode == 0
+    result = home.cli("run-job", "broken", "--wait")
+    assert result.returncode == 1
+    row = home.history("--job", "broken")[0]
+    assert row["status"] == "failed" and row["exit_code"] == 1
+    assert row["error"] == "disk full on /data"
+    assert "working" in row["output_tail"]
+    failures = home.cli("status")
+    assert "failures in the last 24 h: 1" in failures.stdout
+
+
+def test_pause_survives_restart_and_resume(home):
+    assert home.cli("pause", "daily_metrics").returncode == 3  # no daemon
+    assert home.cli("start").returncode == 0
+    assert home.cli("pause", "no_such_job").returncode == 2
+    paused = home.cli("pause", "daily_metrics")
+    assert paused.returncode == 0, paused.stderr
+    assert home.cli("stop").returncode == 0
+    assert home.cli("start").returncode == 0
+    jobs = home.cli("jobs")
+    line = next(line for line in jobs.stdout.splitlines() if line.startswith("daily_metrics"))
+    assert line.rstrip().endswith("paused")
+    resumed = home.cli("resume", "daily_metrics")
+    assert resumed.returncode == 0 and "next run" in resumed.stdout
+    line = next(line for line in home.cli("jobs").stdout.splitlines() if line.startswith("daily_metrics"))
+    assert line.rstrip().endswith("active")
+
+
+def test_missed_runs_at_restart_run_once_within_grace_and_record_older(home):
+    """Rewind stored next run times, as if the daemon had been down, then start."""
+    assert home.cli("start").returncode == 0
+    assert home.cli("stop").returncode == 0
+    rewind = subprocess.run(
+        [PY, "-c", _REWIND, str(home.root / "data" / "scheduler.db")],
+        capture_output=True,
+        text=True,
+        cwd=str(PROJECT),
+        env=home.env,
+    )
+    assert rewind.returncode == 0, rewind.stderr
+    assert home.cli("start").returncode == 0
+    wait_for(
+        lambda: any(r["status"] != "running" for r in home.history("--job", "cleanup_old_job_executions")),
+        20,
+        "catch-up run finished",
+    )
+    cleanup = home.history("--job", "cleanup_old_job_executions")
+    assert [r["status"] for r in cleanup] == ["success"]
+    assert cleanup[0]["trigger"] == "schedule"
+    missed = home.history("--job", "weekly_full_calc")
+    assert missed and {r["status"] for r in missed} == {"missed"}
+    assert "missed" in home.scheduler_log.read_text()
+
+
+_REWIND = """
+import sys
+from datetime import datetime, timedelta, UTC
+from scheduler.store import JsonJobStore, make_engine
+store = JsonJobStore(make_engine("sqlite:///" + sys.argv[1]))
+now = datetime.now(UTC)
+def rewind(job_id, when):
+    job = store.lookup_job(job_id)
+    job.next_run_time = when
+    store.update_job(job)
+# within grace (3600 s): 10 minutes late -> runs once at start
+rewind("cleanup_old_job_executions", now - timedelta(minutes=10))
+# far older than grace: two weeks -> recorded missed, not run
+job = store.lookup_job("weekly_full_calc")
+rewind("weekly_full_calc", job.trigger.get_next_fire_time(None, now - timedelta(days=15)))
+"""
+
+
+def test_cli_errors_are_clear_and_exit_2(home):
+    bad_tz = home.cli("start", env={"SCHEDULER_TIMEZONE": "Mars/Olympus_Mons"})
+    assert bad_tz.returncode == 2
+    assert (
+        bad_tz.stderr.strip() == "error: SCHEDULER_TIMEZONE='Mars/Olympus_Mons' is not a known IANA timezone"
+    )
+    assert home.daemon_pid() is None
+    foreground = home.script(
+        "start_scheduler.sh", "--foreground", env={"DATABASE_URL": "nosuchdb://x:secret@h/d"}
+    )
+    assert foreground.returncode == 2
+    assert "DATABASE_URL='nosuchdb://x:***@h/d'" in foreground.stderr and "secret" not in foreground.stderr
+    result = home.cli("check-config", env={"SCHEDULER_MISFIRE_GRACE_TIME": "soon"})
+    assert result.returncode == 2
+    assert "SCHEDULER_MISFIRE_GRACE_TIME='soon' is not a whole number" in result.stderr
+    home.write_jobs("""
+        [jobs.daily_collection]
+        cron = "61 19 * * mon-fri"
+        [jobs.daily_metrics]
+        colour = "blue"
+    """)
+    check = home.cli("check-config")
+    assert check.returncode == 2
+    lines = check.stderr.strip().splitlines()
+    assert any("[jobs.daily_collection]" in line and "61" in line for line in lines), lines
+    assert any("[jobs.daily_metrics]" in line and "colour" in line for line in lines), lines
+    started = home.cli("start")
+    assert started.returncode == 2 and home.daemon_pid() is None
+    assert home.cli("run-job", "nope").returncode == 2
+    assert home.cli("next", "nope").returncode == 2
+
+
+def test_run_job_without_daemon_runs_in_process_and_records(home):
+    result = home.cli("run-job", "cleanup_old_job_executions")
+    assert result.returncode == 0, result.stderr
+    assert "no daemon running" in result.stdout
+    row = home.history()[0]
+    assert (row["job_id"], row["status"], row["trigger"]) == (
+        "cleanup_old_job_executions",
+        "success",
+        "manual",
+    )
+    disabled = home.cli("run-job", "weekly_pipeline")
+    assert disabled.returncode == 1 and "disabled" in disabled.stderr
+
+
+def test_next_lists_fire_times_in_the_job_timezone(home):
+    result = home.cli("next", "weekly_pipeline", "--count", "3")
+    assert result.returncode == 0
+    lines = [line for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert len(lines) == 3 and all("02:00:00 UTC (Sun)" in line for line in lines)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="uses /proc")
+def test_control_socket_is_private(home):
+    assert home.cli("start").returncode == 0
+    mode = (home.logs / "scheduler.sock").stat().st_mode & 0o777
+    assert mode == 0o600
