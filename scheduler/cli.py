@@ -8,6 +8,7 @@ configuration or unknown job; 3 daemon not running (``pause``/``resume``; ``stat
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -271,10 +272,8 @@ def _wait_exit(pid: int, timeout: float) -> None:
     """Wait for ``pid`` to be gone after it released the lock (interpreter teardown)."""
     import psutil
 
-    try:
+    with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
         psutil.Process(pid).wait(timeout)
-    except (psutil.NoSuchProcess, psutil.TimeoutExpired):
-        pass
 
 
 def _process_info(pid: int) -> dict[str, Any]:

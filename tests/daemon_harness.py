@@ -7,6 +7,7 @@ running.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -109,10 +110,8 @@ class SchedulerHome:
         pid = self.daemon_pid()
         if pid:
             for target in (-pid, pid):
-                try:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(target, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
             wait_for(lambda: self.daemon_pid() is None, 10, "daemon killed")
 
 

@@ -43,7 +43,7 @@ def test_lifecycle_start_status_second_start_run_job_stop(home):
     again = home.script("start_scheduler.sh")
     assert again.returncode == 0
     assert f"already running (PID {pid})" in again.stdout
-    daemons = subprocess.run(["pgrep", "-f", f"scheduler_daemon.py run.*"], capture_output=True, text=True)
+    daemons = subprocess.run(["pgrep", "-f", "scheduler_daemon.py run.*"], capture_output=True, text=True)
     ours = [p for p in daemons.stdout.split() if _home_of(int(p)) == str(home.root)]
     assert ours == [str(pid)]
 
@@ -66,7 +66,8 @@ def test_lifecycle_start_status_second_start_run_job_stop(home):
 
 def _home_of(pid: int) -> str | None:
     try:
-        environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+        with open(f"/proc/{pid}/environ", "rb") as f:
+            environ = f.read().split(b"\0")
     except OSError:
         return None
     for item in environ:
@@ -152,17 +153,34 @@ def test_sigterm_while_a_job_runs_lets_it_finish(home):
     assert "end" in home.job_log("slow").read_text()
 
 
+_SPAWNER = """
+import subprocess, sys, time
+child = subprocess.Popen(["sleep", "300"])
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(child.pid))
+import os; os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+print("spawned", flush=True)
+time.sleep(300)
+"""
+
+
+def _spawner(home):
+    """A job that starts a grandchild (writing its PID to argv[1]) and hangs."""
+    path = home.root / "spawner.py"
+    path.write_text(_SPAWNER)
+    return path
+
+
 def test_stop_timeout_interrupts_the_running_job_and_kills_its_group(home):
     child_pid_file = home.root / "child.pid"
     home.write_jobs(f"""
         [jobs.stubborn]
         cron = "{FAR_AWAY}"
-        command = ["{PY}", "-c", "import subprocess, time; p = subprocess.Popen(['sleep', '300']); open('{child_pid_file}', 'w').write(str(p.pid)); print('spawned', flush=True); time.sleep(300)"]
+        command = ["{PY}", "{_spawner(home)}", "{child_pid_file}"]
     """)
     assert home.cli("start").returncode == 0
     assert home.cli("run-job", "stubborn").returncode == 0
     wait_for(child_pid_file.exists, 10, "grandchild started")
-    wait_for(lambda: child_pid_file.read_text().strip(), 5, "grandchild pid written")
     grandchild = int(child_pid_file.read_text())
     stopped = home.cli("stop", "--timeout", "1")
     assert stopped.returncode == 0, stopped.stderr
@@ -177,7 +195,7 @@ def test_job_exceeding_its_timeout_is_killed_with_its_children(home):
         [jobs.hang]
         cron = "{FAR_AWAY}"
         timeout = 2
-        command = ["{PY}", "-c", "import subprocess, time; p = subprocess.Popen(['sleep', '300']); open('{child_pid_file}', 'w').write(str(p.pid)); time.sleep(300)"]
+        command = ["{PY}", "{_spawner(home)}", "{child_pid_file}"]
     """)
     result = home.cli("run-job", "hang")  # no daemon: runs in this command, same runner
     assert result.returncode == 1
