@@ -1,0 +1,45 @@
+"""The daemon on a real MariaDB server: job store, history and CLI, password never shown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.daemon_harness import FAR_AWAY, PY
+
+pytestmark = [pytest.mark.e2e, pytest.mark.mariadb]
+
+
+def test_daemon_on_mariadb_runs_jobs_and_never_shows_the_password(home, mariadb_db_url):
+    password = make_url(mariadb_db_url).password
+    home.env["DATABASE_URL"] = mariadb_db_url
+    home.write_jobs(f"""
+        [jobs.echo]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "-c", "print('华夏成长混合 ok')"]
+    """)
+    started = home.cli("start")
+    assert started.returncode == 0, started.stderr
+    status = home.cli("status", "--json")
+    assert status.returncode == 0
+    report = json.loads(status.stdout)
+    assert report["database"].startswith("mysql+pymysql://fundsched:***@127.0.0.1")
+    assert {j["id"] for j in report["jobs"]} >= {"daily_collection", "echo"}
+
+    run = home.cli("run-job", "echo", "--wait")
+    assert run.returncode == 0, run.stdout + run.stderr
+    row = home.history("--job", "echo")[0]
+    assert row["status"] == "success" and "华夏成长混合 ok" in row["output_tail"]
+
+    assert home.cli("pause", "echo").returncode == 0
+    assert home.cli("stop").returncode == 0
+    assert home.cli("start").returncode == 0
+    jobs = json.loads(home.cli("jobs", "--json").stdout)
+    assert next(j for j in jobs if j["id"] == "echo")["paused"] is True
+    assert home.cli("stop").returncode == 0
+
+    everything = home.scheduler_log.read_text() + (home.logs / "daemon.out").read_text()
+    everything += status.stdout + started.stdout + started.stderr
+    assert password not in everything
