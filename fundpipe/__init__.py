@@ -1,0 +1,18 @@
+"""fundpipe: the fund-data domain of fund-scheduler: schema, sources, validation, metrics.
+
+It knows nothing of scheduling and runs the same from a job, a test or a notebook. Importing
+the package imports nothing heavy and starts nothing; the entry points live in
+:mod:`fundpipe.tasks`::
+
+    import datetime as dt
+    import sqlalchemy as sa
+    from fundpipe.settings import FundSettings
+    from fundpipe import tasks
+
+    engine = sa.create_engine("sqlite:///data/scheduler.db")
+    settings = FundSettings.from_env({"FUND_DEMO_FUNDS": "50"})
+    day = dt.date(2024, 6, 3)
+    tasks.collect(engine, settings, day)           # source -> fund_nav_staging
+    tasks.validate(engine, settings, day)          # rules -> fund_nav / fund_nav_quarantine
+    tasks.compute_metrics(engine, settings, day)   # fund_nav -> fund_metrics
+"""

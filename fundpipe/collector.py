@@ -1,0 +1,86 @@
+"""Collection: a source's rows for a day into ``fund_nav_staging`` under a new batch id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from fundpipe.db import chunks, records, upsert, utcnow
+from fundpipe.schema import fund_info, fund_nav, fund_nav_staging
+from fundpipe.sources import FUND_COLUMNS, HistorySource, Source, staging_frame
+
+__all__ = ["backfill_start", "collect_into_staging", "is_fresh", "new_batch_id"]
+
+_STAGING_COLUMNS = ["fund_code", "nav_date", "unit_nav", "accum_nav", "daily_return", "source"]
+
+
+def new_batch_id(as_of: dt.date) -> str:
+    """A unique batch id that sorts by day: ``YYYYMMDD-`` plus 16 random hex digits."""
+    return f"{as_of:%Y%m%d}-{uuid.uuid4().hex[:16]}"
+
+
+def is_fresh(conn: sa.Connection) -> bool:
+    """True when neither ``fund_nav`` nor ``fund_nav_staging`` holds a single row."""
+    for table in (fund_nav, fund_nav_staging):
+        if conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first():
+            return False
+    return True
+
+
+def backfill_start(as_of: dt.date, business_days: int) -> dt.date:
+    """First day of the ``business_days`` Monday-Friday days ending on or before ``as_of``."""
+    day = np.busday_offset(np.datetime64(as_of, "D"), -(business_days - 1), roll="backward")
+    return day.item()
+
+
+def collect_into_staging(
+    engine: sa.Engine, source: Source, as_of: dt.date, batch_id: str, history_days: int
+) -> dict[str, Any]:
+    """Stage ``source``'s rows for ``as_of`` as batch ``batch_id`` and upsert its fund list.
+
+    On a fresh database (see :func:`is_fresh`) a :class:`HistorySource` first delivers
+    ``history_days`` business days ending at ``as_of``, in the same batch. The source is
+    asked before the write transaction opens; staging and ``fund_info`` are written in one.
+    """
+    with engine.connect() as conn:
+        backfill = isinstance(source, HistorySource) and is_fresh(conn)
+    if backfill:
+        frame = source.fetch_range(backfill_start(as_of, history_days), as_of)
+    else:
+        frame = source.fetch(as_of)
+    staged = staging_frame(frame, source.name)
+    funds = source.funds()
+
+    now = utcnow()
+    rows = records(staged, _STAGING_COLUMNS)
+    for row in rows:
+        row["batch_id"] = batch_id
+        row["collected_at"] = now
+    with engine.begin() as conn:
+        for part in chunks(rows):
+            conn.execute(sa.insert(fund_nav_staging), list(part))
+        n_funds = _upsert_funds(conn, funds, now)
+    return {
+        "batch_id": batch_id,
+        "source": source.name,
+        "staged": len(rows),
+        "dates": int(staged["nav_date"].nunique()),
+        "backfilled": backfill,
+        "funds": n_funds,
+    }
+
+
+def _upsert_funds(conn: sa.Connection, funds: pd.DataFrame, now: dt.datetime) -> int:
+    if funds is None or funds.empty:
+        return 0
+    frame = funds.reindex(columns=list(FUND_COLUMNS))
+    frame["is_active"] = frame["is_active"].fillna(True).astype(bool)
+    rows = records(frame, list(FUND_COLUMNS))
+    for row in rows:
+        row["updated_at"] = now
+    return upsert(conn, fund_info, rows, update=["fund_name", "fund_type", "is_active", "updated_at"])

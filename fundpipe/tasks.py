@@ -1,0 +1,181 @@
+"""The pipeline's entry points, one per job: collect, validate, compute_metrics, weekly_full_calc.
+
+Each takes a SQLAlchemy engine, the :class:`~fundpipe.settings.FundSettings` and the day it
+works for (``as_of``: a ``date``, a ``datetime`` or an ISO string); creates the fund tables if
+missing; writes one ``data_update_log`` row (``failed`` with the error if it raises); logs one
+summary line on the ``fundpipe`` logger; and returns a JSON-serialisable summary dict.
+Every step is idempotent: re-running it for the same day changes no stored NAV or metric.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+
+from fundpipe.calc import compute_and_store, latest_nav_date
+from fundpipe.collector import collect_into_staging, new_batch_id
+from fundpipe.db import utcnow
+from fundpipe.errors import ValidationFailed
+from fundpipe.merge import merge_pending
+from fundpipe.retention import purge_staging
+from fundpipe.runlog import logged_step
+from fundpipe.schema import create_schema
+from fundpipe.settings import FundSettings
+from fundpipe.sources import get_source
+from fundpipe.validation import RuleContext
+
+__all__ = ["collect", "compute_metrics", "validate", "weekly_full_calc"]
+
+logger = logging.getLogger("fundpipe")
+
+
+def collect(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[str, Any]:
+    """Stage the configured source's NAVs for ``as_of`` in ``fund_nav_staging`` as a new batch.
+
+    On a fresh database (no NAVs, no staging) the demo source first backfills
+    ``settings.demo_history_days`` business days ending at ``as_of`` into the same batch, so
+    metrics have history. The demo source has no rows on Saturdays and Sundays. Returns
+    ``batch_id``, ``source``, ``staged`` (rows), ``dates``, ``backfilled``, ``funds``
+    (fund_info rows upserted) and ``as_of``.
+    """
+    day = _day(as_of)
+    create_schema(engine)
+    batch_id = new_batch_id(day)
+    with logged_step(engine, "collect", day, batch_id=batch_id) as record:
+        source = get_source(settings)
+        summary = collect_into_staging(engine, source, day, batch_id, settings.demo_history_days)
+        record.rows_in = record.rows_loaded = summary["staged"]
+        record.rows_rejected = 0
+        record.message = (
+            f"staged {summary['staged']} rows for {summary['dates']} date(s) from "
+            f"{summary['source']}" + (" (backfill of a fresh database)" if summary["backfilled"] else "")
+        )
+    logger.info("collect %s: %s into batch %s", day, record.message, batch_id)
+    return {**summary, "as_of": day.isoformat()}
+
+
+def validate(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[str, Any]:
+    """Validate every unprocessed staging row and file it in ``fund_nav`` or the quarantine.
+
+    Rows rejected by a rule go to ``fund_nav_quarantine`` with the rule and reason; accepted
+    rows are upserted into ``fund_nav``; all in one transaction, staging rows marked
+    processed. ``loaded + quarantined == staged``. A re-run with nothing new changes nothing.
+    Returns ``staged``, ``loaded``, ``quarantined``, ``rules`` ({rule: rows rejected}),
+    ``inserted``, ``updated``, ``unchanged``, ``superseded``, ``batches``, ``as_of``.
+
+    Raises :class:`~fundpipe.errors.ValidationFailed` (after recording the outcome) when rows
+    were staged but none could be loaded.
+    """
+    day = _day(as_of)
+    create_schema(engine)
+    with logged_step(engine, "validate", day) as record:
+        _, summary = merge_pending(engine, RuleContext(as_of=day, settings=settings))
+        record.batch_id = summary["batches"][-1] if summary["batches"] else None
+        record.rows_in = summary["staged"]
+        record.rows_loaded = summary["loaded"]
+        record.rows_rejected = summary["quarantined"]
+        record.message = _validate_message(summary)
+        if summary["staged"] and not summary["loaded"]:
+            raise ValidationFailed(
+                f"validate {day}: all {summary['staged']} staged rows were rejected, none "
+                f"loaded ({_rule_counts(summary['rules'])})"
+            )
+    logger.info("validate %s: %s", day, record.message)
+    return {**summary, "as_of": day.isoformat()}
+
+
+def compute_metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[str, Any]:
+    """Compute every fund's metrics over the last 756 trading days up to ``as_of``.
+
+    One query, one vectorised pass over all funds, one bulk upsert into ``fund_metrics``
+    with ``calc_date = as_of``. Funds with fewer than ``settings.min_observations`` daily
+    returns are skipped. Returns ``funds`` (written), ``skipped``, ``calc_date`` (ISO),
+    ``window_days``, ``nav_rows``.
+    """
+    day = _day(as_of)
+    create_schema(engine)
+    with logged_step(engine, "compute_metrics", day) as record:
+        summary = _metrics(engine, settings, day)
+        record.rows_in = summary["funds"] + summary["skipped"]
+        record.rows_loaded = summary["funds"]
+        record.rows_rejected = summary["skipped"]
+        record.message = _metrics_message(summary)
+    logger.info("compute_metrics %s: %s", day, record.message)
+    return summary
+
+
+def weekly_full_calc(
+    engine: sa.Engine, settings: FundSettings, as_of: dt.date, *, now: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Recompute all metrics from stored history and purge expired staging rows.
+
+    Metrics are recomputed for the latest NAV date on or before ``as_of`` (the last trading
+    day when it runs on a Sunday), overwriting that date's rows, so late corrections are
+    picked up. Processed staging rows collected more than ``settings.staging_retention_days``
+    before ``now`` (naive UTC, default the current time) are deleted. Returns the metrics
+    summary (``calc_date`` None when there is no NAV yet) plus ``purged_staging``.
+    """
+    day = _day(as_of)
+    create_schema(engine)
+    with logged_step(engine, "weekly_full_calc", day) as record:
+        with engine.connect() as conn:
+            calc_date = latest_nav_date(conn, day)
+        if calc_date is None:
+            summary: dict[str, Any] = {"funds": 0, "skipped": 0, "calc_date": None}
+        else:
+            summary = _metrics(engine, settings, calc_date)
+        cutoff = (now or utcnow()) - dt.timedelta(days=settings.staging_retention_days)
+        summary["purged_staging"] = purge_staging(engine, cutoff)
+        record.rows_in = summary["funds"] + summary["skipped"]
+        record.rows_loaded = summary["funds"]
+        record.rows_rejected = summary["skipped"]
+        record.message = (
+            f"{_metrics_message(summary)}; purged {summary['purged_staging']} processed "
+            f"staging rows collected before {cutoff:%Y-%m-%d %H:%M} UTC"
+        )
+    logger.info("weekly_full_calc %s: %s", day, record.message)
+    return summary
+
+
+def _metrics(engine: sa.Engine, settings: FundSettings, calc_date: dt.date) -> dict[str, Any]:
+    return compute_and_store(
+        engine,
+        calc_date,
+        risk_free_rate=settings.risk_free_rate,
+        min_observations=settings.min_observations,
+    )
+
+
+def _day(as_of: dt.date | dt.datetime | str) -> dt.date:
+    if isinstance(as_of, dt.datetime):
+        return as_of.date()
+    if isinstance(as_of, dt.date):
+        return as_of
+    try:
+        return dt.date.fromisoformat(str(as_of))
+    except ValueError:
+        raise ValueError(f"as_of={as_of!r} is not a date (expected YYYY-MM-DD)") from None
+
+
+def _rule_counts(rules: dict[str, int]) -> str:
+    failed = {name: n for name, n in rules.items() if n}
+    return ", ".join(f"{name} {n}" for name, n in failed.items()) or "no rule failed"
+
+
+def _validate_message(summary: dict[str, Any]) -> str:
+    return (
+        f"staged {summary['staged']}, loaded {summary['loaded']} (new {summary['inserted']}, "
+        f"corrected {summary['updated']}, unchanged {summary['unchanged']}, superseded "
+        f"{summary['superseded']}), quarantined {summary['quarantined']} "
+        f"({_rule_counts(summary['rules'])}) from {len(summary['batches'])} batch(es)"
+    )
+
+
+def _metrics_message(summary: dict[str, Any]) -> str:
+    return (
+        f"metrics for {summary['funds']} funds on {summary['calc_date']}, "
+        f"{summary['skipped']} skipped (too few observations)"
+    )
