@@ -223,7 +223,7 @@ def _print_next_runs(settings: Settings) -> int:
 
     reply = request(settings.control_socket, {"cmd": "status"})
     for job in reply["jobs"]:
-        when = "paused" if job["paused"] else _fmt_time(job["next_run_time"])
+        when = "paused" if job["paused"] else _fmt_time(job["next_run_time"], _zone(job))
         print(f"  {job['id']:<28} next run {when}")
     return 0
 

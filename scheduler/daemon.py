@@ -352,6 +352,7 @@ class Daemon:
                     "id": job.id,
                     "name": job.name,
                     "trigger": describe(job.trigger),
+                    "timezone": str(getattr(job.trigger, "timezone", self.settings.timezone)),
                     "next_run_time": job.next_run_time,
                     "paused": job.next_run_time is None,
                 }

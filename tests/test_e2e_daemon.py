@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -344,3 +345,32 @@ def test_control_socket_is_private(home):
     assert home.cli("start").returncode == 0
     mode = (home.logs / "scheduler.sock").stat().st_mode & 0o777
     assert mode == 0o600
+
+
+def test_first_start_backfills_demo_data_and_runs_the_daily_chain(home):
+    home.env["SCHEDULER_RUN_ON_FIRST_START"] = "true"
+    started = home.script("start_scheduler.sh")
+    assert started.returncode == 0, started.stderr
+
+    def chain_done():
+        rows = {r["job_id"]: r for r in reversed(home.history())}
+        return rows.get("daily_metrics", {}).get("status") not in (None, "running") and rows
+
+    rows = wait_for(chain_done, 90, "collection -> validation -> metrics")
+    assert rows["daily_collection"]["status"] == "success"
+    assert rows["daily_collection"]["trigger"] == "startup"
+    assert rows["daily_validation"]["status"] == "success"
+    assert rows["daily_validation"]["trigger"] == "dependency"
+    assert rows["daily_metrics"]["status"] == "success", rows["daily_metrics"]
+    status = home.script("check_scheduler.sh")
+    assert status.returncode == 0
+    assert "success" in status.stdout
+    assert "result:" in home.job_log("daily_metrics").read_text()
+    # The daemon itself never imports pandas: the fund work ran in child processes.
+    pid = home.daemon_pid()
+    maps = Path(f"/proc/{pid}/maps").read_text()
+    assert "pandas" not in maps
+    # A second start of the same home does not bootstrap again.
+    assert home.cli("stop").returncode == 0
+    assert home.cli("start").returncode == 0
+    assert sum(r["trigger"] == "startup" for r in home.history()) == 1
