@@ -374,3 +374,46 @@ def test_first_start_backfills_demo_data_and_runs_the_daily_chain(home):
     assert home.cli("stop").returncode == 0
     assert home.cli("start").returncode == 0
     assert sum(r["trigger"] == "startup" for r in home.history()) == 1
+
+
+def test_second_signal_forces_the_stop(home):
+    home.write_jobs(f"""
+        [jobs.long]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "-c", "import time; print('begin', flush=True); time.sleep(120)"]
+    """)
+    daemon = subprocess.Popen(
+        [PY, str(PROJECT / "scheduler_daemon.py"), "run"],
+        env=home.env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for(
+            lambda: home.scheduler_log.exists() and "scheduler ready" in home.scheduler_log.read_text(),
+            20,
+            "daemon ready",
+        )
+        assert home.cli("run-job", "long").returncode == 0
+        wait_for(lambda: "begin" in home.job_log("long").read_text(), 10, "job started")
+        daemon.send_signal(signal.SIGTERM)
+        wait_for(lambda: "waiting up to 30s" in home.scheduler_log.read_text(), 10, "graceful stop began")
+        daemon.send_signal(signal.SIGINT)
+        output, _ = daemon.communicate(timeout=20)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+    assert daemon.returncode == 0, output
+    assert "forced by a second signal" in output
+    assert home.history("--job", "long")[0]["status"] == "interrupted"
+
+
+def test_start_that_cannot_become_ready_exits_1_with_the_log_tail(home):
+    blocker = home.root / "not-a-dir"
+    blocker.write_text("a file where the data folder should be")
+    result = home.cli("start", env={"DATABASE_URL": f"sqlite:///{blocker}/scheduler.db"})
+    assert result.returncode == 1
+    assert "before it was ready" in result.stderr
+    assert "last lines of" in result.stderr and "start-up failed" in result.stderr
+    assert home.daemon_pid() is None
