@@ -176,14 +176,16 @@ def record(
         return int(result.inserted_primary_key[0])
 
 
-def interrupt_leftovers(engine: Engine, reason: str, host: str | None = None) -> int:
+def interrupt_leftovers(
+    engine: Engine, reason: str, host: str | None = None, now: datetime | None = None
+) -> int:
     """Mark rows still ``running`` (left by a dead daemon on ``host``) as ``interrupted``."""
     host = host or socket.gethostname()
     with engine.begin() as conn:
         result = conn.execute(
             update(job_executions)
             .where(job_executions.c.status == "running", job_executions.c.host == host)
-            .values(status="interrupted", finished_at=_db_time(utcnow()), error=reason)
+            .values(status="interrupted", finished_at=_db_time(now or utcnow()), error=reason)
         )
         return result.rowcount
 

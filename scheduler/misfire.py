@@ -10,8 +10,10 @@ Without coalescing every fire time within grace runs.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from scheduler.triggers import after
 
 MAX_FIRE_TIMES = 10_000
 
@@ -26,14 +28,19 @@ class CatchUpPlan:
 
 
 def due_fire_times(trigger: Any, first: datetime, now: datetime) -> tuple[list[datetime], bool]:
-    """Fire times of ``trigger`` from ``first`` (a fire time) up to and including ``now``."""
+    """Fire times of ``trigger`` from ``first`` (a fire time) up to and including ``now``.
+
+    Compared and stepped in UTC: aware datetimes sharing a tzinfo compare and add by wall time,
+    which ignores DST and loops on the repeated hour of a fall-back night.
+    """
     times: list[datetime] = []
     fire = first
-    while fire is not None and fire <= now:
+    limit = now.astimezone(UTC)
+    while fire is not None and fire.astimezone(UTC) <= limit:
         if len(times) >= MAX_FIRE_TIMES:
             return times, True
         times.append(fire)
-        fire = trigger.get_next_fire_time(fire, fire + timedelta(microseconds=1))
+        fire = trigger.get_next_fire_time(fire, after(fire))
     return times, False
 
 
@@ -45,14 +52,18 @@ def plan_catch_up(
     coalesce: bool = True,
 ) -> CatchUpPlan:
     """Decide which passed fire times run now and which are recorded as missed."""
-    if stored_next_run is None or stored_next_run > now:
+    if stored_next_run is None or stored_next_run.astimezone(UTC) > now.astimezone(UTC):
         return CatchUpPlan([], [], [], stored_next_run)
     due, truncated = due_fire_times(trigger, stored_next_run, now)
     if truncated:  # down for ages on a frequent trigger: record what was enumerated, start afresh
         return CatchUpPlan(due, [], due, trigger.get_next_fire_time(None, now), truncated)
     grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
-    within = [t for t in due if grace is None or now - t <= grace]
-    missed = [t for t in due if t not in within]
+    # ``due`` is ascending, so the fire times within grace are a suffix (compared in UTC).
+    first_within = next(
+        (i for i, t in enumerate(due) if grace is None or now.astimezone(UTC) - t.astimezone(UTC) <= grace),
+        len(due),
+    )
+    missed, within = due[:first_within], due[first_within:]
     run = within[-1:] if coalesce else within
     next_run = run[0] if run else trigger.get_next_fire_time(due[-1], now)
     return CatchUpPlan(due, run, missed, next_run)

@@ -261,6 +261,8 @@ def _apply_override(
             raise ValueError("command cannot be set on a Python job")
         changes["command"] = tuple(command)
     if spec is None:
+        if not JOB_ID_PATTERN.fullmatch(job_id):  # the id names log files: never a path
+            raise ValueError(f"job id {job_id!r} must match {JOB_ID_PATTERN.pattern}")
         if "command" not in changes or "schedule" not in changes:
             raise ValueError("no module defines this job; a new job needs command and cron")
         spec = JobSpec(id=job_id, name=job_id, schedule=changes["schedule"], command=changes["command"])
@@ -295,7 +297,7 @@ def load_registry(
     declared, checks, problems = discover(packages)
     specs: dict[str, JobSpec] = {}
     for spec in declared:
-        if not JOB_ID_PATTERN.match(spec.id):
+        if not JOB_ID_PATTERN.fullmatch(spec.id):  # "$" alone would accept a trailing newline
             problems.append(f"job id {spec.id!r} must match {JOB_ID_PATTERN.pattern}")
             continue
         if spec.id in specs and specs[spec.id] is not spec:

@@ -20,6 +20,7 @@ from scheduler.errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SUPPORTED_BACKENDS = ("sqlite", "mysql")
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql")
 
 
 def load_dotenv_files(environ: Mapping[str, str] | None = None) -> list[Path]:
@@ -56,12 +57,12 @@ def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) 
 
 
 def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name, "").strip().lower()
+    raw = environ.get(name, "").strip()
     if not raw:
         return default
-    if raw in ("1", "true", "yes", "on"):
+    if raw.lower() in ("1", "true", "yes", "on"):
         return True
-    if raw in ("0", "false", "no", "off"):
+    if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"{name}={raw!r} is not a boolean (use true or false)")
 
@@ -79,7 +80,7 @@ def _database_url(environ: Mapping[str, str], home: Path) -> URL:
     if raw:
         try:
             url = make_url(raw)
-        except ArgumentError:
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
             raise ConfigError(f"DATABASE_URL={mask_url_text(raw)!r} is not a valid database URL") from None
     elif environ.get("MYSQL_HOST", "").strip():
         missing = [n for n in ("MYSQL_USER", "MYSQL_DB") if not environ.get(n, "").strip()]
@@ -96,14 +97,22 @@ def _database_url(environ: Mapping[str, str], home: Path) -> URL:
         )
     else:
         url = URL.create("sqlite", database=str(home / "data" / "scheduler.db"))
+    shown = mask_url_text(raw) if raw else url.render_as_string(hide_password=True)
     if url.get_backend_name() not in SUPPORTED_BACKENDS:
         raise ConfigError(
-            f"DATABASE_URL={url.render_as_string(hide_password=True)!r}: backend "
+            f"DATABASE_URL={shown!r}: backend "
             f"{url.get_backend_name()!r} is not supported (use sqlite or mysql+pymysql)"
+        )
+    if url.drivername == "mysql":  # no driver named: the default (MySQLdb) is not installed
+        url = url.set(drivername="mysql+pymysql")
+    if url.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigError(
+            f"DATABASE_URL={shown!r}: driver {url.drivername!r} is not supported "
+            "(use sqlite or mysql+pymysql)"
         )
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
         raise ConfigError(
-            "DATABASE_URL: an in-memory SQLite database cannot be shared by the daemon, "
+            f"DATABASE_URL={shown!r}: an in-memory SQLite database cannot be shared by the daemon, "
             "the CLI and job processes; give a file path"
         )
     return url

@@ -122,7 +122,12 @@ def state_to_kwargs(row_id: str, raw: str | bytes) -> dict[str, Any]:
         "next_run_time",
     }
     if set(state) != expected:
-        raise ValueError(f"job state has unexpected keys {sorted(set(state) ^ expected)}")
+        parts = []
+        if expected - set(state):
+            parts.append(f"missing keys {sorted(expected - set(state))}")
+        if set(state) - expected:
+            parts.append(f"unexpected keys {sorted(set(state) - expected)}")
+        raise ValueError(f"job state has {'; '.join(parts)}")
     if state["version"] != STATE_VERSION:
         raise ValueError(f"job state version {state['version']!r} is not {STATE_VERSION}")
     if state["id"] != row_id:
@@ -133,10 +138,11 @@ def state_to_kwargs(row_id: str, raw: str | bytes) -> dict[str, Any]:
         raise ValueError("name and executor must be strings")
     if not isinstance(state["coalesce"], bool):
         raise ValueError("coalesce must be a boolean")
-    if not isinstance(state["max_instances"], int) or state["max_instances"] < 1:
+    max_instances = state["max_instances"]
+    if isinstance(max_instances, bool) or not isinstance(max_instances, int) or max_instances < 1:
         raise ValueError("max_instances must be a positive integer")
     grace = state["misfire_grace_time"]
-    if grace is not None and (not isinstance(grace, int | float) or grace <= 0):
+    if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int | float) or grace <= 0):
         raise ValueError("misfire_grace_time must be a positive number or null")
     trigger = trigger_from_dict(state["trigger"])
     next_run = state["next_run_time"]

@@ -7,8 +7,9 @@ Only the trigger classes in :data:`ALLOWED_TRIGGERS` can be restored from the jo
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +35,8 @@ def _dow_token(token: str) -> str:
         numbers = range(0, 7, step)
     elif "-" in base and all(p.isdigit() for p in base.split("-", 1)):
         lo, hi = (int(p) for p in base.split("-", 1))
+        if lo > hi:
+            raise ValueError(f"day-of-week range {token!r} runs backwards (write e.g. 6-7 or sat,sun)")
         numbers = range(lo, hi + 1, step)
     elif base.isdigit():
         numbers = [int(base)]
@@ -56,7 +59,7 @@ def crontab_to_fields(expr: str) -> dict[str, str]:
         )
     minute, hour, day, month, dow = values
     fields = {"minute": minute, "hour": hour, "day": day, "month": month}
-    fields["day_of_week"] = ",".join(_dow_token(t) for t in dow.split(","))
+    fields["day_of_week"] = ",".join(dict.fromkeys(_dow_token(t) for t in dow.split(",")))
     return fields
 
 
@@ -141,23 +144,36 @@ def _parse_dt(value: Any) -> datetime | None:
     return parsed
 
 
+def after(moment: datetime) -> datetime:
+    """One microsecond after ``moment``, computed in UTC.
+
+    Wall-clock arithmetic on an aware datetime drops ``fold``: 01:30 EST (the second 01:30 of a
+    DST fall-back night) plus 1 µs is 01:30 EDT, an hour *earlier*, which made fire-time loops
+    return the same time forever.
+    """
+    return moment.astimezone(UTC) + timedelta(microseconds=1)
+
+
 def next_fire_times(trigger: Any, now: datetime, count: int) -> list[datetime]:
-    """The next ``count`` fire times of ``trigger`` strictly after ``now`` (pure; no jitter)."""
+    """The next ``count`` fire times of ``trigger`` strictly after ``now`` (pure; no jitter).
+
+    Across DST changes this is what APScheduler does: a wall time that does not exist (spring
+    forward: 02:30 in New York on 2026-03-08) fires once, at that wall time with the offset before
+    the change (02:30 EST = 03:30 EDT); a wall time that occurs twice (fall back: 01:30 on
+    2026-11-01) fires twice, once per UTC instant.
+    """
+    if getattr(trigger, "jitter", None):
+        trigger = copy.copy(trigger)  # get_next_fire_time would add a random jitter
+        trigger.jitter = None
     times: list[datetime] = []
     previous = None
-    cursor = now
+    floor = now
     while len(times) < count:
-        fire = trigger.get_next_fire_time(previous, cursor)
-        if fire is None:
-            break
-        if times and fire <= times[-1]:
-            cursor = times[-1] + timedelta(microseconds=1)
-            fire = trigger.get_next_fire_time(times[-1], cursor)
-            if fire is None:
-                break
+        fire = trigger.get_next_fire_time(previous, after(floor))
+        if fire is None or fire.astimezone(UTC) <= floor.astimezone(UTC):
+            break  # finished, or a trigger (a past date) that ignores ``now``
         times.append(fire)
-        previous = fire
-        cursor = fire + timedelta(microseconds=1)
+        previous = floor = fire
     return times
 
 
