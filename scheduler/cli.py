@@ -8,7 +8,6 @@ configuration or unknown job; 3 daemon not running (``pause``/``resume``; ``stat
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
@@ -270,10 +269,11 @@ def cmd_stop(args, settings: Settings) -> int:
 
 def _wait_exit(pid: int, timeout: float) -> None:
     """Wait for ``pid`` to be gone after it released the lock (interpreter teardown)."""
-    import psutil
+    from scheduler.runner import process_alive
 
-    with contextlib.suppress(psutil.NoSuchProcess, psutil.TimeoutExpired):
-        psutil.Process(pid).wait(timeout)
+    deadline = time.monotonic() + timeout
+    while process_alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def _process_info(pid: int) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from apscheduler.events import (
 )
 from apscheduler.executors.base import MaxInstancesReachedError
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import STATE_STOPPED
 
 from scheduler import history
 from scheduler.control import ControlServer
@@ -40,7 +41,7 @@ from scheduler.misfire import plan_catch_up
 from scheduler.pidfile import PidFile
 from scheduler.reconcile import reconcile
 from scheduler.registry import Registry
-from scheduler.runner import Runner
+from scheduler.runner import Runner, reap_orphans
 from scheduler.settings import Settings
 from scheduler.store import JsonJobStore, make_engine
 from scheduler.triggers import describe
@@ -63,6 +64,7 @@ def catch_up_missed(scheduler: BackgroundScheduler, engine, now: datetime) -> di
                 job.id,
                 "missed",
                 scheduled_run_time=fire_time,
+                now=now,
                 error="daemon was not running at the scheduled time (older than the grace time)",
             )
         if plan.missed:
@@ -82,6 +84,20 @@ def catch_up_missed(scheduler: BackgroundScheduler, engine, now: datetime) -> di
         counts[job.id] = len(plan.missed)
         scheduler.modify_job(job.id, next_run_time=plan.next_run_time)
     return counts
+
+
+class GuardedBackgroundScheduler(BackgroundScheduler):
+    """BackgroundScheduler that never processes jobs once shut down.
+
+    APScheduler 3.11's loop runs one more pass after ``shutdown()``, submitting due jobs to the
+    stopped executors and moving their next run time on: a run due at that instant would be
+    lost without a trace. Skipping the pass leaves it due, so the next start runs or records it.
+    """
+
+    def _process_jobs(self):
+        if self.state == STATE_STOPPED:
+            return None
+        return super()._process_jobs()
 
 
 class Daemon:
@@ -144,14 +160,16 @@ class Daemon:
         self.started_at = self.clock()
         self.engine = make_engine(self.settings.database_url)
         history.ensure_schema(self.engine)
-        left = history.interrupt_leftovers(self.engine, "the daemon stopped before the run finished")
+        left, kept = reap_orphans(self.engine)
         if left:
             logger.warning("%d execution(s) left running by a previous daemon marked interrupted", left)
+        if kept:
+            logger.info("%d execution(s) of a live one-shot run-job left running", kept)
         self.runner = Runner(self.settings, self.registry, self.engine)
         self.runner.on_idle = self._wake.set
         self.executor = RunnerExecutor(self.runner, self.settings.max_workers)
         store = JsonJobStore(self.engine)
-        self.scheduler = BackgroundScheduler(
+        self.scheduler = GuardedBackgroundScheduler(
             jobstores={"default": store},
             executors={"default": self.executor},
             job_defaults={

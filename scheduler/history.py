@@ -176,18 +176,15 @@ def record(
         return int(result.inserted_primary_key[0])
 
 
-def interrupt_leftovers(
-    engine: Engine, reason: str, host: str | None = None, now: datetime | None = None
-) -> int:
-    """Mark rows still ``running`` (left by a dead daemon on ``host``) as ``interrupted``."""
-    host = host or socket.gethostname()
+def running_rows(engine: Engine, host: str | None = None) -> list[dict[str, Any]]:
+    """Rows still ``running`` on ``host`` (this host by default), oldest first."""
+    query = (
+        select(job_executions)
+        .where(job_executions.c.status == "running", job_executions.c.host == (host or socket.gethostname()))
+        .order_by(job_executions.c.id)
+    )
     with engine.begin() as conn:
-        result = conn.execute(
-            update(job_executions)
-            .where(job_executions.c.status == "running", job_executions.c.host == host)
-            .values(status="interrupted", finished_at=_db_time(now or utcnow()), error=reason)
-        )
-        return result.rowcount
+        return [_row(r._mapping) for r in conn.execute(query)]
 
 
 def get(engine: Engine, execution_id: int) -> dict[str, Any] | None:

@@ -208,7 +208,10 @@ class Runner:
             offset = log_file.tell()
             env = dict(os.environ)
             env.update(
-                SCHEDULER_JOB_ID=spec.id, SCHEDULER_EXECUTION_ID=str(execution_id), PYTHONUNBUFFERED="1"
+                SCHEDULER_JOB_ID=spec.id,
+                SCHEDULER_EXECUTION_ID=str(execution_id),
+                SCHEDULER_OWNER_PID=str(os.getpid()),
+                PYTHONUNBUFFERED="1",
             )
             try:
                 proc = subprocess.Popen(
@@ -284,3 +287,66 @@ def _read_tail(path: Path, offset: int, limit: int = history.OUTPUT_TAIL_CHARS) 
     except OSError:
         return ""
     return data.decode("utf-8", "replace")[-limit:]
+
+
+def _job_process(pid: int | None, execution_id: int):
+    """The live process ``pid`` if it is the child of ``execution_id`` (checked by its environment)."""
+    import psutil
+
+    if not pid:
+        return None
+    try:
+        proc = psutil.Process(pid)
+        environ = proc.environ()
+    except (psutil.Error, OSError):
+        return None
+    if environ.get("SCHEDULER_EXECUTION_ID") != str(execution_id):
+        return None  # the PID was reused by an unrelated process
+    return proc
+
+
+def process_alive(pid: int) -> bool:
+    """True when ``pid`` runs (a zombie left unreaped by its parent does not count)."""
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def reap_orphans(engine: Engine, grace: float = KILL_GRACE_SECONDS) -> tuple[int, int]:
+    """Settle rows a dead owner left ``running`` on this host; return (interrupted, left running).
+
+    A job child whose owner (a daemon killed with ``kill -9``) is gone would otherwise keep running
+    beside the next daemon's run of the same job: its process group is terminated and the row
+    recorded ``interrupted``. A child whose owner is alive (a one-shot ``run-job``) is left alone.
+    """
+    import psutil
+
+    interrupted = kept = 0
+    for row in history.running_rows(engine):
+        proc = _job_process(row["pid"], row["id"])
+        reason = "the daemon stopped before the run finished"
+        if proc is not None:
+            owner = proc.environ().get("SCHEDULER_OWNER_PID", "")
+            if owner.isdigit() and int(owner) != os.getpid() and process_alive(int(owner)):
+                kept += 1
+                continue
+            logger.warning(
+                "job=%s execution=%s orphaned by a dead daemon is still running (PID %s); "
+                "terminating its process group",
+                row["job_id"],
+                row["id"],
+                proc.pid,
+            )
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.pid, sig)
+                _gone, alive = psutil.wait_procs([proc], timeout=grace)
+                if not alive:
+                    break
+            reason = "orphaned by a daemon that died; process group terminated at the next start"
+        history.finish(engine, row["id"], "interrupted", error=reason)
+        interrupted += 1
+    return interrupted, kept

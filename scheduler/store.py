@@ -134,8 +134,10 @@ def state_to_kwargs(row_id: str, raw: str | bytes) -> dict[str, Any]:
         raise ValueError(f"job state id {state['id']!r} does not match the row id {row_id!r}")
     if state["func"] != JOB_FUNC:
         raise ValueError(f"callable {state['func']!r} is not allowed (only {JOB_FUNC})")
-    if not isinstance(state["name"], str) or not isinstance(state["executor"], str):
-        raise ValueError("name and executor must be strings")
+    if not isinstance(state["name"], str):
+        raise ValueError("name must be a string")
+    if state["executor"] != "default":
+        raise ValueError(f"executor {state['executor']!r} is not allowed (only 'default')")
     if not isinstance(state["coalesce"], bool):
         raise ValueError("coalesce must be a boolean")
     max_instances = state["max_instances"]

@@ -417,3 +417,25 @@ def test_start_that_cannot_become_ready_exits_1_with_the_log_tail(home):
     assert "before it was ready" in result.stderr
     assert "last lines of" in result.stderr and "start-up failed" in result.stderr
     assert home.daemon_pid() is None
+
+
+def test_job_orphaned_by_kill_9_is_terminated_and_recorded_at_next_start(home):
+    child_pid_file = home.root / "child.pid"
+    home.write_jobs(f"""
+        [jobs.orphan]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "{_spawner(home)}", "{child_pid_file}"]
+    """)
+    assert home.cli("start").returncode == 0
+    assert home.cli("run-job", "orphan").returncode == 0
+    wait_for(child_pid_file.exists, 10, "job started")
+    grandchild = int(child_pid_file.read_text())
+    job_pid = home.history("--job", "orphan")[0]["pid"]
+    os.kill(home.daemon_pid(), signal.SIGKILL)
+    wait_for(lambda: home.daemon_pid() is None, 10, "daemon dead")
+    assert pid_alive(job_pid) and pid_alive(grandchild)  # its own session survived the daemon
+    assert home.cli("start").returncode == 0
+    wait_for(lambda: not pid_alive(job_pid) and not pid_alive(grandchild), 15, "orphan group terminated")
+    row = home.history("--job", "orphan")[0]
+    assert row["status"] == "interrupted"
+    assert "orphaned by a daemon that died" in row["error"]

@@ -94,23 +94,19 @@ def test_record_a_run_that_never_ran(engine: Engine) -> None:
     assert history.get(engine, row_id + 1) is None
 
 
-def test_interrupt_leftovers_only_touches_running_rows_of_this_host(engine: Engine) -> None:
+def test_running_rows_lists_only_running_rows_of_this_host(engine: Engine) -> None:
     left = history.start(engine, "a", scheduled_run_time=None, trigger="schedule", now=T0)
-    done = run(engine, "b", "success", T0)
+    run(engine, "b", "success", T0)
     with engine.begin() as conn:
         conn.execute(
             insert(history.job_executions).values(
                 job_id="c", started_at=T0, status="running", host="other-host", trigger="schedule"
             )
         )
-    later = T0 + timedelta(hours=1)
-    assert history.interrupt_leftovers(engine, "daemon died", now=later) == 1
-    row = history.get(engine, left)
-    assert (row["status"], row["error"], row["finished_at"]) == ("interrupted", "daemon died", later)
-    assert history.get(engine, done)["status"] == "success"
-    assert history.recent(engine, job_id="c")[0]["status"] == "running"
-    assert history.interrupt_leftovers(engine, "again", now=later) == 0
-    assert history.interrupt_leftovers(engine, "there", host="other-host", now=later) == 1
+    assert [r["id"] for r in history.running_rows(engine)] == [left]
+    assert [r["job_id"] for r in history.running_rows(engine, host="other-host")] == ["c"]
+    history.finish(engine, left, "interrupted", error="daemon died", now=T0 + timedelta(hours=1))
+    assert history.running_rows(engine) == []
 
 
 def test_recent_filters_and_orders_newest_first(engine: Engine) -> None:

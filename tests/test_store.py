@@ -226,6 +226,7 @@ TAMPERS: dict[str, tuple[Callable[[dict, Path], Any], str]] = {
         "missing keys ['func']; unexpected keys ['func_ref']",
     ),
     "id mismatch": (edit(id="someone_else"), "does not match the row id 'victim'"),
+    "executor alias": (edit(executor="processpool"), "executor 'processpool' is not allowed"),
     "version": (edit(version=2), "version 2"),
     "bad timezone": (
         lambda s, _m: json.dumps({**s, "trigger": {**s["trigger"], "timezone": "../../etc/passwd"}}),
