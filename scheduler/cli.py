@@ -84,38 +84,41 @@ def _stored_jobs(settings: Settings, engine) -> dict[str, Any]:
 
 
 def _job_rows(settings: Settings, registry, engine, live: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """Each spec joined with its job-store state (live from the daemon when it runs)."""
+    """Each job of the specs and of the running daemon, with its state and last result.
+
+    The running daemon's view wins (it may have loaded an older jobs.toml); without a daemon the
+    job store gives next run and paused state.
+    """
     from scheduler import history
     from scheduler.triggers import describe
 
     stored = _stored_jobs(settings, engine) if live is None else {}
     last = history.last_per_job(engine)
-    rows = []
+    rows = {}
     for spec in registry.specs.values():
-        tz = spec.zone(settings.timezone)
-        entry: dict[str, Any] = {
+        rows[spec.id] = {
             "id": spec.id,
             "name": spec.name,
             "trigger": describe(spec.trigger(settings.timezone)),
-            "timezone": str(tz),
+            "timezone": str(spec.zone(settings.timezone)),
             "enabled": spec.enabled,
             "disabled_reason": spec.disabled_reason,
-            "next_run_time": None,
-            "paused": False,
+            "next_run_time": stored[spec.id].next_run_time if spec.id in stored else None,
+            "paused": spec.id in stored and stored[spec.id].next_run_time is None,
             "target": spec.target,
         }
-        if live is not None and spec.id in live:
-            entry["next_run_time"] = live[spec.id]["next_run_time"]
-            entry["paused"] = live[spec.id]["paused"]
-        elif spec.id in stored:
-            entry["next_run_time"] = stored[spec.id].next_run_time
-            entry["paused"] = stored[spec.id].next_run_time is None
-        last_row = last.get(spec.id)
-        entry["last_status"] = last_row["status"] if last_row else None
-        entry["last_started_at"] = last_row["started_at"] if last_row else None
-        entry["last_error"] = last_row["error"] if last_row else None
-        rows.append(entry)
-    return rows
+    for job_id, job in (live or {}).items():
+        entry = rows.setdefault(job_id, {"id": job_id, "disabled_reason": None, "target": None})
+        entry.update(
+            {key: job[key] for key in ("name", "trigger", "timezone", "next_run_time", "paused")},
+            enabled=True,
+        )
+    for job_id, entry in rows.items():
+        last_row = last.get(job_id) or {}
+        entry["last_status"] = last_row.get("status")
+        entry["last_started_at"] = last_row.get("started_at")
+        entry["last_error"] = last_row.get("error")
+    return sorted(rows.values(), key=lambda e: e["id"])
 
 
 def _state_word(entry: dict[str, Any]) -> str:
@@ -139,7 +142,8 @@ def cmd_run(args, settings: Settings) -> int:
             os.close(args.ready_fd)
 
     try:
-        return Daemon(settings, registry).run(on_ready=on_ready)
+        daemon = Daemon(settings, registry, load_registry=lambda: _registry(settings, strict=False))
+        return daemon.run(on_ready=on_ready)
     except AlreadyRunning as exc:
         print(f"scheduler {exc}; not starting another", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
@@ -309,6 +313,7 @@ def cmd_status(args, settings: Settings) -> int:
             report["control_error"] = str(exc)
     try:
         registry = _registry(settings, strict=False)
+        report["config_problems"] = registry.problems
         engine = _engine(settings)
         report["jobs"] = _job_rows(settings, registry, engine, live)
         since = datetime.now(UTC) - timedelta(hours=24)
@@ -333,6 +338,8 @@ def cmd_status(args, settings: Settings) -> int:
     for key in ("control_error", "database_error"):
         if key in report:
             print(f"warning: {report[key]}")
+    for problem in report.get("config_problems") or []:
+        print(f"warning: configuration problem: {problem}")
     if report.get("jobs"):
         rows = [
             [

@@ -104,10 +104,18 @@ class Daemon:
     """One scheduler process. :meth:`run` blocks until stopped and returns the exit status."""
 
     def __init__(
-        self, settings: Settings, registry: Registry, *, clock: Callable[[], datetime] | None = None
+        self,
+        settings: Settings,
+        registry: Registry,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        load_registry: Callable[[], Registry] | None = None,
     ):
         self.settings = settings
         self.registry = registry
+        self._load_registry = load_registry
+        self._main_wake = threading.Event()
+        self._reload_requested = False
         self.clock = clock or (lambda: datetime.now(UTC))
         self.started_at: datetime | None = None
         self._stop_requested = threading.Event()
@@ -145,7 +153,12 @@ class Daemon:
             )
             if on_ready is not None:
                 on_ready()
-            self._stop_requested.wait()
+            while not self._stop_requested.is_set():
+                self._main_wake.wait()
+                self._main_wake.clear()
+                if self._reload_requested and not self._stop_requested.is_set():
+                    self._reload_requested = False
+                    self.reload()
             self._shutdown()
             return 0
         finally:
@@ -211,6 +224,40 @@ class Daemon:
             return
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
+        signal.signal(signal.SIGHUP, self._on_hangup)
+
+    def _on_hangup(self, _signum, _frame) -> None:
+        self._reload_requested = True
+        self._main_wake.set()
+
+    def reload(self) -> bool:
+        """Re-read the job specs and jobs.toml and reconcile them into the running scheduler.
+
+        A configuration with problems is refused (logged) and the running jobs stay as they are.
+        """
+        if self._load_registry is None:
+            logger.warning("reload requested but this daemon has no registry loader; ignored")
+            return False
+        try:
+            registry = self._load_registry()
+        except Exception:
+            logger.exception("reload failed; keeping the current jobs")
+            return False
+        if registry.problems:
+            for problem in registry.problems:
+                logger.error("reload refused: %s", problem)
+            return False
+        self.registry = registry
+        self.runner.registry = registry
+        report = reconcile(self.scheduler, registry, self.settings.misfire_grace_time)
+        logger.info(
+            "reloaded job specs: %d added, %d updated, %d unchanged, %d removed",
+            len(report.added),
+            len(report.updated),
+            len(report.unchanged),
+            len(report.removed),
+        )
+        return True
 
     def _on_signal(self, signum, _frame) -> None:
         self._signals += 1
@@ -225,6 +272,7 @@ class Daemon:
         if not self._stop_requested.is_set():
             self._stop_requested.set()
             self._wake.set()
+            self._main_wake.set()
             self._stop_reason = why
 
     def _shutdown(self) -> None:

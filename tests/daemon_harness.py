@@ -94,6 +94,26 @@ class SchedulerHome:
             stdin=subprocess.DEVNULL,
         )
 
+    def foreground(self) -> subprocess.Popen:
+        """Start ``scheduler_daemon.py run`` (output piped) and return once it logged ready."""
+        daemon = subprocess.Popen(
+            [PY, str(PROJECT / "scheduler_daemon.py"), "run"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        try:
+            wait_for(
+                lambda: self.scheduler_log.exists() and "scheduler ready" in self.scheduler_log.read_text(),
+                20,
+                "daemon ready",
+            )
+        except AssertionError:
+            daemon.kill()
+            raise
+        return daemon
+
     def history(self, *args: str) -> list[dict]:
         result = self.cli("history", "--json", "--limit", "200", *args)
         assert result.returncode == 0, result.stderr

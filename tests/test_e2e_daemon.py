@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -126,19 +128,8 @@ def test_sigterm_while_a_job_runs_lets_it_finish(home):
         cron = "{FAR_AWAY}"
         command = ["{PY}", "-c", "import time; print('begin', flush=True); time.sleep(3); print('end')"]
     """)
-    daemon = subprocess.Popen(
-        [PY, str(PROJECT / "scheduler_daemon.py"), "run"],
-        env=home.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    daemon = home.foreground()
     try:
-        wait_for(
-            lambda: home.scheduler_log.exists() and "scheduler ready" in home.scheduler_log.read_text(),
-            20,
-            "daemon ready",
-        )
         started = home.cli("run-job", "slow")
         assert started.returncode == 0, started.stderr
         wait_for(lambda: "begin" in home.job_log("slow").read_text(), 10, "job started")
@@ -382,19 +373,8 @@ def test_second_signal_forces_the_stop(home):
         cron = "{FAR_AWAY}"
         command = ["{PY}", "-c", "import time; print('begin', flush=True); time.sleep(120)"]
     """)
-    daemon = subprocess.Popen(
-        [PY, str(PROJECT / "scheduler_daemon.py"), "run"],
-        env=home.env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    daemon = home.foreground()
     try:
-        wait_for(
-            lambda: home.scheduler_log.exists() and "scheduler ready" in home.scheduler_log.read_text(),
-            20,
-            "daemon ready",
-        )
         assert home.cli("run-job", "long").returncode == 0
         wait_for(lambda: "begin" in home.job_log("long").read_text(), 10, "job started")
         daemon.send_signal(signal.SIGTERM)
@@ -439,3 +419,28 @@ def test_job_orphaned_by_kill_9_is_terminated_and_recorded_at_next_start(home):
     row = home.history("--job", "orphan")[0]
     assert row["status"] == "interrupted"
     assert "orphaned by a daemon that died" in row["error"]
+
+
+def test_sighup_reloads_jobs_toml_and_refuses_a_broken_one(home):
+    assert home.cli("start").returncode == 0
+    pid = home.daemon_pid()
+    home.write_jobs(f"""
+        [jobs.added_later]
+        cron = "{FAR_AWAY}"
+        command = ["true"]
+        [jobs.daily_collection]
+        cron = "45 18 * * mon-fri"
+    """)
+    os.kill(pid, signal.SIGHUP)
+    wait_for(lambda: "reloaded job specs: 1 added, 1 updated" in home.scheduler_log.read_text(), 10, "reload")
+    jobs = {j["id"]: j for j in json.loads(home.cli("jobs", "--json").stdout)}
+    assert jobs["added_later"]["next_run_time"].startswith(f"{datetime.now().year + 1}-01-01")
+    assert "18:45:00" in jobs["daily_collection"]["next_run_time"]
+    home.write_jobs("""
+        [jobs.added_later]
+        cron = "not a cron"
+    """)
+    os.kill(pid, signal.SIGHUP)
+    wait_for(lambda: "reload refused" in home.scheduler_log.read_text(), 10, "refused reload")
+    assert "added_later" in home.cli("status").stdout
+    assert home.daemon_pid() == pid
