@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError, UnknownJobError
+from scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
 from scheduler.settings import PROJECT_DIR, Settings, load_dotenv_files
 
 EXIT_ALREADY_RUNNING = 75  # from `run` when another daemon holds the lock (start maps it to 0)
@@ -641,6 +641,3 @@ def main(argv: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-
-
-__all__ = ["main", "UnknownJobError"]

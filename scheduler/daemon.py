@@ -20,7 +20,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.events import (
@@ -35,7 +35,7 @@ from apscheduler.schedulers.base import STATE_STOPPED
 
 from scheduler import history
 from scheduler.control import ControlServer
-from scheduler.errors import SchedulerError, UnknownJobError
+from scheduler.errors import SchedulerError
 from scheduler.executor import RunFailed, RunnerExecutor
 from scheduler.misfire import plan_catch_up
 from scheduler.pidfile import PidFile
@@ -136,6 +136,7 @@ class Daemon:
         pidfile.acquire()
         control = None
         try:
+            self._install_signal_handlers()
             try:
                 self._start()
             except Exception:
@@ -143,7 +144,6 @@ class Daemon:
                 raise
             control = ControlServer(self.settings.control_socket, self.handle_request)
             control.start()
-            self._install_signal_handlers()
             self._run_first_start_jobs()
             logger.info(
                 "scheduler ready: pid=%s jobs=%d database=%s",
@@ -304,6 +304,8 @@ class Daemon:
 
     # -- events --------------------------------------------------------------------------------
     def _on_executed(self, event) -> None:
+        if self._stop_requested.is_set():
+            return  # no dependency runs once stopping
         result = event.retval
         for spec in self.registry.enabled():
             if result is not None and result.job_id in spec.after:
@@ -432,12 +434,3 @@ class Daemon:
             "jobs": jobs,
             "scheduler_running": self.scheduler.running,
         }
-
-
-def uptime_text(seconds: float) -> str:
-    return str(timedelta(seconds=int(seconds)))
-
-
-def check_job_known(registry: Registry, job_id: str) -> None:
-    if job_id not in registry.specs:
-        raise UnknownJobError(job_id, list(registry.specs))

@@ -28,7 +28,3 @@ class DaemonNotRunning(SchedulerError):
     """The command needs the running daemon and there is none."""
 
     exit_code = 3
-
-
-class JobStateError(SchedulerError):
-    """A persisted job row cannot be restored safely (tampered, unknown trigger, bad JSON)."""

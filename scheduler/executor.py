@@ -84,7 +84,12 @@ class RunnerExecutor(BaseExecutor):
             if self._instances[job.id] >= job.max_instances:
                 raise MaxInstancesReachedError(job)
             self._instances[job.id] += 1
-        return self._submit(job, [None], trigger, on_started)
+        try:
+            return self._submit(job, [None], trigger, on_started)
+        except BaseException:
+            with self._lock:
+                self._instances[job.id] -= 1
+            raise
 
     def _submit(self, job, run_times, trigger, on_started) -> Future:
         def work():

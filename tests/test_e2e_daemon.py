@@ -50,11 +50,14 @@ def test_lifecycle_start_status_second_start_run_job_stop(home):
     ours = [p for p in daemons.stdout.split() if _home_of(int(p)) == str(home.root)]
     assert ours == [str(pid)]
 
-    run = home.cli("run-job", "cleanup_old_job_executions", "--wait")
+    run = home.cli("run-job", "daily_collection", "--wait")
     assert run.returncode == 0, run.stdout + run.stderr
     assert "success (through the daemon)" in run.stdout
-    rows = home.history("--job", "cleanup_old_job_executions")
+    rows = home.history("--job", "daily_collection")
     assert rows[0]["status"] == "success" and rows[0]["trigger"] == "manual"
+    assert rows[0]["pid"] and rows[0]["duration"] > 0
+    assert '"staged"' in rows[0]["output_tail"]
+    assert f"job=daily_collection execution={rows[0]['id']} success" in home.scheduler_log.read_text()
 
     stopped = home.script("stop_scheduler.sh")
     assert stopped.returncode == 0, stopped.stderr
