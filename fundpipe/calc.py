@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from fundpipe.db import records, upsert, utcnow
+from fundpipe.db import upsert_frame, utcnow
 from fundpipe.metrics import fund_metrics, nav_returns
 from fundpipe.navwindow import load_nav_window
 from fundpipe.schema import fund_metrics as fund_metrics_table
@@ -59,17 +59,13 @@ def compute_and_store(
     for name in _METRIC_COLUMNS:
         column = values[name][keep]
         frame[name] = np.where(np.isfinite(column), column, np.nan)
-    rows = records(frame, list(frame.columns))
-    now = utcnow()
-    for row in rows:
-        row["calc_date"] = calc_date
-        row["window_days"] = int(returns.shape[0])
-        row["updated_at"] = now
+    constants = {"calc_date": calc_date, "window_days": int(returns.shape[0]), "updated_at": utcnow()}
     with engine.begin() as conn:
-        upsert(
+        upsert_frame(
             conn,
             fund_metrics_table,
-            rows,
+            frame,
+            constants=constants,
             update=["window_days", "n_obs", *_METRIC_COLUMNS, "updated_at"],
         )
     return {

@@ -1,4 +1,11 @@
-"""Collection: a source's rows for a day into ``fund_nav_staging`` under a new batch id."""
+"""Collection: a source's rows for a day into ``fund_nav_staging`` under a new batch id.
+
+Order of work: the source is read first (for the HTTP source that is the request, with its
+retries); then one transaction stages the rows, lets the delivery record what it needs
+(the CSV source's ``fund_source_files``) and upserts the fund list; only after it commits
+does the delivery act outside the database (the CSV source archives its files). A failure
+before the commit writes nothing; see :mod:`fundpipe.sources.csv` for a crash after it.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +19,11 @@ import sqlalchemy as sa
 
 from fundpipe.db import chunks, records, upsert, utcnow
 from fundpipe.schema import fund_info, fund_nav, fund_nav_staging
-from fundpipe.sources import FUND_COLUMNS, HistorySource, Source, staging_frame
+from fundpipe.sources import FUND_COLUMNS, Delivering, Delivery, HistorySource, Source, staging_frame
 
 __all__ = ["backfill_start", "collect_into_staging", "is_fresh", "new_batch_id"]
 
-_STAGING_COLUMNS = ["fund_code", "nav_date", "unit_nav", "accum_nav", "daily_return", "source"]
+_STAGING_COLUMNS = ["fund_code", "nav_date", "unit_nav", "accum_nav", "daily_return", "source", "parse_error"]
 
 
 def new_batch_id(as_of: dt.date) -> str:
@@ -44,27 +51,37 @@ def collect_into_staging(
     """Stage ``source``'s rows for ``as_of`` as batch ``batch_id`` and upsert its fund list.
 
     On a fresh database (see :func:`is_fresh`) a :class:`HistorySource` first delivers
-    ``history_days`` business days ending at ``as_of``, in the same batch. The source is
-    asked before the write transaction opens; staging and ``fund_info`` are written in one.
+    ``history_days`` business days ending at ``as_of``, in the same batch. A
+    :class:`~fundpipe.sources.Delivering` source is asked for its delivery instead. The source
+    is asked before the write transaction opens; staging and ``fund_info`` are written in one.
+    Returns ``batch_id``, ``source``, ``staged`` (rows), ``dates``, ``backfilled``, ``funds``,
+    ``details`` (the source's own, e.g. files archived or the URL and attempts) and ``note``
+    (a short phrase of those details for the log line, possibly empty).
     """
-    with engine.connect() as conn:
-        backfill = isinstance(source, HistorySource) and is_fresh(conn)
-    if backfill:
-        frame = source.fetch_range(backfill_start(as_of, history_days), as_of)
+    backfill = False
+    if isinstance(source, Delivering):
+        delivery = source.deliver(as_of)
     else:
-        frame = source.fetch(as_of)
-    staged = staging_frame(frame, source.name)
+        with engine.connect() as conn:
+            backfill = isinstance(source, HistorySource) and is_fresh(conn)
+        if backfill:
+            frame = source.fetch_range(backfill_start(as_of, history_days), as_of)
+        else:
+            frame = source.fetch(as_of)
+        delivery = Delivery(staging_frame(frame, source.name))
     funds = source.funds()
 
     now = utcnow()
-    rows = records(staged, _STAGING_COLUMNS)
-    for row in rows:
-        row["batch_id"] = batch_id
-        row["collected_at"] = now
     with engine.begin() as conn:
+        staged = delivery.claim(conn, batch_id, now)
+        rows = records(staged, _STAGING_COLUMNS)
+        for row in rows:
+            row["batch_id"] = batch_id
+            row["collected_at"] = now
         for part in chunks(rows):
             conn.execute(sa.insert(fund_nav_staging), list(part))
         n_funds = _upsert_funds(conn, funds, now)
+    details = delivery.done()
     return {
         "batch_id": batch_id,
         "source": source.name,
@@ -72,6 +89,8 @@ def collect_into_staging(
         "dates": int(staged["nav_date"].nunique()),
         "backfilled": backfill,
         "funds": n_funds,
+        "details": details,
+        "note": delivery.note(),
     }
 
 

@@ -29,6 +29,7 @@ __all__ = [
 ]
 
 PERIODS_PER_YEAR = 252
+_BLOCK_FUNDS = 64  # funds per pass in fund_metrics
 #: metric name -> trading days it looks back over
 PERIOD_RETURNS = {"return_1m": 21, "return_3m": 63, "return_6m": 126, "return_1y": 252}
 
@@ -39,25 +40,53 @@ def nav_returns(unit: np.ndarray, accum: np.ndarray | None = None) -> np.ndarray
     A fund's return on a date is its NAV over its previous published NAV, minus 1, so a gap
     does not lose the move across it. Accumulated NAV is used where both ends have one (so
     dividends are not counted as losses), unit NAV otherwise. The first published date of
-    each fund has no return (NaN).
+    each fund has no return (NaN). ``accum`` must be NaN wherever ``unit`` is.
+
+    Most returns are between consecutive rows and are computed as whole-matrix slices; only
+    the cells right after a gap look further back, for each fund's last published row.
     """
     unit = np.asarray(unit, dtype=float)
-    n_dates, n_funds = unit.shape
-    if n_dates == 0:
-        return unit.copy()
-    seen = ~np.isnan(unit)
-    row = np.where(seen, np.arange(n_dates)[:, None], -1)
-    last_seen = np.maximum.accumulate(row, axis=0)
-    prev = np.vstack([np.full((1, n_funds), -1), last_seen[:-1]])
-    has_prev = seen & (prev >= 0)
-    prev = np.where(prev >= 0, prev, 0)
+    out = np.full(unit.shape, np.nan)
+    if unit.shape[0] < 2:
+        return out
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(has_prev, unit / np.take_along_axis(unit, prev, axis=0) - 1.0, np.nan)
+        np.divide(unit[1:], unit[:-1], out=out[1:])  # in place: no 30 MB temporaries
+        out[1:] -= 1.0
         if accum is not None:
             accum = np.asarray(accum, dtype=float)
-            by_accum = accum / np.take_along_axis(accum, prev, axis=0) - 1.0
-            out = np.where(has_prev & ~np.isnan(by_accum), by_accum, out)
+            by_accum = np.divide(accum[1:], accum[:-1])
+            by_accum -= 1.0
+            np.copyto(out[1:], by_accum, where=~np.isnan(by_accum))
+        seen = ~np.isnan(unit)
+        at, fund = np.nonzero(seen[1:] & ~seen[:-1])  # published after an unpublished row
+        at += 1
+        prev = _last_published_before(seen, at - 1, fund)
+        has_prev = prev >= 0
+        at, fund, prev = at[has_prev], fund[has_prev], prev[has_prev]
+        gap_returns = unit[at, fund] / unit[prev, fund] - 1.0
+        if accum is not None:
+            by_accum = accum[at, fund] / accum[prev, fund] - 1.0
+            gap_returns = np.where(np.isnan(by_accum), gap_returns, by_accum)
+        out[at, fund] = gap_returns
     return out
+
+
+def _last_published_before(seen: np.ndarray, row: np.ndarray, fund: np.ndarray) -> np.ndarray:
+    """For each cell (``row``, ``fund``), the last row at or above it that ``seen``; -1 if none.
+
+    Steps up one row at a time, each step only for the cells still looking, so the cost
+    follows the number of gap cells and their lengths, not the size of the matrix.
+    """
+    found = np.full(len(row), -1)
+    row = row.copy()
+    looking = np.flatnonzero(row >= 0)
+    while len(looking):
+        hit = seen[row[looking], fund[looking]]
+        found[looking[hit]] = row[looking[hit]]
+        looking = looking[~hit]
+        row[looking] -= 1
+        looking = looking[row[looking] >= 0]
+    return found
 
 
 def _count(returns: np.ndarray) -> np.ndarray:
@@ -135,36 +164,61 @@ def max_drawdown(returns: np.ndarray) -> np.ndarray:
 
 def calmar_ratio(returns: np.ndarray) -> np.ndarray:
     """Annual return over the absolute max drawdown per column; NaN without a drawdown."""
-    mdd = max_drawdown(returns)
+    return _calmar(annual_return(returns), max_drawdown(returns))
+
+
+def _calmar(annual: np.ndarray, mdd: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = annual_return(returns) / np.abs(mdd)
+        out = annual / np.abs(mdd)
     return np.where((mdd < 0) & ~np.isinf(out), out, np.nan)
 
 
 def period_return(returns: np.ndarray, days: int) -> np.ndarray:
     """Compound return of each column's last ``days`` returns; NaN with fewer than ``days``."""
+    return _period_returns(returns, [days])[0]
+
+
+def _period_returns(returns: np.ndarray, periods: list[int]) -> list[np.ndarray]:
     valid = ~np.isnan(returns)
     from_end = np.cumsum(valid[::-1], axis=0)[::-1]  # observations at or after each row
-    take = valid & (from_end <= days)
-    out = np.prod(np.where(take, returns + 1.0, 1.0), axis=0) - 1.0
-    return np.where(np.count_nonzero(valid, axis=0) >= days, out, np.nan)
+    count = from_end[0] if len(returns) else np.zeros(returns.shape[1], dtype=int)
+    growth = returns + 1.0
+    out = []
+    for days in periods:
+        total = np.prod(np.where(valid & (from_end <= days), growth, 1.0), axis=0) - 1.0
+        out.append(np.where(count >= days, total, np.nan))
+    return out
 
 
 def fund_metrics(returns: np.ndarray, risk_free_annual: float = 0.0) -> dict[str, np.ndarray]:
     """Every ``fund_metrics`` column for each fund (column), plus ``n_obs``.
 
     ``risk_free_annual`` is converted to a per-period rate as ``annual / 252`` for Sharpe.
+    Each value is exactly what the single-metric function above gives. The funds are taken
+    :data:`_BLOCK_FUNDS` at a time: the dozens of temporaries then fit in the CPU caches and
+    are recycled by the allocator instead of being faulted in fresh, which at 5,000 funds
+    halves the time.
     """
     returns = np.asarray(returns, dtype=float)
+    blocks = [
+        _fund_metrics_block(returns[:, start : start + _BLOCK_FUNDS], risk_free_annual)
+        for start in range(0, max(returns.shape[1], 1), _BLOCK_FUNDS)
+    ]
+    return {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+
+
+def _fund_metrics_block(returns: np.ndarray, risk_free_annual: float) -> dict[str, np.ndarray]:
+    annual = annual_return(returns)
+    mdd = max_drawdown(returns)
     out = {
         "n_obs": _count(returns),
-        "annual_return": annual_return(returns),
+        "annual_return": annual,
         "annual_volatility": annual_volatility(returns),
         "sharpe_ratio": sharpe_ratio(returns, risk_free_annual / PERIODS_PER_YEAR),
         "sortino_ratio": sortino_ratio(returns),
-        "max_drawdown": max_drawdown(returns),
-        "calmar_ratio": calmar_ratio(returns),
+        "max_drawdown": mdd,
+        "calmar_ratio": _calmar(annual, mdd),
     }
-    for name, days in PERIOD_RETURNS.items():
-        out[name] = period_return(returns, days)
+    values = _period_returns(returns, list(PERIOD_RETURNS.values()))
+    out.update(zip(PERIOD_RETURNS, values, strict=True))
     return out

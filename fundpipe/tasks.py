@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,12 +21,13 @@ from fundpipe.collector import collect_into_staging, new_batch_id
 from fundpipe.db import utcnow
 from fundpipe.errors import ValidationFailed
 from fundpipe.merge import merge_pending
+from fundpipe.report import write_weekly_report
 from fundpipe.retention import purge_staging
 from fundpipe.runlog import logged_step
 from fundpipe.schema import create_schema
 from fundpipe.settings import FundSettings
 from fundpipe.sources import get_source
-from fundpipe.validation import RuleContext
+from fundpipe.validation import MAX_REJECT_SHARE, RuleContext
 
 __all__ = ["collect", "compute_metrics", "validate", "weekly_full_calc"]
 
@@ -39,7 +41,11 @@ def collect(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[s
     ``settings.demo_history_days`` business days ending at ``as_of`` into the same batch, so
     metrics have history. The demo source has no rows on Saturdays and Sundays. Returns
     ``batch_id``, ``source``, ``staged`` (rows), ``dates``, ``backfilled``, ``funds``
-    (fund_info rows upserted) and ``as_of``.
+    (fund_info rows upserted), ``details`` (per source: for ``csv`` the inbox and the files
+    ``archived`` / ``rejected`` (with reasons) / ``left_in_inbox``; for ``http`` the masked
+    ``url``, ``attempts`` and ``status``), ``note`` (those details in a phrase, also in the
+    log line) and ``as_of``. A source error (HTTP failure, missing inbox) raises
+    :class:`~fundpipe.errors.SourceError` before anything is staged.
     """
     day = _day(as_of)
     create_schema(engine)
@@ -51,7 +57,9 @@ def collect(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[s
         record.rows_rejected = 0
         record.message = (
             f"staged {summary['staged']} rows for {summary['dates']} date(s) from "
-            f"{summary['source']}" + (" (backfill of a fresh database)" if summary["backfilled"] else "")
+            f"{summary['source']}"
+            + (" (backfill of a fresh database)" if summary["backfilled"] else "")
+            + (f"; {summary['note']}" if summary["note"] else "")
         )
     logger.info("collect %s: %s into batch %s", day, record.message, batch_id)
     return {**summary, "as_of": day.isoformat()}
@@ -62,9 +70,13 @@ def validate(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[
 
     Rows rejected by a rule go to ``fund_nav_quarantine`` with the rule and reason; accepted
     rows are upserted into ``fund_nav``; all in one transaction, staging rows marked
-    processed. ``loaded + quarantined == staged``. A re-run with nothing new changes nothing.
-    Returns ``staged``, ``loaded``, ``quarantined``, ``rules`` ({rule: rows rejected}),
-    ``inserted``, ``updated``, ``unchanged``, ``superseded``, ``batches``, ``as_of``.
+    processed. ``loaded + quarantined == staged`` (checked; the data_update_log message says
+    it). A re-run with nothing new changes nothing; a corrected NAV updates its row and is
+    recorded in ``fund_nav_corrections``. Returns ``staged``, ``loaded``, ``quarantined``,
+    ``rules`` ({rule: rows rejected}), ``inserted``, ``updated``, ``unchanged``,
+    ``superseded``, ``batches``, ``warnings`` (soft rules: coverage), ``coverage``,
+    ``is_valid`` (see :class:`~fundpipe.validation.ValidationResult`), ``corrections``,
+    ``as_of``. Warnings and an invalid result are logged at WARNING; they do not fail the run.
 
     Raises :class:`~fundpipe.errors.ValidationFailed` (after recording the outcome) when rows
     were staged but none could be loaded.
@@ -83,16 +95,19 @@ def validate(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[
                 f"validate {day}: all {summary['staged']} staged rows were rejected, none "
                 f"loaded ({_rule_counts(summary['rules'])})"
             )
-    logger.info("validate %s: %s", day, record.message)
+    level = logging.INFO if summary["is_valid"] else logging.WARNING
+    logger.log(level, "validate %s: %s", day, record.message)
     return {**summary, "as_of": day.isoformat()}
 
 
 def compute_metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[str, Any]:
     """Compute every fund's metrics over the last 756 trading days up to ``as_of``.
 
-    One query, one vectorised pass over all funds, one bulk upsert into ``fund_metrics``
-    with ``calc_date = as_of``. Funds with fewer than ``settings.min_observations`` daily
-    returns are skipped. Returns ``funds`` (written), ``skipped``, ``calc_date`` (ISO),
+    One read of the NAV window (one query; a large SQLite file is read in a few fund ranges
+    on parallel threads, see :mod:`fundpipe.navwindow`), one vectorised pass over all funds,
+    one bulk upsert into ``fund_metrics`` with ``calc_date = as_of`` (5,000 funds in about
+    1.4 s here: README, Performance). Funds with fewer than ``settings.min_observations``
+    daily returns are skipped. Returns ``funds`` (written), ``skipped``, ``calc_date`` (ISO),
     ``window_days``, ``nav_rows``.
     """
     day = _day(as_of)
@@ -108,15 +123,23 @@ def compute_metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -
 
 
 def weekly_full_calc(
-    engine: sa.Engine, settings: FundSettings, as_of: dt.date, *, now: dt.datetime | None = None
+    engine: sa.Engine,
+    settings: FundSettings,
+    as_of: dt.date,
+    *,
+    now: dt.datetime | None = None,
+    timezone: dt.tzinfo | str | None = None,
 ) -> dict[str, Any]:
-    """Recompute all metrics from stored history and purge expired staging rows.
+    """Recompute all metrics, purge expired staging rows, write the weekly report.
 
     Metrics are recomputed for the latest NAV date on or before ``as_of`` (the last trading
     day when it runs on a Sunday), overwriting that date's rows, so late corrections are
     picked up. Processed staging rows collected more than ``settings.staging_retention_days``
-    before ``now`` (naive UTC, default the current time) are deleted. Returns the metrics
-    summary (``calc_date`` None when there is no NAV yet) plus ``purged_staging``.
+    before ``now`` (naive UTC, default the current time) are deleted. Then the report of
+    ``as_of``'s ISO week is written to ``settings.report_dir`` (see :mod:`fundpipe.report`;
+    ``timezone``, default UTC, decides which day a job run falls on: pass the scheduler's).
+    Returns the metrics summary (``calc_date`` None when there is no NAV yet) plus
+    ``purged_staging``, ``report`` (the report's path) and ``report_seconds``.
     """
     day = _day(as_of)
     create_schema(engine)
@@ -132,9 +155,13 @@ def weekly_full_calc(
         record.rows_in = summary["funds"] + summary["skipped"]
         record.rows_loaded = summary["funds"]
         record.rows_rejected = summary["skipped"]
+        started = time.perf_counter()
+        report = write_weekly_report(engine, settings.report_dir, day, tz=timezone, now=now)
+        summary["report"] = str(report)
+        summary["report_seconds"] = round(time.perf_counter() - started, 3)
         record.message = (
             f"{_metrics_message(summary)}; purged {summary['purged_staging']} processed "
-            f"staging rows collected before {cutoff:%Y-%m-%d %H:%M} UTC"
+            f"staging rows collected before {cutoff:%Y-%m-%d %H:%M} UTC; report {report}"
         )
     logger.info("weekly_full_calc %s: %s", day, record.message)
     return summary
@@ -166,12 +193,25 @@ def _rule_counts(rules: dict[str, int]) -> str:
 
 
 def _validate_message(summary: dict[str, Any]) -> str:
-    return (
-        f"staged {summary['staged']}, loaded {summary['loaded']} (new {summary['inserted']}, "
-        f"corrected {summary['updated']}, unchanged {summary['unchanged']}, superseded "
-        f"{summary['superseded']}), quarantined {summary['quarantined']} "
-        f"({_rule_counts(summary['rules'])}) from {len(summary['batches'])} batch(es)"
+    staged, quarantined = summary["staged"], summary["quarantined"]
+    text = (
+        f"loaded {summary['loaded']} + quarantined {quarantined} = staged {staged} "
+        f"(loaded: new {summary['inserted']}, corrected {summary['updated']}, unchanged "
+        f"{summary['unchanged']}, superseded {summary['superseded']}; quarantined: "
+        f"{_rule_counts(summary['rules'])}) from {len(summary['batches'])} batch(es)"
     )
+    if summary["coverage"] is not None:
+        text += f"; coverage {summary['coverage']:.1%}"
+    if summary["is_valid"]:
+        text += "; valid"
+    else:
+        share = quarantined / staged if staged else 0.0
+        why = f" ({share:.1%} of rows quarantined, more than {MAX_REJECT_SHARE:.0%})"
+        text += "; NOT VALID" + (why if share > MAX_REJECT_SHARE else "")
+    text += "".join(f"; warning: {w}" for w in summary["warnings"])
+    if summary["corrections"]:
+        text += f"; corrected: {'; '.join(summary['corrections'])}"
+    return text
 
 
 def _metrics_message(summary: dict[str, Any]) -> str:

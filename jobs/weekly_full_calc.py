@@ -15,4 +15,5 @@ def weekly_full_calc(ctx):
     from fundpipe import tasks
     from fundpipe.settings import FundSettings
 
-    return tasks.weekly_full_calc(ctx.engine, FundSettings.from_env(ctx.environ), ctx.run_date)
+    settings = FundSettings.from_env(ctx.environ)
+    return tasks.weekly_full_calc(ctx.engine, settings, ctx.run_date, timezone=ctx.timezone)

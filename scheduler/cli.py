@@ -497,6 +497,32 @@ def cmd_history(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_dashboard(args, settings: Settings) -> int:
+    """The operator's panel: daemon state plus the panels job packages contribute."""
+    from scheduler.pidfile import RUNNING, probe
+
+    registry = _registry(settings, strict=False)
+    engine = _engine(settings)
+    state = probe(settings.pid_file)
+    report: dict[str, Any] = {"daemon": {"state": state.state, "pid": state.pid}, "panels": []}
+    for panel in registry.panels:
+        try:
+            report["panels"].append(panel(engine, settings.environ))
+        except Exception as exc:  # noqa: BLE001 - one broken panel must not hide the others
+            name = f"{panel.__module__}.{panel.__name__}"
+            report["panels"].append({"title": name, "data": None, "text": f"unavailable: {exc}"})
+    engine.dispose()
+    if args.json:
+        print(json.dumps(report, default=_json_default, indent=2))
+        return 0
+    running = state.state == RUNNING
+    print(f"scheduler: {'running, PID ' + str(state.pid) if running else state.state}")
+    for panel in report["panels"]:
+        print(f"\n== {panel['title']} ==")
+        print(panel["text"].rstrip())
+    return 0
+
+
 def cmd_check_config(args, settings: Settings) -> int:
     registry = _registry(settings, strict=False)
     print("settings:")
@@ -615,6 +641,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=cmd_history)
+
+    p = sub.add_parser("dashboard", help="data freshness, recent updates, 7-day success rates")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_dashboard)
 
     sub.add_parser("check-config", help="validate settings and job specs; run nothing").set_defaults(
         handler=cmd_check_config

@@ -35,9 +35,19 @@ class RedactSecrets(logging.Filter):
 
 
 def secrets_of(settings: Settings) -> list[str]:
+    """Known secrets: the database password, tokens, and credentials inside configured URLs."""
+    from urllib.parse import parse_qsl, urlsplit
+
     names = ("MYSQL_PASSWORD", "SCHEDULER_API_TOKEN", "ALERT_SMTP_PASSWORD")
     found = [settings.database_url.password or ""]
     found += [settings.environ.get(n, "") for n in names]
+    for name in ("FUND_HTTP_URL", "ALERT_WEBHOOK_URL"):
+        raw = settings.environ.get(name, "")
+        if not raw:
+            continue
+        parts = urlsplit(raw)
+        found.append(parts.password or "")
+        found += [value for _key, value in parse_qsl(parts.query) if "{" not in value]
     return [s for s in found if s]
 
 

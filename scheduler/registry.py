@@ -136,13 +136,24 @@ def config_check(fn: Callable[[Mapping[str, str]], list[str]]) -> Callable:
     return fn
 
 
+def dashboard_panel(fn: Callable[[Any, Mapping[str, str]], dict[str, Any]]) -> Callable:
+    """Mark ``fn(engine, environ) -> {"title", "data", "text"}`` as a section of ``dashboard``.
+
+    This is how a domain shows its own numbers (data freshness, say) without the scheduler
+    knowing the domain: the job package contributes the panel.
+    """
+    fn.__dashboard_panel__ = True
+    return fn
+
+
 @dataclass
 class Registry:
-    """The effective job specs after overrides, plus config checks contributed by job modules."""
+    """The effective job specs after overrides, plus hooks contributed by job modules."""
 
     specs: dict[str, JobSpec]
     checks: list[Callable[[Mapping[str, str]], list[str]]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    panels: list[Callable[[Any, Mapping[str, str]], dict[str, Any]]] = field(default_factory=list)
 
     def get(self, job_id: str) -> JobSpec:
         try:
@@ -159,9 +170,12 @@ class Registry:
 
 
 def discover(packages: Iterable[str]) -> tuple[list[JobSpec], list[Callable], list[str]]:
-    """Import every module of ``packages``; return declared specs, config checks and problems."""
+    """Import every module of ``packages``; return declared specs, hooks and problems.
+
+    Hooks are the functions marked by :func:`config_check` or :func:`dashboard_panel`.
+    """
     specs: list[JobSpec] = []
-    checks: list[Callable] = []
+    hooks: list[Callable] = []
     problems: list[str] = []
     for package_name in packages:
         try:
@@ -185,9 +199,11 @@ def discover(packages: Iterable[str]) -> tuple[list[JobSpec], list[Callable], li
                     spec = getattr(value, "__job_spec__", None)
                     if isinstance(spec, JobSpec):
                         specs.append(spec)
-                    if getattr(value, "__config_check__", False):
-                        checks.append(value)
-    return specs, checks, problems
+                    if getattr(value, "__config_check__", False) or getattr(
+                        value, "__dashboard_panel__", False
+                    ):
+                        hooks.append(value)
+    return specs, hooks, problems
 
 
 _OVERRIDE_KEYS = {
@@ -294,7 +310,9 @@ def load_registry(
 ) -> Registry:
     """Discover specs, apply overrides and config checks; collect every problem, raise none."""
     environ = os.environ if environ is None else environ
-    declared, checks, problems = discover(packages)
+    declared, hooks, problems = discover(packages)
+    checks = [h for h in hooks if getattr(h, "__config_check__", False)]
+    panels = [h for h in hooks if getattr(h, "__dashboard_panel__", False)]
     specs: dict[str, JobSpec] = {}
     for spec in declared:
         if not JOB_ID_PATTERN.fullmatch(spec.id):  # "$" alone would accept a trailing newline
@@ -329,4 +347,4 @@ def load_registry(
             problems.extend(check(environ))
         except Exception as exc:  # noqa: BLE001 - a broken check is itself a problem
             problems.append(f"config check {check.__module__}.{check.__name__} failed: {exc}")
-    return Registry(specs=dict(sorted(specs.items())), checks=checks, problems=problems)
+    return Registry(specs=dict(sorted(specs.items())), checks=checks, problems=problems, panels=panels)

@@ -360,6 +360,11 @@ def test_first_start_backfills_demo_data_and_runs_the_daily_chain(home):
     assert status.returncode == 0
     assert "success" in status.stdout
     assert "result:" in home.job_log("daily_metrics").read_text()
+    dashboard = home.cli("dashboard")
+    assert dashboard.returncode == 0, dashboard.stderr
+    assert "== fund data ==" in dashboard.stdout and "fund_nav" in dashboard.stdout
+    panel = json.loads(home.cli("dashboard", "--json").stdout)["panels"][0]
+    assert panel["title"] == "fund data" and panel["data"]
     # The daemon itself never imports pandas: the fund work ran in child processes.
     pid = home.daemon_pid()
     maps = Path(f"/proc/{pid}/maps").read_text()

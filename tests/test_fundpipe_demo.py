@@ -56,8 +56,12 @@ def test_funds_have_unique_six_digit_codes_and_every_type():
 def test_history_has_dividends_realistic_volatility_and_the_documented_faults():
     source = DemoSource(60)
     rows = source.fetch_range(dt.date(2023, 1, 1), dt.date(2024, 6, 30))
-    clean = rows.drop_duplicates(["fund_code", "nav_date"]).dropna(subset=["unit_nav"])
-    clean = clean[clean["unit_nav"] > 0]
+    faulty = source.faults(dt.date(2023, 1, 1), dt.date(2024, 6, 30))
+    faulty = faulty[faulty["fault"] != "duplicate_row"]  # a duplicate's copies are correct
+    keys = ["fund_code", "nav_date"]
+    clean = rows.drop_duplicates(keys).merge(faulty, on=keys, how="left")
+    clean = clean[clean["fault"].isna()]
+    assert clean["unit_nav"].notna().all() and (clean["unit_nav"] > 0).all()
     assert (clean["accum_nav"] >= clean["unit_nav"] - 1e-9).all()
     paid = clean.groupby("fund_code").apply(lambda f: (f["accum_nav"] - f["unit_nav"]).max())
     assert (paid > 0).sum() > 20  # many funds have paid dividends by then

@@ -34,7 +34,7 @@ def test_values_are_read_and_blank_means_default():
 def test_unknown_source_names_variable_and_value():
     with pytest.raises(FundConfigError) as err:
         FundSettings.from_env({"FUND_SOURCE": "ftp"})
-    assert str(err.value) == "FUND_SOURCE='ftp' is not a known source (choose from: demo)"
+    assert str(err.value) == "FUND_SOURCE='ftp' is not a known source (choose from: demo, csv, http)"
     assert isinstance(err.value, ValueError)
 
 

@@ -159,3 +159,24 @@ def test_mask_url_text() -> None:
 
 def test_empty_jobs_packages_is_refused(tmp_path: Path) -> None:
     assert "SCHEDULER_JOBS_PACKAGES" in config_error(tmp_path, SCHEDULER_JOBS_PACKAGES=" , ")
+
+
+def test_log_redaction_covers_database_password_and_url_credentials(tmp_path):
+    import logging
+
+    from scheduler.logsetup import RedactSecrets, secrets_of
+
+    settings = Settings.from_env(
+        {
+            "SCHEDULER_HOME": str(tmp_path),
+            "DATABASE_URL": "mysql+pymysql://u:dbsecret@h/d",
+            "FUND_HTTP_URL": "https://feed:feedpass@example.test/nav/{date}?token=t0ken123&day={date}",
+        }
+    )
+    secrets = secrets_of(settings)
+    assert {"dbsecret", "feedpass", "t0ken123"} <= set(secrets)
+    record = logging.LogRecord(
+        "x", logging.INFO, __file__, 1, "GET %s with %s", ("t0ken123", "dbsecret"), None
+    )
+    RedactSecrets(secrets).filter(record)
+    assert record.getMessage() == "GET *** with ***"

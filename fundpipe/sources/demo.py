@@ -15,11 +15,23 @@ a shared equity-market factor. Stock, hybrid and bond funds pay occasional cash 
 Chinese fund sites publish it. ``daily_return`` is the dividend-adjusted change in percent,
 2 decimals; NAVs have 4 decimals.
 
-Faults, on purpose and deterministic, so validation has something to catch (rates per row):
+Faults, on purpose and deterministic, so validation has something to catch (rates per row,
+:data:`FAULT_RATES`; at most one fault per row; the rule expected to catch it in brackets):
 
 * 0.5 % ``unit_nav`` missing (``not_null``);
 * 0.1 % non-positive ``unit_nav``: ``0.0`` or a sign typo (``positive_nav``);
-* 0.3 % the row is delivered twice (``no_duplicate_key``; the copies are identical).
+* 0.3 % the row is delivered twice (``no_duplicate_key``; the copies are identical);
+* 0.1 % a 10x typo: ``unit_nav`` is the true value times 10 (rounded to 4 decimals) while
+  ``accum_nav`` and ``daily_return`` are the true ones, so the NAV jumps ~+900 % against the
+  previous day's while ``daily_return`` says otherwise, and ``accum_nav < unit_nav``
+  (daily return consistent with the NAV change; no implausible jump);
+* 0.2 % a stale repeat: ``unit_nav`` and ``accum_nav`` are the previous business day's true
+  values while ``daily_return`` is the day's true, non-zero return (daily return consistent
+  with the NAV change). Drawn only where that return is at least
+  :data:`STALE_MIN_RETURN` (0.10 %) in size: a smaller move is within the rounding of a
+  4-decimal NAV and a 2-decimal return, so a repeat could not be told from a flat day. That
+  is ~78 % of rows over the mixed universe (stock and hybrid funds ~93 % of days, bond funds
+  ~62 %, money-market funds never), so about 0.155 % of all rows.
 
 A fault never alters the underlying series: the next day is published correctly.
 """
@@ -33,7 +45,7 @@ import pandas as pd
 
 from fundpipe.sources import FUND_COLUMNS, NAV_COLUMNS
 
-__all__ = ["EPOCH", "FAULT_RATES", "DemoSource", "fund_code"]
+__all__ = ["EPOCH", "FAULT_RATES", "STALE_MIN_RETURN", "DemoSource", "fund_code"]
 
 EPOCH = np.datetime64("2015-01-01", "D")
 _FUND_CHUNK = 100  # funds per vectorised walk: bounds memory at any fund count
@@ -49,7 +61,18 @@ _TYPES: dict[str, tuple[float, float, float, float, tuple[float, float]]] = {
 _TYPE_CYCLE = ("stock",) * 4 + ("hybrid",) * 3 + ("bond",) * 2 + ("money_market",)
 _TYPE_LABELS = {"stock": "股票型", "hybrid": "混合型", "bond": "债券型", "money_market": "货币型"}
 
-FAULT_RATES = {"missing_unit_nav": 0.005, "non_positive_nav": 0.001, "duplicate_row": 0.003}
+#: Share of rows with each fault (see the module docstring); the order fixes each fault's slice
+#: of the per-row fault draw, so adding a fault at the end leaves the earlier ones where they were.
+FAULT_RATES = {
+    "missing_unit_nav": 0.005,
+    "non_positive_nav": 0.001,
+    "duplicate_row": 0.003,
+    "typo_10x": 0.001,
+    "stale_repeat": 0.002,
+}
+
+#: Smallest |daily_return| (percent) on which a stale repeat is drawn (see the module docstring).
+STALE_MIN_RETURN = 0.1
 
 # hash streams
 _S_PARAMS, _S_MOVE, _S_EVENT, _S_MARKET = 1, 2, 3, 4
@@ -60,6 +83,16 @@ _M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
 def fund_code(index: int) -> str:
     """The 6-digit code of demo fund ``index`` (unique for indexes below 10**6)."""
     return f"{(7919 * index + 1) % 1_000_000:06d}"
+
+
+def _fault_slices(u: np.ndarray) -> dict[str, np.ndarray]:
+    """One mask per fault: consecutive slices of the uniform draw ``u``, sized by FAULT_RATES."""
+    out: dict[str, np.ndarray] = {}
+    lo = 0.0
+    for kind, rate in FAULT_RATES.items():
+        out[kind] = (u >= lo) & (u < lo + rate)
+        lo += rate
+    return out
 
 
 def _mix(x: np.ndarray) -> np.ndarray:
@@ -93,10 +126,12 @@ class DemoSource:
 
     name = "demo"
 
-    def __init__(self, n_funds: int = 300):
+    def __init__(self, n_funds: int = 300, *, faults: bool = True):
+        """``n_funds`` funds; ``faults=False`` publishes every row correctly (a clean baseline)."""
         if n_funds < 1:
             raise ValueError(f"n_funds={n_funds!r} must be positive")
         self.n_funds = n_funds
+        self.with_faults = faults
         self._index = np.arange(n_funds, dtype=np.int64)
         self._types = np.array([_TYPE_CYCLE[i % len(_TYPE_CYCLE)] for i in range(n_funds)])
 
@@ -118,48 +153,74 @@ class DemoSource:
 
     def fetch_range(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Rows for every business day from ``start`` to ``end`` inclusive, date by date."""
+        return self._range(start, end, labelled=False)
+
+    def faults(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """The faulty rows :meth:`fetch_range` delivers for the same days, labelled.
+
+        Columns ``fund_code``, ``nav_date``, ``fault`` (a key of :data:`FAULT_RATES`); both
+        copies of a duplicated row are listed. Meant for tests of the validation rules.
+        """
+        frame = self._range(start, end, labelled=True)
+        out = frame.loc[frame["fault"].notna(), ["fund_code", "nav_date", "fault"]].reset_index(drop=True)
+        out["fault"] = out["fault"].astype(str)  # one dtype however many chunks were joined
+        return out
+
+    def _range(self, start: dt.date, end: dt.date, *, labelled: bool) -> pd.DataFrame:
+        columns = [*NAV_COLUMNS, "fault"] if labelled else list(NAV_COLUMNS)
         first = max(np.datetime64(start, "D"), EPOCH)
         last = np.datetime64(end, "D")
         if last < first:
-            return pd.DataFrame(columns=list(NAV_COLUMNS))
+            return pd.DataFrame(columns=columns)
         lo = int(np.busday_count(EPOCH, first))  # business-day index of the first wanted day
         hi = int(np.busday_count(EPOCH, last + 1))  # one past the last wanted day
         if hi <= lo:
-            return pd.DataFrame(columns=list(NAV_COLUMNS))
+            return pd.DataFrame(columns=columns)
         parts = [
-            self._rows(self._index[c : c + _FUND_CHUNK], lo, hi) for c in range(0, self.n_funds, _FUND_CHUNK)
+            self._rows(self._index[c : c + _FUND_CHUNK], lo, hi, labelled)
+            for c in range(0, self.n_funds, _FUND_CHUNK)
         ]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         return frame.sort_values(["nav_date"], kind="stable", ignore_index=True)
 
-    def _rows(self, funds: np.ndarray, lo: int, hi: int) -> pd.DataFrame:
-        """Published rows of ``funds`` for business-day indexes ``lo`` to ``hi - 1``."""
+    def _rows(self, funds: np.ndarray, lo: int, hi: int, labelled: bool = False) -> pd.DataFrame:
+        """Published rows of ``funds`` for business-day indexes ``lo`` to ``hi - 1``.
+
+        With ``labelled``, a ``fault`` column names each row's fault (``None`` for a clean row).
+        """
         unit, accum, ret = self._walk(funds, hi)  # shape (hi, n): day 0 is EPOCH
-        unit, accum, ret = unit[lo:hi], accum[lo:hi], ret[lo:hi]
         days = np.arange(lo, hi)
+        before = np.maximum(days - 1, 0)  # the previous business day (stale repeats never use day 0's)
+        prev_unit, prev_accum = unit[before], accum[before]
+        unit, accum, ret = unit[lo:hi], accum[lo:hi], ret[lo:hi]
         grid_day, grid_fund = np.meshgrid(days, funds, indexing="ij")
 
         ev = _fields(_hash(grid_fund, grid_day, _S_EVENT))  # [2]: fault kind, [3]: fault draw
-        u = ev[3]
-        missing = u < FAULT_RATES["missing_unit_nav"]
-        bad = ~missing & (u < FAULT_RATES["missing_unit_nav"] + FAULT_RATES["non_positive_nav"])
-        dup = ~missing & ~bad & (u < sum(FAULT_RATES.values()))
+        fault = _fault_slices(ev[3] if self.with_faults else np.ones_like(ev[3]))  # 1.0: no fault
+        missing, bad, dup = fault["missing_unit_nav"], fault["non_positive_nav"], fault["duplicate_row"]
+        typo = fault["typo_10x"]
+        stale = fault["stale_repeat"] & (grid_day > 0) & (np.abs(ret) >= STALE_MIN_RETURN)
         unit = np.where(missing, np.nan, unit)
         unit = np.where(bad, np.where(ev[2] < 0.5, 0.0, -unit), unit)
+        unit = np.where(typo, np.round(unit * 10.0, 4), unit)
+        unit = np.where(stale, prev_unit, unit)
+        accum = np.where(stale, prev_accum, accum)
 
         dates = np.busday_offset(EPOCH, days, roll="forward")
         codes = np.array([fund_code(int(i)) for i in funds], dtype=object)
         repeat = 1 + dup.ravel().astype(np.int64)  # day-major order: dates ascend
-        return pd.DataFrame(
-            {
-                "fund_code": np.repeat(np.tile(codes, len(days)), repeat),
-                "nav_date": np.repeat(np.repeat(dates, len(funds)), repeat),
-                "unit_nav": np.repeat(unit.ravel(), repeat),
-                "accum_nav": np.repeat(accum.ravel(), repeat),
-                "daily_return": np.repeat(ret.ravel(), repeat),
-            },
-            columns=list(NAV_COLUMNS),
-        )
+        data = {
+            "fund_code": np.repeat(np.tile(codes, len(days)), repeat),
+            "nav_date": np.repeat(np.repeat(dates, len(funds)), repeat),
+            "unit_nav": np.repeat(unit.ravel(), repeat),
+            "accum_nav": np.repeat(accum.ravel(), repeat),
+            "daily_return": np.repeat(ret.ravel(), repeat),
+        }
+        if labelled:
+            kinds = {**fault, "stale_repeat": stale}
+            label = np.select(list(kinds.values()), list(kinds), default="")
+            data["fault"] = np.repeat(np.where(label == "", None, label.astype(object)).ravel(), repeat)
+        return pd.DataFrame(data, columns=list(data))
 
     def _walk(self, funds: np.ndarray, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Published (unit_nav, accum_nav, daily_return %) for days ``0..n_days-1``."""

@@ -1,0 +1,315 @@
+"""Metrics job speed on SQLite: the seeds' per-fund approach vs fundpipe's one-pass job.
+
+Builds N funds x DAYS trading days of NAVs in a temporary SQLite file (``create_schema``, WAL
+as ``scheduler.store.make_engine`` sets it up, one Core ``executemany`` per block of funds),
+then times on that file, in the same run:
+  (a) baseline, the seeds' approach: one ``pandas.read_sql`` per fund (its last 757 NAVs, a
+      bound-parameter query on the primary key), that fund's metrics in pandas, one
+      ``DataFrame.to_sql(..., if_exists="append")`` per fund. It is given the project's
+      engine (WAL, ``synchronous=NORMAL``); the seeds' plain ``create_engine`` would make it
+      slower still, so the ratio is the approach's, not the set-up's;
+  (b) this project: ``fundpipe.tasks.compute_metrics``, each run in a fresh child interpreter
+      so that its peak RSS (``VmHWM``, see :func:`peak_rss_mb`; the largest of the runs) is its
+      own and not (a)'s; the time is the call's, imports excluded (the child's wall time is
+      printed too); the median of --runs runs.
+Both see the file warm in the page cache (it was just written). The two results are compared
+fund by fund and must agree to 1e-9 relative, or the run fails. Prints both times, the ratio and
+the peak RSS of (b), and whether the issue's targets (>= 20x, < 600 MB at 5,000 funds) are met.
+
+Usage: python bench/metrics_bench.py [--funds 5000] [--days 756] [--runs 3] [--quick] [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import math
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+
+from fundpipe.schema import create_schema, fund_metrics, fund_nav  # noqa: E402
+from scheduler.store import make_engine  # noqa: E402
+
+AS_OF = dt.date(2024, 6, 3)
+WINDOW_NAVS = 757  # 756 daily returns
+MIN_OBSERVATIONS = 60
+TARGET_RATIO = 20.0
+TARGET_RSS_MB = 600.0
+METRICS = [
+    "annual_return",
+    "annual_volatility",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "max_drawdown",
+    "calmar_ratio",
+    "return_1m",
+    "return_3m",
+    "return_6m",
+    "return_1y",
+]
+
+
+# --------------------------------------------------------------------------- data
+
+
+def build_database(engine: sa.Engine, funds: int, days: int, seed: int = 20240603) -> int:
+    """Fill ``fund_nav`` with ``funds`` x ``days`` business days of synthetic NAVs; returns rows.
+
+    Random walks with a 4-decimal unit NAV; most funds pay dividends now and then, which their
+    accumulated NAV carries on (10 % publish no accumulated NAV at all); about 1 % of the
+    (fund, date) rows are missing (suspensions, late data); 3 % of the funds were launched inside
+    the window, a few of them too recently to have 60 returns. One ``executemany`` per block of
+    funds through a Core ``INSERT`` (bound parameters).
+    """
+    create_schema(engine)
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range(end=AS_OF, periods=days).strftime("%Y-%m-%d").to_numpy(dtype=object)
+    columns = ["fund_code", "nav_date", "unit_nav", "accum_nav", "daily_return", "source", "batch_id"]
+    # Untyped columns: the dates are already ISO text, so no per-value conversion on the way in.
+    insert = sa.insert(sa.table("fund_nav", *(sa.column(c) for c in [*columns, "updated_at"])))
+    stamp = "2024-06-03 19:00:00.000000"
+    total = 0
+    block = 250
+    with engine.begin() as conn:
+        for first in range(0, funds, block):
+            k = min(block, funds - first)
+            returns = rng.normal(0.0003, 0.012, size=(days, k))
+            unit = np.round(np.cumprod(1.0 + returns, axis=0), 4)
+            dividends = np.where(rng.random((days, k)) < 0.003, np.round(unit * 0.02, 4), 0.0)
+            accum = np.round(unit + np.cumsum(dividends, axis=0), 4)
+            accum[:, rng.random(k) < 0.10] = np.nan
+            present = rng.random((days, k)) > 0.01
+            late = rng.random(k) < 0.03
+            launch = rng.integers(0, days, size=k)
+            present[np.arange(days)[:, None] < np.where(late, launch, 0)[None, :]] = False
+            daily = np.full_like(unit, np.nan)
+            daily[1:] = np.round((unit[1:] / unit[:-1] - 1.0) * 100.0, 2)
+            fund, day = np.nonzero(present.T)  # fund-major, as a backfill would arrive
+            codes = np.array([f"{first + j:06d}" for j in range(k)], dtype=object)
+            values = zip(
+                codes[fund].tolist(),
+                dates[day].tolist(),
+                unit[day, fund].tolist(),
+                _none_for_nan(accum[day, fund]),
+                _none_for_nan(daily[day, fund]),
+                strict=True,
+            )
+            rows = [
+                dict(zip(columns, (c, d, u, a, r, "bench", "bench"), strict=True), updated_at=stamp)
+                for c, d, u, a, r in values
+            ]
+            conn.execute(insert, rows)
+            total += len(rows)
+    return total
+
+
+def _none_for_nan(values: np.ndarray) -> list[float | None]:
+    out = values.astype(object)
+    out[np.isnan(values)] = None
+    return out.tolist()
+
+
+# --------------------------------------------------------------------------- (a) baseline
+
+
+def seeds_metrics_job(engine: sa.Engine, calc_date: dt.date, risk_free_rate: float = 0.0) -> int:
+    """The seeds' metrics job, kept here as the thing to beat: one fund at a time.
+
+    For each fund: read its last 757 NAVs with ``pandas.read_sql`` (a bound-parameter query on
+    the primary key), daily returns from accumulated NAV where published else unit NAV, the
+    metrics with pandas, and one ``to_sql(..., if_exists="append")`` of the fund's row.
+    """
+    codes = pd.read_sql(sa.select(fund_nav.c.fund_code).distinct(), engine)["fund_code"]
+    written = 0
+    for code in codes:
+        query = (
+            sa.select(fund_nav.c.nav_date, fund_nav.c.unit_nav, fund_nav.c.accum_nav)
+            .where(fund_nav.c.fund_code == code, fund_nav.c.nav_date <= calc_date)
+            .order_by(fund_nav.c.nav_date.desc())
+            .limit(WINDOW_NAVS)
+        )
+        navs = pd.read_sql(query, engine).sort_values("nav_date")
+        nav = navs["accum_nav"].fillna(navs["unit_nav"])
+        returns = nav.pct_change().dropna()
+        if len(returns) < MIN_OBSERVATIONS:
+            continue
+        row = {"fund_code": code, "calc_date": calc_date, "window_days": WINDOW_NAVS - 1}
+        row["n_obs"] = len(returns)
+        row.update(_seed_fund_metrics(returns, risk_free_rate))
+        row["updated_at"] = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        pd.DataFrame([row]).to_sql("fund_metrics", engine, if_exists="append", index=False)
+        written += 1
+    return written
+
+
+def _seed_fund_metrics(returns: pd.Series, risk_free_rate: float) -> dict[str, float]:
+    n = len(returns)
+    growth = (1.0 + returns).prod()
+    annual_return = growth ** (252.0 / n) - 1.0
+    std = returns.std()
+    excess = returns - risk_free_rate / 252.0
+    sharpe = excess.mean() / excess.std() * math.sqrt(252.0)
+    downside = math.sqrt((returns.clip(upper=0.0) ** 2).mean()) * math.sqrt(252.0)
+    wealth = pd.concat([pd.Series([100.0]), 100.0 * (1.0 + returns).cumprod()], ignore_index=True)
+    peak = wealth.cummax()
+    max_drawdown = ((wealth - peak) / peak).min()
+    out = {
+        "annual_return": annual_return,
+        "annual_volatility": std * math.sqrt(252.0),
+        "sharpe_ratio": sharpe,
+        "sortino_ratio": returns.mean() * 252.0 / downside if downside else None,
+        "max_drawdown": max_drawdown,
+        "calmar_ratio": annual_return / abs(max_drawdown) if max_drawdown < 0 else None,
+    }
+    for name, days in {"return_1m": 21, "return_3m": 63, "return_6m": 126, "return_1y": 252}.items():
+        out[name] = (1.0 + returns.iloc[-days:]).prod() - 1.0 if n >= days else None
+    return out
+
+
+# --------------------------------------------------------------------------- (b) this project
+
+
+def project_child(db_path: str, calc_date: str) -> None:
+    """Run in the child interpreter: time ``fundpipe.tasks.compute_metrics``; print JSON."""
+    started = time.perf_counter()
+    from fundpipe import tasks
+    from fundpipe.settings import FundSettings
+
+    engine = make_engine(f"sqlite:///{db_path}")
+    settings = FundSettings(min_observations=MIN_OBSERVATIONS)
+    begin = time.perf_counter()
+    summary = tasks.compute_metrics(engine, settings, dt.date.fromisoformat(calc_date))
+    seconds = time.perf_counter() - begin
+    report = {
+        "seconds": seconds,
+        "summary": summary,
+        "peak_rss_mb": peak_rss_mb(),
+        "since_start": begin - started,
+    }
+    print(json.dumps(report))
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set size since it was exec'd, in MB.
+
+    ``VmHWM`` of ``/proc/self/status``: the high-water mark of the current address space.
+    Not ``getrusage``: Linux carries the ``ru_maxrss`` of the image replaced by ``execve``
+    over, and that image is a fork of the parent, with (a)'s memory in it.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere: an upper bound
+
+
+def run_project(db_path: Path) -> tuple[dict, float]:
+    """(the child's JSON report, the child's whole wall time)."""
+    begin = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(db_path), AS_OF.isoformat()],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1]), time.perf_counter() - begin
+
+
+# --------------------------------------------------------------------------- comparison
+
+
+def stored_metrics(engine: sa.Engine) -> pd.DataFrame:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(fund_metrics.c.fund_code, fund_metrics.c.n_obs, *[fund_metrics.c[m] for m in METRICS])
+        ).all()
+    frame = pd.DataFrame(rows, columns=["fund_code", "n_obs", *METRICS]).set_index("fund_code").sort_index()
+    return frame.astype(float)
+
+
+def worst_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
+    """Largest relative difference over every metric of every fund (NaN == NaN; shapes must match)."""
+    if list(a.index) != list(b.index):
+        return math.inf
+    x, y = a.to_numpy(), b.to_numpy()
+    both_nan = np.isnan(x) & np.isnan(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.abs(x - y) / np.maximum(np.abs(x), np.abs(y))
+    rel = np.where(both_nan | (x == y), 0.0, rel)
+    return float(np.nan_to_num(rel, nan=math.inf).max()) if rel.size else 0.0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--funds", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=756, help="trading days of NAVs per fund")
+    parser.add_argument("--runs", type=int, default=3, help="runs of (b); the median is reported")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: 300 funds")
+    parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
+    parser.add_argument("--child", nargs=2, metavar=("DB", "DATE"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        project_child(*args.child)
+        return 0
+    funds = 300 if args.quick else args.funds
+
+    with tempfile.TemporaryDirectory(prefix="metricsbench-") as tmp:
+        db_path = Path(args.keep or tmp) / "bench.db"
+        db_path.unlink(missing_ok=True)
+        engine = make_engine(f"sqlite:///{db_path}")
+        begin = time.perf_counter()
+        rows = build_database(engine, funds, args.days)
+        print(
+            f"built {funds} funds x {args.days} days: {rows} fund_nav rows "
+            f"in {time.perf_counter() - begin:.1f} s"
+        )
+
+        begin = time.perf_counter()
+        written = seeds_metrics_job(engine, AS_OF)
+        baseline = time.perf_counter() - begin
+        expected = stored_metrics(engine)
+        with engine.begin() as conn:
+            conn.execute(sa.delete(fund_metrics))
+
+        runs = [run_project(db_path) for _ in range(max(args.runs, 1))]
+        got = stored_metrics(engine)
+        engine.dispose()
+
+    diff = worst_relative_difference(expected, got)
+    seconds = sorted(child["seconds"] for child, _ in runs)
+    ours = statistics.median(seconds)
+    child, wall = runs[0]
+    rss_mb = max(child["peak_rss_mb"] for child, _ in runs)
+    ratio = baseline / ours
+    print(f"(a) baseline, the seeds' per-fund job: {baseline:8.2f} s  ({written} funds written)")
+    print(
+        f"(b) fundpipe.tasks.compute_metrics:    {ours:8.2f} s  (median of {len(seconds)}: "
+        f"{', '.join(f'{s:.2f}' for s in seconds)}; {child['summary']['funds']} funds written, "
+        f"{child['summary']['skipped']} skipped; child wall time with imports {wall:.2f} s)"
+    )
+    print(f"  ratio (a)/(b): {ratio:.1f}x   peak RSS of (b): {rss_mb:.0f} MB")
+    print(f"  results agree to {diff:.1e} relative")
+    print(f"  | {funds:,} | {baseline:.1f} | {ours:.2f} | {ratio:.1f}x | {rss_mb:.0f} MB |")
+    if funds >= 5000:
+        met = ratio >= TARGET_RATIO and rss_mb < TARGET_RSS_MB
+        print(f"  targets (>= {TARGET_RATIO:.0f}x, < {TARGET_RSS_MB:.0f} MB): {'met' if met else 'MISSED'}")
+    return 0 if diff <= 1e-9 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
