@@ -105,15 +105,22 @@ def compute_metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -
 
     One read of the NAV window (one query; a large SQLite file is read in a few fund ranges
     on parallel threads, see :mod:`fundpipe.navwindow`), one vectorised pass over all funds,
-    one bulk upsert into ``fund_metrics`` with ``calc_date = as_of`` (5,000 funds in about
-    1.4 s here: README, Performance). Funds with fewer than ``settings.min_observations``
-    daily returns are skipped. Returns ``funds`` (written), ``skipped``, ``calc_date`` (ISO),
-    ``window_days``, ``nav_rows``.
+    one bulk upsert into ``fund_metrics`` (5,000 funds in about 1.4 s here: README,
+    Performance). ``calc_date`` is the latest NAV date on or before ``as_of``, so a run on a
+    weekend or holiday rewrites the last trading day's rows instead of adding copies dated on
+    a day without prices. Funds with fewer than ``settings.min_observations`` daily returns
+    are skipped. Returns ``funds`` (written), ``skipped``, ``calc_date`` (ISO, None when there
+    is no NAV yet), ``window_days``, ``nav_rows``.
     """
     day = _day(as_of)
     create_schema(engine)
     with logged_step(engine, "compute_metrics", day) as record:
-        summary = _metrics(engine, settings, day)
+        with engine.connect() as conn:
+            calc_date = latest_nav_date(conn, day)
+        if calc_date is None:
+            summary: dict[str, Any] = {"funds": 0, "skipped": 0, "calc_date": None}
+        else:
+            summary = _metrics(engine, settings, calc_date)
         record.rows_in = summary["funds"] + summary["skipped"]
         record.rows_loaded = summary["funds"]
         record.rows_rejected = summary["skipped"]

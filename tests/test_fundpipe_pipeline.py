@@ -263,7 +263,8 @@ def test_compute_metrics_reads_fund_nav_with_one_query(loaded):
     sa.event.remove(engine, "before_cursor_execute", _record)
     # the read may open with a CTE (SQLite finds the window's first date with one)
     reads = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH")) and "fund_nav" in s]
-    assert len(reads) == 1
+    # one read of the NAV rows, plus the one-row lookup of the latest NAV date (calc_date)
+    assert len(reads) == 2 and reads[0].startswith("SELECT max(fund_nav.nav_date)")
 
 
 def test_weekend_collection_stages_nothing(loaded):
@@ -294,7 +295,7 @@ def test_a_crashing_step_is_logged_as_failed(engine, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(tasks, "compute_and_store", boom)
+    monkeypatch.setattr(tasks, "latest_nav_date", boom)
     with pytest.raises(RuntimeError):
         tasks.compute_metrics(engine, SETTINGS, MONDAY)
     last = log_rows(engine)[-1]
