@@ -156,6 +156,16 @@ def _tail(path: Path, lines: int = 20) -> str:
         return f"({path} cannot be read)"
 
 
+def _new_error_lines(path: Path, offset: int) -> list[str]:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.startswith("error: ")]
+
+
 def cmd_start(args, settings: Settings) -> int:
     from scheduler.pidfile import RUNNING, probe
 
@@ -167,6 +177,7 @@ def cmd_start(args, settings: Settings) -> int:
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     out_path = settings.log_dir / "daemon.out"
     read_fd, write_fd = os.pipe()
+    out_offset = out_path.stat().st_size if out_path.exists() else 0
     with open(out_path, "ab") as out:
         proc = subprocess.Popen(
             [
@@ -216,6 +227,8 @@ def cmd_start(args, settings: Settings) -> int:
         )
     else:
         print(f"error: the scheduler exited with status {code} before it was ready", file=sys.stderr)
+        for line in _new_error_lines(out_path, out_offset):
+            print(line, file=sys.stderr)  # the daemon's own one-line reason (a port in use, say)
     print(f"--- last lines of {settings.scheduler_log} ---\n{_tail(settings.scheduler_log)}", file=sys.stderr)
     print(f"--- last lines of {out_path} ---\n{_tail(out_path)}", file=sys.stderr)
     return 1

@@ -1,10 +1,12 @@
 """The daemon: builds the BackgroundScheduler, reconciles specs, serves the control socket and
 shuts down gracefully.
 
-Start-up, in order: take the PID lock; mark history rows a dead daemon left ``running`` as
+Start-up, in order: take the PID lock; bind the HTTP port (``SCHEDULER_HTTP_PORT``; in use:
+ConfigError, nothing started); mark history rows a dead daemon left ``running`` as
 ``interrupted``; start the scheduler paused; reconcile the specs into the job store; plan the
 catch-up of fire times missed while down (see :mod:`scheduler.misfire`); resume; open the control
-socket; run first-start jobs; report ready. The main thread then waits on an event.
+socket; start answering HTTP (:mod:`scheduler.http`); run first-start jobs; report ready. The
+main thread then waits on an event.
 
 Shutdown (SIGTERM/SIGINT or ``stop``): stop submitting, wait up to the stop timeout for running
 executions, then terminate their process groups (recorded ``interrupted``); a second signal skips
@@ -34,6 +36,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 
 from scheduler import history
+from scheduler.alerts import Notifier
 from scheduler.control import ControlServer
 from scheduler.errors import SchedulerError
 from scheduler.executor import RunFailed, RunnerExecutor
@@ -49,17 +52,26 @@ from scheduler.triggers import describe
 logger = logging.getLogger("scheduler.daemon")
 
 MISSED_ROWS_LIMIT = 50
+HEARTBEAT_INTERVAL = 60.0  # longest wait of the scheduler loop between two passes (seconds)
 
 
-def catch_up_missed(scheduler: BackgroundScheduler, engine, now: datetime) -> dict[str, int]:
-    """Apply :func:`plan_catch_up` to every stored job; record missed runs; return counts by job."""
+def catch_up_missed(
+    scheduler: BackgroundScheduler,
+    engine,
+    now: datetime,
+    on_finished: Callable[[dict], None] | None = None,
+) -> dict[str, int]:
+    """Apply :func:`plan_catch_up` to every stored job; record missed runs; return counts by job.
+
+    ``on_finished`` (e.g. :meth:`Runner.notify_finished`) gets each recorded row.
+    """
     counts: dict[str, int] = {}
     for job in scheduler.get_jobs():
         plan = plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce)
         if not plan.due:
             continue
         for fire_time in plan.missed[-MISSED_ROWS_LIMIT:]:
-            history.record(
+            execution_id = history.record(
                 engine,
                 job.id,
                 "missed",
@@ -67,6 +79,8 @@ def catch_up_missed(scheduler: BackgroundScheduler, engine, now: datetime) -> di
                 now=now,
                 error="daemon was not running at the scheduled time (older than the grace time)",
             )
+            if on_finished is not None:
+                on_finished(history.get(engine, execution_id) or {})
         if plan.missed:
             more = len(plan.missed) - MISSED_ROWS_LIMIT
             logger.warning(
@@ -87,17 +101,35 @@ def catch_up_missed(scheduler: BackgroundScheduler, engine, now: datetime) -> di
 
 
 class GuardedBackgroundScheduler(BackgroundScheduler):
-    """BackgroundScheduler that never processes jobs once shut down.
+    """BackgroundScheduler that never processes jobs once shut down, with a loop heartbeat.
 
     APScheduler 3.11's loop runs one more pass after ``shutdown()``, submitting due jobs to the
     stopped executors and moving their next run time on: a run due at that instant would be
     lost without a trace. Skipping the pass leaves it due, so the next start runs or records it.
+
+    Each pass records :attr:`heartbeat` (``time.monotonic()``) and the wait until the next pass
+    is capped at :data:`HEARTBEAT_INTERVAL`, so a live loop beats at least once a minute and
+    ``/health`` can tell a stuck or dead loop from an idle one.
     """
+
+    heartbeat: float | None = None
 
     def _process_jobs(self):
         if self.state == STATE_STOPPED:
             return None
-        return super()._process_jobs()
+        self.heartbeat = time.monotonic()
+        wait = super()._process_jobs()
+        return HEARTBEAT_INTERVAL if wait is None else min(wait, HEARTBEAT_INTERVAL)
+
+    @property
+    def loop_alive(self) -> bool:
+        """True while the scheduler's loop thread runs (False once shut down or crashed)."""
+        thread = getattr(self, "_thread", None)
+        return self.state != STATE_STOPPED and thread is not None and thread.is_alive()
+
+    def heartbeat_age(self) -> float | None:
+        """Seconds since the loop's last pass (None before the first)."""
+        return None if self.heartbeat is None else time.monotonic() - self.heartbeat
 
 
 class Daemon:
@@ -128,6 +160,7 @@ class Daemon:
         self.scheduler: BackgroundScheduler | None = None
         self.executor: RunnerExecutor | None = None
         self.runner: Runner | None = None
+        self.notifier: Notifier | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
@@ -135,8 +168,18 @@ class Daemon:
         pidfile = PidFile(self.settings.pid_file)
         pidfile.acquire()
         control = None
+        http_server = None
         try:
             self._install_signal_handlers()
+            if self.settings.http_port:
+                from scheduler.http import HttpServer
+
+                # Bound before anything starts: a port in use stops the start-up cleanly.
+                try:
+                    http_server = HttpServer(self, self.settings.http_host, self.settings.http_port)
+                except SchedulerError as exc:
+                    logger.error("start-up failed: %s", exc)
+                    raise
             try:
                 self._start()
             except Exception:
@@ -144,6 +187,9 @@ class Daemon:
                 raise
             control = ControlServer(self.settings.control_socket, self.handle_request)
             control.start()
+            if http_server is not None:
+                http_server.start()
+                logger.info("http listening on %s", http_server.url)
             self._run_first_start_jobs()
             logger.info(
                 "scheduler ready: pid=%s jobs=%d database=%s",
@@ -162,8 +208,12 @@ class Daemon:
             self._shutdown()
             return 0
         finally:
+            if http_server is not None:
+                http_server.close()
             if control is not None:
                 control.close()
+            if self.notifier is not None:
+                self.notifier.close()  # sends what is queued for at most a couple of seconds
             if self.engine is not None:
                 self.engine.dispose()
             pidfile.release()
@@ -173,12 +223,15 @@ class Daemon:
         self.started_at = self.clock()
         self.engine = make_engine(self.settings.database_url)
         history.ensure_schema(self.engine)
-        left, kept = reap_orphans(self.engine)
+        self.runner = Runner(self.settings, self.registry, self.engine)
+        self.notifier = Notifier.from_settings(self.settings, self.engine)
+        if self.notifier.enabled:
+            self.runner.on_finished.append(self.notifier.observe)
+        left, kept = reap_orphans(self.engine, on_finished=self.runner.notify_finished)
         if left:
             logger.warning("%d execution(s) left running by a previous daemon marked interrupted", left)
         if kept:
             logger.info("%d execution(s) of a live one-shot run-job left running", kept)
-        self.runner = Runner(self.settings, self.registry, self.engine)
         self.runner.on_idle = self._wake.set
         self.executor = RunnerExecutor(self.runner, self.settings.max_workers)
         store = JsonJobStore(self.engine)
@@ -208,7 +261,7 @@ class Daemon:
         for spec in self.registry.specs.values():
             if not spec.enabled:
                 logger.warning("job=%s is disabled: %s", spec.id, spec.disabled_reason or "enabled = false")
-        catch_up_missed(self.scheduler, self.engine, self.clock())
+        catch_up_missed(self.scheduler, self.engine, self.clock(), on_finished=self.runner.notify_finished)
         self.scheduler.resume()
 
     def _run_first_start_jobs(self) -> None:
@@ -324,9 +377,14 @@ class Daemon:
                 event.traceback or "",
             )
 
+    def _record(self, job_id: str, status: str, **kwargs) -> int:
+        """Record a run that never ran (missed/skipped) and tell the runner's on_finished observers."""
+        execution_id = history.record(self.engine, job_id, status, **kwargs)
+        self.runner.notify_finished(history.get(self.engine, execution_id) or {})
+        return execution_id
+
     def _on_missed(self, event) -> None:
-        history.record(
-            self.engine,
+        self._record(
             event.job_id,
             "missed",
             scheduled_run_time=event.scheduled_run_time,
@@ -338,8 +396,7 @@ class Daemon:
 
     def _on_max_instances(self, event) -> None:
         for run_time in event.scheduled_run_times:
-            history.record(
-                self.engine,
+            self._record(
                 event.job_id,
                 "skipped",
                 scheduled_run_time=run_time,
@@ -356,14 +413,19 @@ class Daemon:
         return job
 
     def run_now(self, job_id: str, trigger: str = "manual") -> tuple[int, Future]:
-        """Start a run of ``job_id`` now; return its execution id and a future of its events."""
+        """Start a run of ``job_id`` now; return its execution id and a future of its events.
+
+        Raises UnknownJobError, or SchedulerError when the job is disabled, already running as
+        often as its max_instances allows, or the daemon is stopping.
+        """
+        if self._stop_requested.is_set():
+            raise SchedulerError(f"job {job_id!r} not started: the scheduler is stopping")
         job = self._job(job_id)
         started: Future = Future()
         try:
             done = self.executor.submit_now(job, trigger, on_started=started.set_result)
         except MaxInstancesReachedError:
-            history.record(
-                self.engine,
+            self._record(
                 job_id,
                 "skipped",
                 scheduled_run_time=None,
@@ -380,6 +442,16 @@ class Daemon:
             )
         )
         return started.result(timeout=60), done
+
+    def set_paused(self, job_id: str, paused: bool):
+        """Pause or resume ``job_id`` (kept across restarts); return the APScheduler job.
+
+        Raises UnknownJobError for an unknown id, SchedulerError for a disabled job.
+        """
+        self._job(job_id)
+        (self.scheduler.pause_job if paused else self.scheduler.resume_job)(job_id)
+        logger.info("job=%s %s by the operator", job_id, "paused" if paused else "resumed")
+        return self.scheduler.get_job(job_id)
 
     def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """Serve one control-socket request (see :mod:`scheduler.control`)."""
@@ -402,10 +474,7 @@ class Daemon:
                 }
             return {"ok": True, "execution_id": execution_id, "status": "running"}
         if cmd in ("pause", "resume"):
-            job = self._job(job_id)
-            (self.scheduler.pause_job if cmd == "pause" else self.scheduler.resume_job)(job_id)
-            job = self.scheduler.get_job(job_id)
-            logger.info("job=%s %sd by the operator", job_id, cmd)
+            job = self.set_paused(job_id, cmd == "pause")
             return {"ok": True, "job": job_id, "next_run_time": job.next_run_time}
         if cmd == "set-stop-timeout":
             self.stop_timeout = max(float(request.get("timeout", self.stop_timeout)), 0.0)

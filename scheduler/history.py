@@ -244,3 +244,28 @@ def purge_older_than(engine: Engine, days: int, now: datetime | None = None) -> 
             )
         )
         return result.rowcount
+
+
+def last_success_per_job(engine: Engine) -> dict[str, datetime]:
+    """When each job's newest successful run finished (aware UTC)."""
+    query = (
+        select(job_executions.c.job_id, func.max(job_executions.c.finished_at))
+        .where(job_executions.c.status == "success")
+        .group_by(job_executions.c.job_id)
+    )
+    with engine.begin() as conn:
+        return {job_id: _aware(when) for job_id, when in conn.execute(query) if when is not None}
+
+
+def counts_since(engine: Engine, since: datetime) -> dict[str, dict[str, int]]:
+    """``{job_id: {status: count}}`` of the rows started at or after ``since``."""
+    query = (
+        select(job_executions.c.job_id, job_executions.c.status, func.count())
+        .where(job_executions.c.started_at >= _db_time(since))
+        .group_by(job_executions.c.job_id, job_executions.c.status)
+    )
+    counts: dict[str, dict[str, int]] = {}
+    with engine.begin() as conn:
+        for job_id, status, n in conn.execute(query):
+            counts.setdefault(job_id, {})[status] = int(n)
+    return counts

@@ -93,6 +93,10 @@ class Runner:
         self._active = 0
         self._stopping = False
         self.on_idle: Callable[[], None] | None = None
+        #: Called with the final history row (a dict) of every execution this runner finished
+        #: (and, through :meth:`notify_finished`, of rows the daemon records: missed, skipped).
+        #: A callback that raises is logged and never affects the run or the other callbacks.
+        self.on_finished: list[Callable[[dict], None]] = []
 
     @property
     def active_count(self) -> int:
@@ -133,6 +137,7 @@ class Runner:
             history.finish(self.engine, execution_id, status, exit_code=code, error=error, output_tail=tail)
             row = history.get(self.engine, execution_id) or {}
             result = ExecutionResult(job_id, execution_id, status, code, error, row.get("duration"))
+            self.notify_finished(row)
             log = logger.info if status == "success" else logger.error
             log(
                 "job=%s execution=%s %s in %.1fs%s",
@@ -149,6 +154,16 @@ class Runner:
                 idle = self._active == 0
             if idle and self.on_idle is not None:
                 self.on_idle()
+
+    def notify_finished(self, row: dict) -> None:
+        """Pass one final history row to every :attr:`on_finished` callback."""
+        for callback in list(self.on_finished):
+            try:
+                callback(row)
+            except Exception:  # noqa: BLE001 - an observer never breaks a run
+                logger.exception(
+                    "job=%s execution=%s: on_finished callback failed", row.get("job_id"), row.get("id")
+                )
 
     def _run_in_thread(self, spec: JobSpec, execution_id: int, scheduled, trigger):
         ctx = JobContext(
@@ -315,12 +330,17 @@ def process_alive(pid: int) -> bool:
         return False
 
 
-def reap_orphans(engine: Engine, grace: float = KILL_GRACE_SECONDS) -> tuple[int, int]:
+def reap_orphans(
+    engine: Engine,
+    grace: float = KILL_GRACE_SECONDS,
+    on_finished: Callable[[dict], None] | None = None,
+) -> tuple[int, int]:
     """Settle rows a dead owner left ``running`` on this host; return (interrupted, left running).
 
     A job child whose owner (a daemon killed with ``kill -9``) is gone would otherwise keep running
     beside the next daemon's run of the same job: its process group is terminated and the row
     recorded ``interrupted``. A child whose owner is alive (a one-shot ``run-job``) is left alone.
+    ``on_finished`` (e.g. :meth:`Runner.notify_finished`) gets each row so recorded.
     """
     import psutil
 
@@ -349,4 +369,6 @@ def reap_orphans(engine: Engine, grace: float = KILL_GRACE_SECONDS) -> tuple[int
             reason = "orphaned by a daemon that died; process group terminated at the next start"
         history.finish(engine, row["id"], "interrupted", error=reason)
         interrupted += 1
+        if on_finished is not None:
+            on_finished(history.get(engine, row["id"]) or {})
     return interrupted, kept

@@ -25,6 +25,8 @@ from scheduler.pidfile import RUNNING, probe
 PROJECT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 FAR_AWAY = "0 3 1 1 *"  # a cron that never fires during a test
+# The caller's own settings never reach a test daemon (ALERT_*: no test posts to a real webhook).
+ISOLATED_PREFIXES = ("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_")
 
 
 class SchedulerHome:
@@ -32,10 +34,11 @@ class SchedulerHome:
         self.root = root
         self.jobs_toml = root / "jobs.toml"
         self.env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "MYSQL_"))},
+            **{k: v for k, v in os.environ.items() if not k.startswith(ISOLATED_PREFIXES)},
             "SCHEDULER_HOME": str(root),
             "SCHEDULER_JOBS_CONFIG": str(self.jobs_toml),
             "SCHEDULER_RUN_ON_FIRST_START": "false",
+            "SCHEDULER_HTTP_PORT": "0",  # many daemons run in parallel: HTTP tests pick a free port
             "FUND_DEMO_FUNDS": "12",
             "FUND_DEMO_HISTORY_DAYS": "70",
             "VIRTUAL_ENV": sys.prefix,  # the scripts then use this interpreter, no .venv bootstrap

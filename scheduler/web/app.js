@@ -1,0 +1,711 @@
+/* fund-scheduler dashboard: plain JavaScript, no build step, no dependencies.
+ *
+ * Reads GET /api/status, /api/jobs, /api/executions and /health every few seconds and updates
+ * the page in place (rows are keyed by job id / execution id, so buttons, expanded rows and
+ * the token survive a refresh). Writes (run / pause / resume) send the API token as
+ * "Authorization: Bearer <token>"; the token is asked for once and kept in sessionStorage.
+ *
+ * Every value from the API reaches the DOM through textContent or setAttribute, never
+ * innerHTML.
+ */
+"use strict";
+
+(function () {
+  const REFRESH_MS = 5000;
+  const BUSY_REFRESH_MS = 1500; // while an execution is running
+  const TABLE_ROWS = 20;
+  const CHART_FETCH = 100;
+  const CHART_RUNS = 20;
+  const TOKEN_KEY = "fund-scheduler.api-token";
+  const SVG_NS = "http://www.w3.org/2000/svg";
+
+  const state = {
+    expanded: new Set(), // execution ids whose output row is open
+    outputs: new Map(), // execution id -> {status, text} fetched from /api/executions/<id>
+    pendingAction: null, // {action, jobId} waiting for a token
+    timer: null,
+    busy: false,
+    successRates: {},
+  };
+
+  const $ = (id) => document.getElementById(id);
+
+  // -- small helpers -------------------------------------------------------------------------
+  function el(tag, attrs, text) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function setText(node, value) {
+    const text = value === undefined || value === null || value === "" ? "–" : String(value);
+    if (node.textContent !== text) node.textContent = text;
+  }
+
+  function pad(n) {
+    return String(n).padStart(2, "0");
+  }
+
+  function parseTime(iso) {
+    if (!iso) return null;
+    const d = new Date(iso);
+    return isNaN(d.getTime()) ? null : d;
+  }
+
+  const zoneFormats = new Map();
+
+  /** An Intl formatter for `timeZone` (an IANA name), or null when the browser does not know it. */
+  function zoneFormat(timeZone) {
+    if (!zoneFormats.has(timeZone)) {
+      let format = null;
+      try {
+        format = new Intl.DateTimeFormat("en-US", {
+          timeZone,
+          hourCycle: "h23",
+          year: "numeric",
+          month: "2-digit",
+          day: "2-digit",
+          hour: "2-digit",
+          minute: "2-digit",
+          second: "2-digit",
+          timeZoneName: "short",
+        });
+      } catch (_err) {
+        format = null;
+      }
+      zoneFormats.set(timeZone, format);
+    }
+    return zoneFormats.get(timeZone);
+  }
+
+  /** "YYYY-MM-DD HH:MM:SS" of an ISO time in the browser's zone, or in `timeZone` with its
+   * short name appended ("… GMT+8"); "–" without a time. */
+  function formatTime(iso, timeZone) {
+    const d = parseTime(iso);
+    if (!d) return "–";
+    const format = timeZone ? zoneFormat(timeZone) : null;
+    if (format) {
+      const p = Object.fromEntries(format.formatToParts(d).map((part) => [part.type, part.value]));
+      return `${p.year}-${p.month}-${p.day} ${p.hour}:${p.minute}:${p.second} ${p.timeZoneName || ""}`.trim();
+    }
+    return (
+      `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+      `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`
+    );
+  }
+
+  /** "1 d 3 h", "4 m 2 s", "0.8 s" */
+  function formatSeconds(value) {
+    if (value === undefined || value === null || value === "" || isNaN(Number(value))) return "–";
+    let s = Number(value);
+    if (s < 10) return `${s.toFixed(s < 1 ? 2 : 1)} s`;
+    s = Math.round(s);
+    const d = Math.floor(s / 86400);
+    const h = Math.floor((s % 86400) / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = s % 60;
+    if (d) return `${d} d ${h} h`;
+    if (h) return `${h} h ${m} m`;
+    if (m) return `${m} m ${sec} s`;
+    return `${sec} s`;
+  }
+
+  function relative(iso) {
+    const d = parseTime(iso);
+    if (!d) return "";
+    const diff = (d.getTime() - Date.now()) / 1000;
+    const text = formatSeconds(Math.abs(diff));
+    return diff >= 0 ? `in ${text}` : `${text} ago`;
+  }
+
+  function formatRate(rate) {
+    if (rate === undefined || rate === null || isNaN(Number(rate))) return "–";
+    return `${Math.round(Number(rate) * 1000) / 10} %`;
+  }
+
+  function statusBadge(status) {
+    const name = status ? String(status) : "none";
+    return el("span", { class: `status status-${name.replace(/[^a-z_]/gi, "")}`, "data-status": name }, status || "–");
+  }
+
+  function replaceChildren(node, ...children) {
+    node.replaceChildren(...children);
+  }
+
+  // -- HTTP ----------------------------------------------------------------------------------
+  async function getJson(path) {
+    const response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_err) {
+      body = null;
+    }
+    if (!response.ok && body === null) throw new Error(`${path}: HTTP ${response.status}`);
+    return { ok: response.ok, status: response.status, body };
+  }
+
+  function messageOf(body, fallback) {
+    if (body && typeof body === "object") {
+      for (const key of ["error", "message", "detail", "description"]) {
+        if (typeof body[key] === "string" && body[key]) return body[key];
+      }
+    }
+    if (typeof body === "string" && body.trim()) return body.trim().slice(0, 300);
+    return fallback;
+  }
+
+  // -- banners -------------------------------------------------------------------------------
+  function showError(text) {
+    $("error-message").textContent = text;
+    $("error-banner").hidden = false;
+  }
+
+  function clearError() {
+    $("error-banner").hidden = true;
+    $("error-message").textContent = "";
+  }
+
+  let noticeTimer = null;
+  function showNotice(text) {
+    $("notice-message").textContent = text;
+    $("notice-banner").hidden = false;
+    clearTimeout(noticeTimer);
+    noticeTimer = setTimeout(() => {
+      $("notice-banner").hidden = true;
+    }, 6000);
+  }
+
+  // -- token ---------------------------------------------------------------------------------
+  function getToken() {
+    try {
+      return sessionStorage.getItem(TOKEN_KEY) || "";
+    } catch (_err) {
+      return state.memoryToken || "";
+    }
+  }
+
+  function setToken(token) {
+    try {
+      if (token) sessionStorage.setItem(TOKEN_KEY, token);
+      else sessionStorage.removeItem(TOKEN_KEY);
+    } catch (_err) {
+      state.memoryToken = token; // storage disabled: keep it for this page only
+    }
+    renderTokenState();
+  }
+
+  function renderTokenState() {
+    const has = Boolean(getToken());
+    $("token-state").textContent =
+      state.writesEnabled === false
+        ? "read-only: SCHEDULER_API_TOKEN is not set"
+        : has
+          ? "token set for this session"
+          : "no token";
+    $("token-forget").hidden = !has;
+  }
+
+  function askForToken(pending) {
+    state.pendingAction = pending;
+    $("token-pending").textContent = pending ? `Needed to ${pending.action} ${pending.jobId}.` : "";
+    $("token-form").hidden = false;
+    $("token-input").value = "";
+    $("token-input").focus();
+  }
+
+  function onTokenSubmit(event) {
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (!token) return;
+    setToken(token);
+    $("token-form").hidden = true;
+    $("token-input").value = "";
+    const pending = state.pendingAction;
+    state.pendingAction = null;
+    if (pending) doAction(pending.action, pending.jobId);
+  }
+
+  // -- actions -------------------------------------------------------------------------------
+  const VERB = { run: "run", pause: "pause", resume: "resume" };
+
+  async function doAction(action, jobId) {
+    if (!VERB[action]) return;
+    const token = getToken();
+    if (!token) {
+      askForToken({ action, jobId });
+      return;
+    }
+    let response;
+    let body = null;
+    try {
+      response = await fetch(`/api/jobs/${encodeURIComponent(jobId)}/${action}`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, Accept: "application/json" },
+        cache: "no-store",
+      });
+      const text = await response.text();
+      try {
+        body = JSON.parse(text);
+      } catch (_err) {
+        body = text;
+      }
+    } catch (err) {
+      showError(`${action} ${jobId}: the daemon did not answer (${err.message})`);
+      return;
+    }
+    if (response.ok) {
+      clearError();
+      if (action === "run") {
+        const id = body && body.execution_id !== undefined ? ` (execution ${body.execution_id})` : "";
+        showNotice(`${jobId}: run started${id}`);
+      } else {
+        showNotice(`${jobId}: ${action}d`);
+      }
+    } else {
+      const reason = messageOf(body, response.statusText || "request failed");
+      showError(`${action} ${jobId} refused (HTTP ${response.status}): ${reason}`);
+      if (response.status === 401) {
+        setToken(""); // wrong token: ask again next time
+      }
+    }
+    refresh();
+  }
+
+  function onJobsClick(event) {
+    const button = event.target.closest("button[data-action]");
+    if (!button || button.disabled) return;
+    const row = button.closest("tr[data-job-id]");
+    if (!row) return;
+    doAction(button.getAttribute("data-action"), row.getAttribute("data-job-id"));
+  }
+
+  // -- jobs table ----------------------------------------------------------------------------
+  // Column labels, repeated in each cell for the phone layout (CSS shows them via attr()).
+  const JOB_LABELS = {
+    id: "id",
+    name: "name",
+    trigger: "schedule",
+    next: "next run",
+    last: "last run",
+    rate: "7-day success",
+    state: "state",
+  };
+
+  function jobRow(job) {
+    const tr = el("tr", { "data-job-id": job.id });
+    for (const [field, label] of Object.entries(JOB_LABELS)) {
+      tr.appendChild(el("td", { "data-field": field, "data-label": label }));
+    }
+    const actions = el("td", { "data-field": "actions", "data-label": "", class: "actions" });
+    actions.appendChild(el("button", { type: "button", "data-action": "run" }, "Run now"));
+    actions.appendChild(el("button", { type: "button", "data-action": "pause" }, "Pause"));
+    actions.appendChild(el("button", { type: "button", "data-action": "resume" }, "Resume"));
+    tr.appendChild(actions);
+    return tr;
+  }
+
+  function cell(tr, field) {
+    return tr.querySelector(`td[data-field="${field}"]`);
+  }
+
+  function renderJobs(jobs) {
+    const tbody = $("jobs").tBodies[0];
+    const existing = new Map();
+    for (const tr of tbody.querySelectorAll("tr[data-job-id]")) existing.set(tr.getAttribute("data-job-id"), tr);
+    const seen = new Set();
+    for (const job of jobs) {
+      if (!job || job.id === undefined) continue;
+      const id = String(job.id);
+      seen.add(id);
+      const tr = existing.get(id) || jobRow(job);
+      const enabled = job.enabled !== false;
+      const paused = Boolean(job.paused);
+      setText(cell(tr, "id"), id);
+      setText(cell(tr, "name"), job.name);
+      setText(cell(tr, "trigger"), job.trigger);
+      const tz = job.timezone ? ` (${job.timezone})` : "";
+      cell(tr, "trigger").title = job.timezone ? `timezone ${job.timezone}` : "";
+      const next = job.next_run_time ? formatTime(job.next_run_time, job.timezone) : paused ? "paused" : "–";
+      setText(cell(tr, "next"), next);
+      cell(tr, "next").title = job.next_run_time ? `${job.next_run_time}${tz} · ${relative(job.next_run_time)}` : "";
+
+      const last = job.last_execution;
+      const lastCell = cell(tr, "last");
+      const lastKey = last ? `${last.id}:${last.status}` : "none";
+      if (lastCell.getAttribute("data-key") !== lastKey) {
+        lastCell.setAttribute("data-key", lastKey);
+        if (last) {
+          const when = el("span", { class: "sub" }, formatTime(last.started_at));
+          lastCell.replaceChildren(statusBadge(last.status), " ", when);
+          lastCell.title = last.error ? String(last.error) : "";
+        } else {
+          lastCell.replaceChildren(el("span", { class: "sub" }, "never"));
+          lastCell.title = "";
+        }
+      }
+      const rate = state.successRates[id];
+      const counts = rate && rate.success !== undefined ? ` (${rate.success}/${rate.runs})` : rate ? ` of ${rate.runs}` : "";
+      setText(cell(tr, "rate"), rate ? `${formatRate(rate.rate)}${counts}` : "–");
+
+      const stateCell = cell(tr, "state");
+      const stateText = !enabled ? "disabled" : paused ? "paused" : "active";
+      setText(stateCell, stateText);
+      stateCell.className = `state state-${stateText}`;
+      stateCell.title = !enabled && job.disabled_reason ? String(job.disabled_reason) : "";
+      tr.setAttribute("data-paused", String(paused));
+      tr.setAttribute("data-enabled", String(enabled));
+
+      tr.querySelector('button[data-action="run"]').disabled = !enabled;
+      tr.querySelector('button[data-action="pause"]').disabled = !enabled || paused;
+      tr.querySelector('button[data-action="resume"]').disabled = !enabled || !paused;
+      tbody.appendChild(tr); // (re)append keeps the API's order
+    }
+    for (const [id, tr] of existing) if (!seen.has(id)) tr.remove();
+    $("jobs-empty").hidden = seen.size > 0;
+  }
+
+  // -- executions table ----------------------------------------------------------------------
+  function executionRow(id) {
+    const tr = el("tr", { "data-execution-id": id, class: "execution" });
+    const toggleCell = el("td", { "data-field": "toggle" });
+    const toggle = el("button", {
+      type: "button",
+      class: "toggle",
+      "data-action": "expand",
+      "aria-expanded": "false",
+      "aria-label": `output of execution ${id}`,
+    }, "▸");
+    toggleCell.appendChild(toggle);
+    tr.appendChild(toggleCell);
+    for (const field of ["id", "job", "status", "started", "duration", "trigger", "error"]) {
+      tr.appendChild(el("td", { "data-field": field }));
+    }
+    return tr;
+  }
+
+  function outputRow(id) {
+    const tr = el("tr", { class: "output-row", "data-output-for": id });
+    const td = el("td", { colspan: 8 });
+    td.appendChild(el("pre", { class: "output-tail" }, "loading…"));
+    tr.appendChild(td);
+    return tr;
+  }
+
+  function renderExecutions(rows) {
+    const tbody = $("executions").tBodies[0];
+    const existing = new Map();
+    for (const tr of tbody.querySelectorAll("tr[data-execution-id]")) {
+      existing.set(tr.getAttribute("data-execution-id"), tr);
+    }
+    const outputs = new Map();
+    for (const tr of tbody.querySelectorAll("tr[data-output-for]")) outputs.set(tr.getAttribute("data-output-for"), tr);
+    const seen = new Set();
+    for (const row of rows.slice(0, TABLE_ROWS)) {
+      if (!row || row.id === undefined) continue;
+      const id = String(row.id);
+      seen.add(id);
+      const tr = existing.get(id) || executionRow(id);
+      setText(cell(tr, "id"), id);
+      setText(cell(tr, "job"), row.job_id);
+      setText(cell(tr, "trigger"), row.trigger);
+      const statusCell = cell(tr, "status");
+      if (statusCell.getAttribute("data-status") !== String(row.status)) {
+        statusCell.setAttribute("data-status", String(row.status));
+        statusCell.replaceChildren(statusBadge(row.status));
+      }
+      tr.setAttribute("data-status", String(row.status));
+      setText(cell(tr, "started"), formatTime(row.started_at));
+      setText(cell(tr, "duration"), row.status === "running" ? "running…" : formatSeconds(row.duration));
+      const errorCell = cell(tr, "error");
+      const failed = row.status !== "success" && row.status !== "running";
+      const errorText = row.error || (failed && row.exit_code ? `exit code ${row.exit_code}` : "");
+      if (!errorCell.firstChild) errorCell.appendChild(el("div", { class: "error-text" }));
+      if (errorCell.firstChild.textContent !== errorText) errorCell.firstChild.textContent = errorText;
+      errorCell.title = row.error ? String(row.error) : "";
+      tbody.appendChild(tr);
+      if (state.expanded.has(id)) {
+        const out = outputs.get(id) || outputRow(id);
+        tbody.appendChild(out);
+        const cached = state.outputs.get(id);
+        if (!cached || cached.status !== row.status) loadOutput(id, row.status);
+      }
+    }
+    for (const [id, tr] of existing) if (!seen.has(id)) tr.remove();
+    for (const [id, tr] of outputs) if (!seen.has(id) || !state.expanded.has(id)) tr.remove();
+    for (const id of [...state.expanded]) if (!seen.has(id)) state.expanded.delete(id);
+    $("executions-empty").hidden = seen.size > 0;
+  }
+
+  async function loadOutput(id, status) {
+    state.outputs.set(id, { status, text: null });
+    let text;
+    try {
+      const { ok, status: code, body } = await getJson(`/api/executions/${encodeURIComponent(id)}`);
+      if (!ok) text = `could not load the output (HTTP ${code}): ${messageOf(body, "")}`;
+      else text = body && body.output_tail ? String(body.output_tail) : "(no output)";
+    } catch (err) {
+      text = `could not load the output: ${err.message}`;
+      state.outputs.delete(id); // try again next refresh
+    }
+    if (state.outputs.has(id)) state.outputs.get(id).text = text;
+    const pre = document.querySelector(`#executions tr[data-output-for="${CSS.escape(id)}"] pre`);
+    if (pre) pre.textContent = text;
+  }
+
+  function onExecutionsClick(event) {
+    if (event.target.closest("tr.output-row")) return; // let people select the output
+    const row = event.target.closest("tr[data-execution-id]");
+    if (!row) return;
+    const id = row.getAttribute("data-execution-id");
+    const toggle = row.querySelector("button.toggle");
+    const tbody = row.parentNode;
+    if (state.expanded.has(id)) {
+      state.expanded.delete(id);
+      const out = tbody.querySelector(`tr[data-output-for="${CSS.escape(id)}"]`);
+      if (out) out.remove();
+      toggle.setAttribute("aria-expanded", "false");
+      toggle.textContent = "▸";
+      row.classList.remove("expanded");
+      return;
+    }
+    state.expanded.add(id);
+    toggle.setAttribute("aria-expanded", "true");
+    toggle.textContent = "▾";
+    row.classList.add("expanded");
+    const out = outputRow(id);
+    row.after(out);
+    const cached = state.outputs.get(id);
+    if (cached && cached.text !== null && cached.status === row.getAttribute("data-status")) {
+      out.querySelector("pre").textContent = cached.text;
+    } else {
+      loadOutput(id, row.getAttribute("data-status"));
+    }
+  }
+
+  // -- duration chart ------------------------------------------------------------------------
+  function renderChart(rows) {
+    const byJob = new Map();
+    for (const row of rows) {
+      if (!row || row.status === "running" || row.duration === null || row.duration === undefined) continue;
+      const duration = Number(row.duration);
+      if (isNaN(duration)) continue;
+      if (!byJob.has(row.job_id)) byJob.set(row.job_id, []);
+      const list = byJob.get(row.job_id);
+      if (list.length < CHART_RUNS) list.push(row); // rows come newest first
+    }
+    const chart = $("duration-chart");
+    const blocks = [];
+    for (const [jobId, list] of [...byJob.entries()].sort((a, b) => String(a[0]).localeCompare(String(b[0])))) {
+      const runs = list.slice().reverse(); // oldest first
+      const max = Math.max(...runs.map((r) => Number(r.duration)), 0.001);
+      const line = el("div", { class: "spark-row", "data-job-id": jobId });
+      line.appendChild(el("span", { class: "spark-label" }, jobId));
+      const svg = document.createElementNS(SVG_NS, "svg");
+      svg.setAttribute("class", "spark");
+      svg.setAttribute("viewBox", `0 0 ${CHART_RUNS * 10} 30`);
+      svg.setAttribute("preserveAspectRatio", "none");
+      svg.setAttribute("role", "img");
+      svg.setAttribute("aria-label", `durations of the last ${runs.length} runs of ${jobId}`);
+      runs.forEach((r, i) => {
+        const h = Math.max((Number(r.duration) / max) * 28, 1);
+        const rect = document.createElementNS(SVG_NS, "rect");
+        rect.setAttribute("x", String(i * 10 + 1));
+        rect.setAttribute("y", String(30 - h));
+        rect.setAttribute("width", "8");
+        rect.setAttribute("height", String(h));
+        rect.setAttribute("class", `bar bar-${String(r.status).replace(/[^a-z_]/gi, "")}`);
+        const title = document.createElementNS(SVG_NS, "title");
+        title.textContent = `#${r.id} ${r.status} ${formatSeconds(r.duration)} · ${formatTime(r.started_at)}`;
+        rect.appendChild(title);
+        svg.appendChild(rect);
+      });
+      line.appendChild(svg);
+      const lastRun = runs[runs.length - 1];
+      line.appendChild(
+        el("span", { class: "spark-value" }, `last ${formatSeconds(lastRun.duration)} · max ${formatSeconds(max)}`),
+      );
+      blocks.push(line);
+    }
+    if (!blocks.length) blocks.push(el("p", { class: "hint" }, "No finished runs yet."));
+    replaceChildren(chart, ...blocks);
+  }
+
+  // -- status and health ---------------------------------------------------------------------
+  function renderStatus(status, reachable) {
+    const pill = $("daemon-status");
+    if (!reachable) {
+      pill.setAttribute("data-state", "down");
+      pill.textContent = "unreachable";
+      return;
+    }
+    status = status || {};
+    const running = status.scheduler_running !== false;
+    pill.setAttribute("data-state", running ? "up" : "down");
+    pill.textContent = running ? "running" : "scheduler stopped";
+    setText($("daemon-uptime"), status.uptime !== undefined ? formatSeconds(status.uptime) : null);
+    $("daemon-uptime").title = status.started_at ? `since ${formatTime(status.started_at)}` : "";
+    setText($("daemon-pid"), status.pid);
+    setText($("daemon-version"), status.version);
+    setText($("daemon-running"), status.running_executions);
+    state.successRates = normaliseRates(status.success_7d);
+    if (state.writesEnabled !== status.writes_enabled) {
+      state.writesEnabled = status.writes_enabled;
+      renderTokenState();
+    }
+  }
+
+  /** {job: {runs, success, rate}} from the status's success_7d (dict or list). */
+  function normaliseRates(raw) {
+    const out = {};
+    if (!raw) return out;
+    const items = Array.isArray(raw) ? raw.map((r) => [r.job_id || r.id, r]) : Object.entries(raw);
+    for (const [jobId, r] of items) {
+      if (!jobId || !r || typeof r !== "object") continue;
+      const rate = r.rate !== undefined ? r.rate : r.success_rate;
+      out[jobId] = { runs: r.runs !== undefined ? r.runs : "?", success: r.success, rate };
+    }
+    return out;
+  }
+
+  /** The first object with a "freshness" key anywhere in the health panels (depth ≤ 4). */
+  function findKey(value, key, depth) {
+    if (!value || typeof value !== "object" || depth > 4) return null;
+    if (!Array.isArray(value) && value[key] && typeof value[key] === "object") return value;
+    for (const child of Array.isArray(value) ? value : Object.values(value)) {
+      const found = findKey(child, key, depth + 1);
+      if (found) return found;
+    }
+    return null;
+  }
+
+  function renderHealth(health, reachable) {
+    const pill = $("health-status");
+    if (!reachable || !health) {
+      pill.setAttribute("data-state", "down");
+      pill.textContent = "unreachable";
+      return;
+    }
+    const status = String(health.status || "unknown");
+    pill.setAttribute("data-state", status === "healthy" ? "up" : status === "degraded" ? "warn" : "down");
+    pill.textContent = status;
+    const sched = health.scheduler_running;
+    setText($("health-scheduler"), sched === undefined ? null : sched ? "running" : "NOT running");
+    const age = health.heartbeat_age_seconds;
+    setText($("health-heartbeat"), age === undefined || age === null ? null : `${formatSeconds(age)} ago`);
+    const db = health.database;
+    setText(
+      $("health-database"),
+      db === undefined ? null : typeof db === "object" && db ? db.status || (db.ok ? "ok" : "error") : db === true ? "ok" : db === false ? "unreachable" : db,
+    );
+    const jobs = health.jobs;
+    setText($("health-jobs"), Array.isArray(jobs) ? jobs.length : jobs && typeof jobs === "object" ? Object.keys(jobs).length : jobs);
+
+    const panel = findKey(health.panels, "freshness", 0);
+    renderFreshness(panel ? panel.freshness : null);
+    if (!Object.keys(state.successRates).length && panel && panel.jobs && Array.isArray(panel.jobs.jobs)) {
+      // No success_7d in /api/status: take the panel's 7-day job counts.
+      state.successRates = normaliseRates(panel.jobs.jobs);
+    }
+  }
+
+  function renderFreshness(fresh) {
+    const tbody = $("freshness").tBodies[0];
+    const rows = [];
+    const extra = [];
+    if (fresh && typeof fresh === "object") {
+      for (const [name, info] of Object.entries(fresh)) {
+        if (!info || typeof info !== "object") continue;
+        if ("latest" in info || "status" in info) {
+          const tr = el("tr", { "data-table": name });
+          tr.appendChild(el("td", {}, name));
+          tr.appendChild(el("td", {}, info.latest || "never"));
+          const behind = info.business_days_behind;
+          tr.appendChild(el("td", {}, behind === null || behind === undefined ? "–" : `${behind} d`));
+          const td = el("td");
+          td.appendChild(statusBadge(info.status || "unknown"));
+          tr.appendChild(td);
+          rows.push(tr);
+        } else if ("unprocessed" in info) {
+          extra.push(`${name}: ${info.unprocessed} row(s) waiting for validation`);
+        } else if ("rows" in info) {
+          extra.push(`${name}: ${info.rows} row(s) in the last ${info.days || 7} days`);
+        }
+      }
+    }
+    if (!rows.length) {
+      const tr = el("tr");
+      tr.appendChild(el("td", { colspan: 4, class: "hint" }, "no freshness data from /health"));
+      rows.push(tr);
+    }
+    tbody.replaceChildren(...rows);
+    $("freshness-extra").textContent = extra.join(" · ");
+  }
+
+  // -- refresh loop --------------------------------------------------------------------------
+  async function refresh() {
+    clearTimeout(state.timer);
+    if (state.busy) {
+      state.timer = setTimeout(refresh, 300);
+      return;
+    }
+    state.busy = true;
+    let anyRunning = false;
+    try {
+      const [status, jobs, executions, health] = await Promise.allSettled([
+        getJson("/api/status"),
+        getJson("/api/jobs"),
+        getJson(`/api/executions?limit=${CHART_FETCH}`),
+        getJson("/health"),
+      ]);
+      const ok = (r) => r.status === "fulfilled" && r.value.ok;
+      const reachable = [status, jobs, executions, health].some((r) => r.status === "fulfilled");
+      renderStatus(ok(status) ? status.value.body : null, reachable && ok(status));
+      renderHealth(health.status === "fulfilled" ? health.value.body : null, health.status === "fulfilled");
+      if (ok(jobs)) renderJobs(listOf(jobs.value.body, "jobs"));
+      if (ok(executions)) {
+        const rows = listOf(executions.value.body, "executions");
+        renderExecutions(rows);
+        renderChart(rows);
+        anyRunning = rows.slice(0, TABLE_ROWS).some((r) => r && r.status === "running");
+      }
+      $("last-refresh").textContent = reachable ? formatTime(new Date().toISOString()).slice(11) : "failed";
+    } finally {
+      state.busy = false;
+      state.timer = setTimeout(refresh, anyRunning ? BUSY_REFRESH_MS : REFRESH_MS);
+    }
+  }
+
+  /** A list body, or the list under `key` of an object body. */
+  function listOf(body, key) {
+    if (Array.isArray(body)) return body;
+    if (body && Array.isArray(body[key])) return body[key];
+    return [];
+  }
+
+  function start() {
+    $("jobs").addEventListener("click", onJobsClick);
+    $("executions").addEventListener("click", onExecutionsClick);
+    $("token-form").addEventListener("submit", onTokenSubmit);
+    $("token-cancel").addEventListener("click", () => {
+      $("token-form").hidden = true;
+      state.pendingAction = null;
+    });
+    $("token-forget").addEventListener("click", () => setToken(""));
+    $("error-close").addEventListener("click", clearError);
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) refresh();
+    });
+    try {
+      $("local-zone").textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || "local";
+    } catch (_err) {
+      // keep "local"
+    }
+    renderTokenState();
+    refresh();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
