@@ -115,12 +115,7 @@ def compute_metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -
     day = _day(as_of)
     create_schema(engine)
     with logged_step(engine, "compute_metrics", day) as record:
-        with engine.connect() as conn:
-            calc_date = latest_nav_date(conn, day)
-        if calc_date is None:
-            summary: dict[str, Any] = {"funds": 0, "skipped": 0, "calc_date": None}
-        else:
-            summary = _metrics(engine, settings, calc_date)
+        summary = _metrics(engine, settings, day)
         record.rows_in = summary["funds"] + summary["skipped"]
         record.rows_loaded = summary["funds"]
         record.rows_rejected = summary["skipped"]
@@ -151,12 +146,7 @@ def weekly_full_calc(
     day = _day(as_of)
     create_schema(engine)
     with logged_step(engine, "weekly_full_calc", day) as record:
-        with engine.connect() as conn:
-            calc_date = latest_nav_date(conn, day)
-        if calc_date is None:
-            summary: dict[str, Any] = {"funds": 0, "skipped": 0, "calc_date": None}
-        else:
-            summary = _metrics(engine, settings, calc_date)
+        summary = _metrics(engine, settings, day)
         cutoff = (now or utcnow()) - dt.timedelta(days=settings.staging_retention_days)
         summary["purged_staging"] = purge_staging(engine, cutoff)
         record.rows_in = summary["funds"] + summary["skipped"]
@@ -174,7 +164,12 @@ def weekly_full_calc(
     return summary
 
 
-def _metrics(engine: sa.Engine, settings: FundSettings, calc_date: dt.date) -> dict[str, Any]:
+def _metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[str, Any]:
+    """Metrics for the latest NAV date on or before ``as_of`` (nothing when there is no NAV)."""
+    with engine.connect() as conn:
+        calc_date = latest_nav_date(conn, as_of)
+    if calc_date is None:
+        return {"funds": 0, "skipped": 0, "calc_date": None}
     return compute_and_store(
         engine,
         calc_date,

@@ -7,6 +7,10 @@ import pytest
 from tests.daemon_harness import SchedulerHome
 from tests.mariadb_server import mariadb_db_url, mariadb_server, mariadb_url  # noqa: F401
 
+# The fund tests' parametrised ``engine`` fixture (SQLite and MariaDB); a module's own fixture
+# of that name overrides it.
+pytest_plugins = ["tests.fund_fixtures"]
+
 
 @pytest.fixture
 def home():

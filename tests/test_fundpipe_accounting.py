@@ -15,7 +15,6 @@ from fundpipe import merge, tasks
 from fundpipe.collector import collect_into_staging, new_batch_id
 from fundpipe.errors import FundPipelineError
 from fundpipe.schema import (
-    create_schema,
     data_update_log,
     fund_nav,
     fund_nav_corrections,
@@ -30,17 +29,6 @@ SETTINGS = FundSettings(demo_funds=10, demo_history_days=80)
 INJECTION = "x' OR '1'='1"
 CODES = [f"00000{i}" for i in range(10)]
 TYPES = ["stock"] * 4 + ["bond"] * 3 + ["hybrid"] * 2 + ["money_market"]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def engine(request, tmp_path):
-    if request.param == "mariadb":
-        eng = sa.create_engine(request.getfixturevalue("mariadb_db_url"), pool_pre_ping=True)
-    else:
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'fund.db'}")
-    create_schema(eng)
-    yield eng
-    eng.dispose()
 
 
 class ListSource:

@@ -28,17 +28,6 @@ VALUES = ["unit_nav", "accum_nav", "daily_return", "source", "batch_id", "update
 CODES = ["000001", "000002", "000003", "000004", "110011", "519001", "x' OR '1'='1", "基金0007", "ZZ"]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def engine(request, tmp_path):
-    if request.param == "mariadb":
-        eng = sa.create_engine(request.getfixturevalue("mariadb_db_url"), pool_pre_ping=True)
-    else:
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'fund.db'}")
-    create_schema(eng)
-    yield eng
-    eng.dispose()
-
-
 def gappy_navs(seed=5, days=90):
     """NAV rows as a frame: 4-decimal NAVs with every kind of hole the window must survive."""
     rng = np.random.default_rng(seed)

@@ -9,35 +9,12 @@ import sqlalchemy as sa
 from fundpipe import monitor, tasks
 from fundpipe.schema import create_schema, data_update_log, fund_nav_quarantine
 from fundpipe.settings import FundSettings
+from tests.fund_fixtures import history_table
 
 FRIDAY = dt.date(2024, 6, 7)
 MONDAY_AFTER = dt.date(2024, 6, 10)
 END_OF_MONDAY = dt.datetime(2024, 6, 11)  # the panel's "now" for today=MONDAY_AFTER
 SETTINGS = FundSettings(demo_funds=12, demo_history_days=70)
-
-
-def history_table(engine):
-    """The daemon's job_executions table, minimal (the real one lives in scheduler.history)."""
-    meta = sa.MetaData()
-    table = sa.Table(
-        "job_executions",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("job_id", sa.String(191), nullable=False),
-        sa.Column("scheduled_run_time", sa.DateTime),
-        sa.Column("started_at", sa.DateTime, nullable=False),
-        sa.Column("finished_at", sa.DateTime),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("duration", sa.Float),
-        sa.Column("exit_code", sa.Integer),
-        sa.Column("error", sa.Text),
-        sa.Column("output_tail", sa.Text),
-        sa.Column("host", sa.String(255)),
-        sa.Column("pid", sa.Integer),
-        sa.Column("trigger", sa.String(16), nullable=False),
-    )
-    meta.create_all(engine)
-    return table
 
 
 def job(job_id, started_at, status):

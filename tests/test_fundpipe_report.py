@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from fundpipe import report, tasks
 from fundpipe.schema import create_schema, data_update_log, fund_info, fund_metrics
 from fundpipe.settings import PROJECT_DIR, FundSettings
+from tests.fund_fixtures import history_table
 
 MONDAY = dt.date(2024, 6, 3)
 SUNDAY = dt.date(2024, 6, 9)
@@ -22,30 +23,6 @@ WEEKDAYS = [MONDAY + dt.timedelta(days=i) for i in range(5)]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SECTIONS = {"summary", "job-runs", "freshness", "rows", "durations", "sharpe"}
 HOSTILE = "<script>alert(1)</script>"
-
-
-def history_table(engine):
-    """The daemon's job_executions table, minimal (the real one lives in scheduler.history)."""
-    meta = sa.MetaData()
-    table = sa.Table(
-        "job_executions",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("job_id", sa.String(191), nullable=False),
-        sa.Column("scheduled_run_time", sa.DateTime),
-        sa.Column("started_at", sa.DateTime, nullable=False),
-        sa.Column("finished_at", sa.DateTime),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("duration", sa.Float),
-        sa.Column("exit_code", sa.Integer),
-        sa.Column("error", sa.Text),
-        sa.Column("output_tail", sa.Text),
-        sa.Column("host", sa.String(255)),
-        sa.Column("pid", sa.Integer),
-        sa.Column("trigger", sa.String(16), nullable=False),
-    )
-    meta.create_all(engine)
-    return table
 
 
 def run(job_id, started_at, status="success", duration=2.0):

@@ -25,17 +25,6 @@ NAV_UPDATE = ["unit_nav", "accum_nav", "daily_return", "source", "batch_id", "up
 HOSTILE = "x' OR '1'='1"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)])
-def engine(request, tmp_path):
-    if request.param == "mariadb":
-        eng = sa.create_engine(request.getfixturevalue("mariadb_db_url"), pool_pre_ping=True)
-    else:
-        eng = sa.create_engine(f"sqlite:///{tmp_path / 'fund.db'}")
-    create_schema(eng)
-    yield eng
-    eng.dispose()
-
-
 def nav_frame(n=50, day=dt.date(2024, 6, 3), seed=1):
     rng = np.random.default_rng(seed)
     accum = np.round(rng.uniform(1, 3, n), 4)
