@@ -11,8 +11,8 @@ Type choices:
 * ``fund_nav`` is stored in primary-key order on both backends (InnoDB clusters on it; on
   SQLite it is a ``WITHOUT ROWID`` table), so one fund's NAVs sit together however the days
   were loaded: the metrics job reads them fund by fund in one sequential pass
-  (:mod:`fundpipe.navwindow`). A database created before this keeps its rowid table, which
-  gives the same results, read up to 3x slower once years of daily loads are interleaved.
+  (:mod:`fundpipe.navwindow`). A database created before this is rebuilt that way by schema
+  migration 0003 (``migrations/``); ``create_schema`` alone never alters an existing table.
 * Every string has a length; MySQL tables are InnoDB, ``utf8mb4`` with the binary collation,
   so fund codes compare exactly (case and trailing blanks count).
 * Staging keeps the raw values a source delivered (code, date and numbers may be NULL) so a bad

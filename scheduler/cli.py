@@ -49,6 +49,30 @@ def _engine(settings: Settings):
     return engine
 
 
+DEFAULT_MIGRATIONS = "migrations.runner:upgrade"
+
+
+def _migrations(settings: Settings, name: str = "upgrade"):
+    """The schema migration runner's ``name`` function (``upgrade``/``current``), or None.
+
+    ``SCHEDULER_MIGRATIONS`` names the runner's upgrade function as ``module:function``
+    (default ``migrations.runner:upgrade``, the project's Alembic environment; ``none`` turns
+    migrations off: the daemon then only creates missing tables). ``current`` is looked up
+    beside it in the same module.
+    """
+    import importlib
+
+    ref = settings.environ.get("SCHEDULER_MIGRATIONS", "").strip() or DEFAULT_MIGRATIONS
+    if ref.lower() == "none":
+        return None
+    module_name, _, attr = ref.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+        return getattr(module, attr if name == "upgrade" else name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"SCHEDULER_MIGRATIONS={ref!r}: cannot load {name!r} ({exc})") from None
+
+
 def _fmt_time(value: datetime | str | None, tz=None) -> str:
     if value is None:
         return "-"
@@ -142,7 +166,12 @@ def cmd_run(args, settings: Settings) -> int:
             os.close(args.ready_fd)
 
     try:
-        daemon = Daemon(settings, registry, load_registry=lambda: _registry(settings, strict=False))
+        daemon = Daemon(
+            settings,
+            registry,
+            load_registry=lambda: _registry(settings, strict=False),
+            migrate=_migrations(settings, "upgrade"),
+        )
         return daemon.run(on_ready=on_ready)
     except AlreadyRunning as exc:
         print(f"scheduler {exc}; not starting another", file=sys.stderr)
@@ -601,6 +630,66 @@ def cmd_exec(args, settings: Settings) -> int:
     return 0
 
 
+def cmd_install_service(args, settings: Settings) -> int:
+    from scheduler import service
+
+    if sum((args.supervisor, args.cron)) > 1:
+        raise ConfigError("install-service: give at most one of --supervisor and --cron")
+    user, group = args.run_as, None
+    if user is None:
+        user, group = service.default_user()
+    ctx = service.ServiceContext(
+        project_dir=PROJECT_DIR,
+        python=service.default_python(PROJECT_DIR),
+        stop_timeout=settings.stop_timeout,
+        user=user,
+        group=group,
+    )
+    if args.cron:
+        sys.stdout.write(service.render_cron(ctx))
+        if not args.print:
+            print("add this line with `crontab -e` as the user who runs the daemon", file=sys.stderr)
+        return 0
+    if args.supervisor:
+        text = service.render_supervisor(ctx)
+        target = args.output or service.supervisor_conf_path()
+        next_steps = "supervisorctl reread && supervisorctl update"
+    else:
+        text = service.render_systemd(ctx, user_unit=args.user)
+        target = args.output or service.systemd_unit_path(args.user)
+        ctl = "systemctl --user" if args.user else "systemctl"
+        next_steps = f"{ctl} daemon-reload && {ctl} enable --now {service.SERVICE_NAME}"
+    if args.print:
+        sys.stdout.write(text)
+        return 0
+    try:
+        written = service.install_file(target, text, force=args.force)
+    except PermissionError as exc:
+        print(f"error: cannot write {target}: {exc.strerror} (run as root, or use --user)", file=sys.stderr)
+        return 1
+    print(f"{'wrote' if written else 'unchanged'}: {target}")
+    print(f"next: {next_steps}")
+    return 0
+
+
+def cmd_db(args, settings: Settings) -> int:
+    from scheduler.store import make_engine
+
+    func = _migrations(settings, "upgrade" if args.action == "upgrade" else "current")
+    if func is None:
+        raise ConfigError("SCHEDULER_MIGRATIONS=none: schema migrations are turned off")
+    engine = make_engine(settings.database_url)
+    try:
+        if args.action == "upgrade":
+            revision = func(engine, args.revision)
+            print(f"database {settings.masked_database_url} at revision {revision}")
+        else:
+            print(func(engine) or "none (no migration applied)")
+    finally:
+        engine.dispose()
+    return 0
+
+
 # -- parser -------------------------------------------------------------------------------------
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -662,6 +751,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_parser("check-config", help="validate settings and job specs; run nothing").set_defaults(
         handler=cmd_check_config
     )
+
+    p = sub.add_parser(
+        "install-service", help="render the systemd unit (or supervisor program, @reboot line)"
+    )
+    p.add_argument("--user", action="store_true", help="a systemd --user unit (~/.config/systemd/user)")
+    p.add_argument("--print", action="store_true", help="write to stdout only; install nothing")
+    p.add_argument("--supervisor", action="store_true", help="a supervisor [program:] section")
+    p.add_argument("--cron", action="store_true", help="the @reboot crontab line (printed only)")
+    p.add_argument("--force", action="store_true", help="replace an existing, different file")
+    p.add_argument("--output", type=Path, help="write here instead of the default location")
+    p.add_argument("--run-as", metavar="USER", help="User= of a system unit (default: you)")
+    p.set_defaults(handler=cmd_install_service)
+
+    p = sub.add_parser("db", help="schema migrations: `db upgrade` (also run at start), `db current`")
+    p.add_argument("action", choices=("upgrade", "current"))
+    p.add_argument("--revision", default="head", help="upgrade to this revision (default head)")
+    p.set_defaults(handler=cmd_db)
 
     p = sub.add_parser("exec", help=argparse.SUPPRESS)
     p.add_argument("job")

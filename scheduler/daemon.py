@@ -2,11 +2,12 @@
 shuts down gracefully.
 
 Start-up, in order: take the PID lock; bind the HTTP port (``SCHEDULER_HTTP_PORT``; in use:
-ConfigError, nothing started); mark history rows a dead daemon left ``running`` as
-``interrupted``; start the scheduler paused; reconcile the specs into the job store; plan the
-catch-up of fire times missed while down (see :mod:`scheduler.misfire`); resume; open the control
-socket; start answering HTTP (:mod:`scheduler.http`); run first-start jobs; report ready. The
-main thread then waits on an event.
+ConfigError, nothing started); apply the schema migrations (the ``migrate`` callable); mark
+history rows a dead daemon left ``running`` as ``interrupted``; start the scheduler paused;
+reconcile the specs into the job store; plan the catch-up of fire times missed while down (see
+:mod:`scheduler.misfire`); resume; open the control socket; start answering HTTP
+(:mod:`scheduler.http`); run first-start jobs; report ready. The main thread then waits on an
+event.
 
 Shutdown (SIGTERM/SIGINT or ``stop``): stop submitting, wait up to the stop timeout for running
 executions, then terminate their process groups (recorded ``interrupted``); a second signal skips
@@ -46,6 +47,7 @@ from scheduler.reconcile import reconcile
 from scheduler.registry import Registry
 from scheduler.runner import Runner, reap_orphans
 from scheduler.settings import Settings
+from scheduler.spool import Spool, SpoolFlusher, describe_error, is_database_error
 from scheduler.store import JsonJobStore, make_engine
 from scheduler.triggers import describe
 
@@ -53,6 +55,9 @@ logger = logging.getLogger("scheduler.daemon")
 
 MISSED_ROWS_LIMIT = 50
 HEARTBEAT_INTERVAL = 60.0  # longest wait of the scheduler loop between two passes (seconds)
+JOBSTORE_RETRY_INTERVAL = 10.0  # wait of the scheduler loop after a database error (seconds)
+WATCHDOG_INTERVAL = 5.0  # how often the main thread checks that the scheduler loop is alive
+EXIT_LOOP_DIED = 70  # exit status when the scheduler loop died (systemd Restart=on-failure)
 
 
 def catch_up_missed(
@@ -113,12 +118,31 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
     """
 
     heartbeat: float | None = None
+    database_error: str | None = None  # the last job-store error while the database is away
 
     def _process_jobs(self):
         if self.state == STATE_STOPPED:
             return None
         self.heartbeat = time.monotonic()
-        wait = super()._process_jobs()
+        try:
+            wait = super()._process_jobs()
+        except Exception as exc:
+            # APScheduler 3.11 guards get_due_jobs() but not update_job()/remove_job(): a
+            # database error there would end the loop thread for good. Log it, retry soon; the
+            # executor never runs a run time twice (see RunnerExecutor.submit_job).
+            if not is_database_error(exc):
+                raise
+            first = self.database_error is None
+            self.database_error = describe_error(exc)
+            (logger.error if first else logger.debug)(
+                "job store unavailable (%s); the scheduler retries in %.0fs",
+                self.database_error,
+                JOBSTORE_RETRY_INTERVAL,
+            )
+            return JOBSTORE_RETRY_INTERVAL
+        if self.database_error is not None:
+            logger.info("job store available again")
+            self.database_error = None
         return HEARTBEAT_INTERVAL if wait is None else min(wait, HEARTBEAT_INTERVAL)
 
     @property
@@ -142,9 +166,13 @@ class Daemon:
         *,
         clock: Callable[[], datetime] | None = None,
         load_registry: Callable[[], Registry] | None = None,
+        migrate: Callable[[Any], object] | None = None,
     ):
         self.settings = settings
         self.registry = registry
+        # Brings the schema to the current version at start (the CLI passes the runner named by
+        # SCHEDULER_MIGRATIONS); without it the history table is created when missing.
+        self._migrate = migrate
         self._load_registry = load_registry
         self._main_wake = threading.Event()
         self._reload_requested = False
@@ -161,6 +189,9 @@ class Daemon:
         self.executor: RunnerExecutor | None = None
         self.runner: Runner | None = None
         self.notifier: Notifier | None = None
+        self.spool: Spool | None = None
+        self.flusher: SpoolFlusher | None = None
+        self._exit_status = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
     def run(self, on_ready: Callable[[], None] | None = None) -> int:
@@ -200,14 +231,17 @@ class Daemon:
             if on_ready is not None:
                 on_ready()
             while not self._stop_requested.is_set():
-                self._main_wake.wait()
+                self._main_wake.wait(WATCHDOG_INTERVAL)
                 self._main_wake.clear()
+                self._check_loop()
                 if self._reload_requested and not self._stop_requested.is_set():
                     self._reload_requested = False
                     self.reload()
             self._shutdown()
-            return 0
+            return self._exit_status
         finally:
+            if self.flusher is not None:
+                self.flusher.stop()
             if http_server is not None:
                 http_server.close()
             if control is not None:
@@ -219,11 +253,27 @@ class Daemon:
             pidfile.release()
             logger.info("scheduler stopped")
 
+    def _check_loop(self) -> None:
+        """Exit non-zero when the scheduler loop thread died (systemd then restarts the daemon)."""
+        scheduler = self.scheduler
+        if self._stop_requested.is_set() or scheduler is None or scheduler.state == STATE_STOPPED:
+            return
+        if not getattr(scheduler, "loop_alive", True):
+            logger.critical("the scheduler loop thread died; stopping with exit status %d", EXIT_LOOP_DIED)
+            self._exit_status = EXIT_LOOP_DIED
+            self.request_stop("the scheduler loop died")
+
     def _start(self) -> None:
         self.started_at = self.clock()
         self.engine = make_engine(self.settings.database_url)
+        if self._migrate is not None:
+            self._migrate(self.engine)
         history.ensure_schema(self.engine)
         self.runner = Runner(self.settings, self.registry, self.engine)
+        self.spool = Spool(self.settings.home / "data" / "spool")
+        self.runner.spool = self.spool
+        self.flusher = SpoolFlusher(self.spool, self.engine)
+        self.flusher.start()
         self.notifier = Notifier.from_settings(self.settings, self.engine)
         if self.notifier.enabled:
             self.runner.on_finished.append(self.notifier.observe)
@@ -244,6 +294,7 @@ class Daemon:
                 "misfire_grace_time": self.settings.misfire_grace_time,
             },
             timezone=self.settings.timezone,
+            jobstore_retry_interval=JOBSTORE_RETRY_INTERVAL,
         )
         self.scheduler.add_listener(self._on_executed, EVENT_JOB_EXECUTED)
         self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
@@ -300,9 +351,17 @@ class Daemon:
             for problem in registry.problems:
                 logger.error("reload refused: %s", problem)
             return False
+        try:
+            report = reconcile(self.scheduler, registry, self.settings.misfire_grace_time)
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            logger.error(
+                "reload failed: database unavailable (%s); keeping the current jobs", describe_error(exc)
+            )
+            return False
         self.registry = registry
         self.runner.registry = registry
-        report = reconcile(self.scheduler, registry, self.settings.misfire_grace_time)
         logger.info(
             "reloaded job specs: %d added, %d updated, %d unchanged, %d removed",
             len(report.added),
@@ -377,11 +436,10 @@ class Daemon:
                 event.traceback or "",
             )
 
-    def _record(self, job_id: str, status: str, **kwargs) -> int:
-        """Record a run that never ran (missed/skipped) and tell the runner's on_finished observers."""
-        execution_id = history.record(self.engine, job_id, status, **kwargs)
-        self.runner.notify_finished(history.get(self.engine, execution_id) or {})
-        return execution_id
+    def _record(self, job_id: str, status: str, **kwargs) -> int | None:
+        """Record a run that never ran (missed/skipped; spooled while the database is away) and
+        tell the runner's on_finished observers."""
+        return self.runner.record(job_id, status, **kwargs).get("id")
 
     def _on_missed(self, event) -> None:
         self._record(
@@ -420,7 +478,16 @@ class Daemon:
         """
         if self._stop_requested.is_set():
             raise SchedulerError(f"job {job_id!r} not started: the scheduler is stopping")
-        job = self._job(job_id)
+        try:
+            job = self._job(job_id)
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            # The job store is unreachable: the run fails now, its row goes to the spool.
+            error = f"database unavailable, run not started: {describe_error(exc)}"
+            self._record(job_id, "failed", scheduled_run_time=None, trigger=trigger, error=error)
+            logger.error("job=%s run (trigger %s) not started: %s", job_id, trigger, error)
+            raise SchedulerError(f"job {job_id!r} not started: {error}") from None
         started: Future = Future()
         try:
             done = self.executor.submit_now(job, trigger, on_started=started.set_result)
@@ -435,12 +502,7 @@ class Daemon:
             raise SchedulerError(
                 f"job {job_id!r} is already running (max_instances={job.max_instances})"
             ) from None
-        done.add_done_callback(
-            lambda f: (
-                started.done()
-                or started.set_exception(f.exception() or SchedulerError("the run ended before it started"))
-            )
-        )
+        done.add_done_callback(lambda f: started.done() or started.set_exception(_not_started_error(f)))
         return started.result(timeout=60), done
 
     def set_paused(self, job_id: str, paused: bool):
@@ -464,8 +526,13 @@ class Daemon:
         if cmd == "run":
             execution_id, done = self.run_now(job_id)
             if request.get("wait"):
-                done.result()
-                row = history.get(self.engine, execution_id)
+                result = _result_of(done.result())
+                try:
+                    row = history.get(self.engine, execution_id) or {}
+                except Exception as exc:
+                    if not is_database_error(exc) or result is None:
+                        raise
+                    row = {"status": result.status, "error": result.error}  # spooled meanwhile
                 return {
                     "ok": True,
                     "execution_id": execution_id,
@@ -483,7 +550,13 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         jobs = []
-        for job in self.scheduler.get_jobs():
+        try:
+            stored = self.scheduler.get_jobs()
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            stored = []
+        for job in stored:
             jobs.append(
                 {
                     "id": job.id,
@@ -502,4 +575,26 @@ class Daemon:
             "running_executions": self.runner.active_count,
             "jobs": jobs,
             "scheduler_running": self.scheduler.running,
+            "database_error": getattr(self.scheduler, "database_error", None),
+            "spooled_history": len(self.spool.pending()) if self.spool else 0,
         }
+
+
+def _result_of(events) -> Any:
+    """The :class:`~scheduler.runner.ExecutionResult` carried by a run's executor events."""
+    for event in reversed(events or []):
+        if getattr(event, "retval", None) is not None:
+            return event.retval
+        if isinstance(getattr(event, "exception", None), RunFailed):
+            return event.exception.result
+    return None
+
+
+def _not_started_error(future: Future) -> BaseException:
+    """Why a run ended before it reported its execution id (e.g. the database is unavailable)."""
+    if future.exception() is not None:
+        return future.exception()
+    result = _result_of(future.result())
+    if result is not None and result.error:
+        return SchedulerError(f"job {result.job_id!r} not started: {result.error}")
+    return SchedulerError("the run ended before it started")

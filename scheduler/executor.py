@@ -63,6 +63,7 @@ class RunnerExecutor(BaseExecutor):
         self.runner = runner
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
+        self._submitted: dict[str, datetime] = {}
 
     def start(self, scheduler, alias):
         super().start(scheduler, alias)
@@ -71,6 +72,26 @@ class RunnerExecutor(BaseExecutor):
     def shutdown(self, wait=True):
         if self._pool is not None:
             self._pool.shutdown(wait=wait)
+
+    def submit_job(self, job, run_times):
+        """Submit the scheduled ``run_times`` of ``job`` not submitted before.
+
+        APScheduler submits a due job and then stores its next run time; when that store fails
+        (the database went away) the stored next run time stays old, and once the database is
+        back the same run times come due again. The newest run time submitted per job is kept in
+        memory and anything not newer is dropped, so such a run never runs twice.
+        """
+        with self._lock:
+            last = self._submitted.get(job.id)
+            fresh = [t for t in run_times if last is None or t > last]
+            if not fresh:
+                logger.info("job=%s run of %s already submitted; not run again", job.id, run_times[-1])
+                return
+            try:
+                super().submit_job(job, fresh)
+            finally:
+                # A run refused for max_instances was recorded as skipped: handled as well.
+                self._submitted[job.id] = max(fresh)
 
     def _do_submit_job(self, job, run_times):
         self._submit(job, run_times, "schedule", None)

@@ -23,10 +23,11 @@ Write endpoints refuse every request while ``SCHEDULER_API_TOKEN`` is unset. No 
 a secret: the database URL is shown with its password masked, the token never.
 
 Health, in order: ``unhealthy`` when the scheduler's loop thread is dead (checked on the thread,
-so a crashed loop is noticed while the process lives), its heartbeat is older than
-:data:`HEARTBEAT_STALE_SECONDS` (the loop passes at least once a minute) or ``SELECT 1`` fails
-or takes longer than :data:`DB_CHECK_TIMEOUT`; ``degraded`` when a dashboard panel contributed
-by a job package raises; else ``healthy``. Stale fund data is reported (``panels``) but does not
+so a crashed loop is noticed while the process lives) or its heartbeat is older than
+:data:`HEARTBEAT_STALE_SECONDS` (the loop passes at least once a minute); ``degraded`` when
+``SELECT 1`` fails or takes longer than :data:`DB_CHECK_TIMEOUT` (the daemon stays up and
+recovers by itself when the database is back) or a dashboard panel contributed by a job package
+raises; else ``healthy``. Both answer 503. Stale fund data is reported (``panels``) but does not
 change the status: the panels' own ``status`` fields say ``stale``.
 
 Metrics: ``fund_scheduler_runs_total{job,status}`` and
@@ -366,7 +367,7 @@ def assess(
             f"the scheduler loop has not passed for {heartbeat_age:.0f}s (limit {stale_after:g}s)"
         )
     if not database_ok:
-        unhealthy.append("the database is unreachable")
+        degraded.append("the database is unreachable")
     degraded += [f"dashboard panel {name} failed" for name in failed_panels]
     if unhealthy:
         return "unhealthy", unhealthy + degraded

@@ -16,6 +16,7 @@ import importlib
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +32,7 @@ from scheduler import history
 from scheduler.context import JobContext
 from scheduler.registry import JobSpec, Registry
 from scheduler.settings import PROJECT_DIR, Settings
+from scheduler.spool import Spool, describe_error, is_database_error, whole_second
 
 logger = logging.getLogger("scheduler.runner")
 
@@ -41,7 +43,7 @@ KILL_GRACE_SECONDS = 5.0
 @dataclass(frozen=True)
 class ExecutionResult:
     job_id: str
-    execution_id: int
+    execution_id: int | None  # None: the run never started (its row went to the spool)
     status: str
     exit_code: int | None
     error: str | None
@@ -97,6 +99,8 @@ class Runner:
         #: (and, through :meth:`notify_finished`, of rows the daemon records: missed, skipped).
         #: A callback that raises is logged and never affects the run or the other callbacks.
         self.on_finished: list[Callable[[dict], None]] = []
+        #: Where history writes go while the database is unreachable (None: such errors raise).
+        self.spool: Spool | None = None
 
     @property
     def active_count(self) -> int:
@@ -116,9 +120,15 @@ class Runner:
         with self._lock:
             self._active += 1
         try:
-            execution_id = history.start(
-                self.engine, job_id, scheduled_run_time=scheduled_run_time, trigger=trigger
-            )
+            try:
+                execution_id = history.start(
+                    self.engine, job_id, scheduled_run_time=scheduled_run_time, trigger=trigger
+                )
+            except Exception as exc:
+                if self.spool is None or not is_database_error(exc):
+                    raise
+                return self._not_started(job_id, scheduled_run_time, trigger, exc)
+            started_at = history.utcnow()
             logger.info(
                 "job=%s execution=%s started (trigger %s, scheduled %s)",
                 job_id,
@@ -134,8 +144,15 @@ class Runner:
                 )
             else:
                 status, code, error, tail = self._run_child(spec, execution_id, scheduled_run_time, trigger)
-            history.finish(self.engine, execution_id, status, exit_code=code, error=error, output_tail=tail)
-            row = history.get(self.engine, execution_id) or {}
+            try:
+                history.finish(
+                    self.engine, execution_id, status, exit_code=code, error=error, output_tail=tail
+                )
+                row = history.get(self.engine, execution_id) or {}
+            except Exception as exc:
+                if self.spool is None or not is_database_error(exc):
+                    raise
+                row = self._spool_finish(job_id, execution_id, started_at, status, code, error, tail, exc)
             result = ExecutionResult(job_id, execution_id, status, code, error, row.get("duration"))
             self.notify_finished(row)
             log = logger.info if status == "success" else logger.error
@@ -154,6 +171,85 @@ class Runner:
                 idle = self._active == 0
             if idle and self.on_idle is not None:
                 self.on_idle()
+
+    def _not_started(self, job_id: str, scheduled, trigger: str, exc: BaseException) -> ExecutionResult:
+        """The database is unreachable: record a ``failed`` row in the spool; nothing runs."""
+        error = f"database unavailable, run not started: {describe_error(exc)}"
+        self.record(job_id, "failed", scheduled_run_time=scheduled, trigger=trigger, error=error)
+        logger.error("job=%s run (trigger %s) not started: %s", job_id, trigger, error)
+        return ExecutionResult(job_id, None, "failed", None, error, 0.0)
+
+    def _spool_finish(self, job_id, execution_id, started_at, status, code, error, tail, exc) -> dict:
+        finished = whole_second()
+        row = {
+            "id": execution_id,
+            "job_id": job_id,
+            "status": status,
+            "started_at": started_at,
+            "finished_at": finished,
+            "duration": max((finished - started_at).total_seconds(), 0.0),
+            "exit_code": code,
+            "error": error[:4000] if error else error,
+            "output_tail": tail[-history.OUTPUT_TAIL_CHARS :] if tail else tail,
+        }
+        self.spool.finish(execution_id, row)
+        logger.warning(
+            "job=%s execution=%s: database unavailable (%s); final status spooled",
+            job_id,
+            execution_id,
+            describe_error(exc),
+        )
+        return row
+
+    def record(
+        self,
+        job_id: str,
+        status: str,
+        *,
+        scheduled_run_time: datetime | None,
+        trigger: str = "schedule",
+        error: str | None = None,
+    ) -> dict:
+        """Record a finished row that never ran (failed to start, missed, skipped); return it.
+
+        Written to the database, or to the spool while the database is unreachable; the row is
+        passed to :meth:`notify_finished` either way.
+        """
+        try:
+            execution_id = history.record(
+                self.engine,
+                job_id,
+                status,
+                scheduled_run_time=scheduled_run_time,
+                trigger=trigger,
+                error=error,
+            )
+            row = history.get(self.engine, execution_id) or {}
+        except Exception as exc:
+            if self.spool is None or not is_database_error(exc):
+                raise
+            stamp = whole_second()
+            row = {
+                "id": None,
+                "job_id": job_id,
+                "scheduled_run_time": scheduled_run_time,
+                "started_at": stamp,
+                "finished_at": stamp,
+                "duration": 0.0,
+                "status": status,
+                "exit_code": None,
+                "error": error,
+                "output_tail": None,
+                "host": socket.gethostname(),
+                "pid": None,
+                "trigger": trigger,
+            }
+            self.spool.record(row)
+            logger.warning(
+                "job=%s %s row spooled: database unavailable (%s)", job_id, status, describe_error(exc)
+            )
+        self.notify_finished(row)
+        return row
 
     def notify_finished(self, row: dict) -> None:
         """Pass one final history row to every :attr:`on_finished` callback."""
@@ -247,7 +343,12 @@ class Runner:
                 stopping = self._stopping
             if stopping:
                 kill_group(proc)
-            history.set_pid(self.engine, execution_id, proc.pid)
+            try:
+                history.set_pid(self.engine, execution_id, proc.pid)
+            except Exception as exc:
+                if not is_database_error(exc):
+                    raise
+                logger.warning("execution=%s: pid not recorded (%s)", execution_id, describe_error(exc))
             status = None
             try:
                 proc.wait(timeout=spec.timeout)

@@ -40,6 +40,7 @@ logger = logging.getLogger("scheduler.store")
 JOB_FUNC = "scheduler.executor:dispatch"
 STATE_VERSION = 1
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+MYSQL_CONNECT_TIMEOUT = 5  # seconds
 
 
 def make_engine(url: URL | str) -> Engine:
@@ -73,9 +74,14 @@ def make_engine(url: URL | str) -> Engine:
         return engine
     if url.get_backend_name() == "mysql" and "charset" not in url.query:
         url = url.update_query_dict({"charset": "utf8mb4"})
+    connect_args = {}
+    if url.get_backend_name() == "mysql" and "connect_timeout" not in url.query:
+        # An unreachable host fails a connect (and /health, the pre-ping) in seconds, not minutes.
+        connect_args["connect_timeout"] = MYSQL_CONNECT_TIMEOUT
     return create_engine(
         url,
         hide_parameters=True,
+        connect_args=connect_args,
         pool_pre_ping=True,
         pool_recycle=1800,
         pool_size=5,
@@ -168,6 +174,32 @@ def state_to_kwargs(row_id: str, raw: str | bytes) -> dict[str, Any]:
     }
 
 
+def job_tables(metadata: MetaData, tablename: str = "scheduler_jobs") -> tuple[Table, Table]:
+    """The job table (JSON state) and its ``<tablename>_rejected`` quarantine, in ``metadata``."""
+    jobs = Table(
+        tablename,
+        metadata,
+        Column("id", String(191), primary_key=True),
+        Column("next_run_time", Float(25), index=True),
+        Column("job_state", Text, nullable=False),
+    )
+    rejected = Table(
+        f"{tablename}_rejected",
+        metadata,
+        Column("rejection_id", Integer, primary_key=True, autoincrement=True),
+        Column("id", String(191), nullable=False, index=True),
+        Column("job_state", Text, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("rejected_at", DateTime, nullable=False),
+    )
+    return jobs, rejected
+
+
+#: The daemon's job-store tables, for the schema migrations (JsonJobStore builds its own copies).
+metadata = MetaData()
+scheduler_jobs, scheduler_jobs_rejected = job_tables(metadata)
+
+
 class JsonJobStore(SQLAlchemyJobStore):
     """APScheduler's SQLAlchemy job store with JSON job state and quarantine of bad rows."""
 
@@ -176,22 +208,7 @@ class JsonJobStore(SQLAlchemyJobStore):
         # Replace the pickled LargeBinary column by JSON text.
         metadata = self.jobs_t.metadata
         metadata.remove(self.jobs_t)
-        self.jobs_t = Table(
-            tablename,
-            metadata,
-            Column("id", String(191), primary_key=True),
-            Column("next_run_time", Float(25), index=True),
-            Column("job_state", Text, nullable=False),
-        )
-        self.rejected_t = Table(
-            f"{tablename}_rejected",
-            metadata,
-            Column("rejection_id", Integer, primary_key=True, autoincrement=True),
-            Column("id", String(191), nullable=False, index=True),
-            Column("job_state", Text, nullable=False),
-            Column("reason", Text, nullable=False),
-            Column("rejected_at", DateTime, nullable=False),
-        )
+        self.jobs_t, self.rejected_t = job_tables(metadata, tablename)
 
     def start(self, scheduler, alias):
         super().start(scheduler, alias)

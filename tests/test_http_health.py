@@ -128,7 +128,7 @@ def test_health_is_503_when_the_database_is_unreachable(tmp_home):
             response = d.health()
             assert response.status_code == 503
             body = response.json()
-            assert body["status"] == "unhealthy" and body["database"]["ok"] is False
+            assert body["status"] == "degraded" and body["database"]["ok"] is False
             assert "the database is unreachable" in body["problems"]
             assert body["scheduler_running"] is True
             assert server.password not in response.text
@@ -201,7 +201,7 @@ def test_http_port_zero_disables_the_server(tmp_home):
         (True, 119.0, True, [], "healthy"),
         (True, 121.0, True, [], "unhealthy"),
         (False, 1.0, True, [], "unhealthy"),
-        (True, 1.0, False, [], "unhealthy"),
+        (True, 1.0, False, [], "degraded"),
         (True, 1.0, True, ["p"], "degraded"),
         (False, 1.0, True, ["p"], "unhealthy"),
     ],
