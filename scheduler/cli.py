@@ -351,6 +351,7 @@ def cmd_status(args, settings: Settings) -> int:
             live = {j["id"]: j for j in reply["jobs"]}
             report["uptime"] = reply["uptime"]
             report["running_executions"] = reply["running_executions"]
+            report["role"] = reply.get("role", "active")
         except (SchedulerError, OSError) as exc:
             report["control_error"] = str(exc)
     try:
@@ -373,6 +374,8 @@ def cmd_status(args, settings: Settings) -> int:
         line += f", PID {state.pid}"
     if "uptime" in report and state.state == RUNNING:
         line += f", up {timedelta(seconds=int(report['uptime']))}"
+    if "role" in report:
+        line += f", {report['role']}"
     if "rss_bytes" in report:
         line += f", memory {report['rss_bytes'] / 2**20:.1f} MiB"
     print(line)

@@ -41,6 +41,7 @@ from scheduler.alerts import Notifier
 from scheduler.control import ControlServer
 from scheduler.errors import SchedulerError
 from scheduler.executor import RunFailed, RunnerExecutor
+from scheduler.leader import Leadership
 from scheduler.misfire import plan_catch_up
 from scheduler.pidfile import PidFile
 from scheduler.reconcile import reconcile
@@ -58,6 +59,7 @@ HEARTBEAT_INTERVAL = 60.0  # longest wait of the scheduler loop between two pass
 JOBSTORE_RETRY_INTERVAL = 10.0  # wait of the scheduler loop after a database error (seconds)
 WATCHDOG_INTERVAL = 5.0  # how often the main thread checks that the scheduler loop is alive
 EXIT_LOOP_DIED = 70  # exit status when the scheduler loop died (systemd Restart=on-failure)
+LEADER_INTERVAL = 3.0  # how often the leader lock is checked (active) or retried (standby)
 
 
 def catch_up_missed(
@@ -76,14 +78,17 @@ def catch_up_missed(
         if not plan.due:
             continue
         for fire_time in plan.missed[-MISSED_ROWS_LIMIT:]:
-            execution_id = history.record(
-                engine,
-                job.id,
-                "missed",
-                scheduled_run_time=fire_time,
-                now=now,
-                error="daemon was not running at the scheduled time (older than the grace time)",
-            )
+            try:
+                execution_id = history.record(
+                    engine,
+                    job.id,
+                    "missed",
+                    scheduled_run_time=fire_time,
+                    now=now,
+                    error="daemon was not running at the scheduled time (older than the grace time)",
+                )
+            except history.AlreadyRecorded:
+                continue  # another daemon ran or recorded it
             if on_finished is not None:
                 on_finished(history.get(engine, execution_id) or {})
         if plan.missed:
@@ -191,6 +196,8 @@ class Daemon:
         self.notifier: Notifier | None = None
         self.spool: Spool | None = None
         self.flusher: SpoolFlusher | None = None
+        self.leadership: Leadership | None = None
+        self.role = "active"  # "standby" while another daemon holds the leader lock (MySQL)
         self._exit_status = 0
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -223,17 +230,25 @@ class Daemon:
                 logger.info("http listening on %s", http_server.url)
             self._run_first_start_jobs()
             logger.info(
-                "scheduler ready: pid=%s jobs=%d database=%s",
+                "scheduler ready: pid=%s role=%s jobs=%d database=%s",
                 os.getpid(),
+                self.role,
                 len(self.scheduler.get_jobs()),
                 self.settings.masked_database_url,
             )
             if on_ready is not None:
                 on_ready()
+            next_leader_check = time.monotonic() + LEADER_INTERVAL
             while not self._stop_requested.is_set():
-                self._main_wake.wait(WATCHDOG_INTERVAL)
+                wait = WATCHDOG_INTERVAL
+                if self.leadership is not None and self.leadership.enabled:
+                    wait = min(wait, max(next_leader_check - time.monotonic(), 0.0))
+                self._main_wake.wait(wait)
                 self._main_wake.clear()
                 self._check_loop()
+                if time.monotonic() >= next_leader_check and not self._stop_requested.is_set():
+                    next_leader_check = time.monotonic() + LEADER_INTERVAL
+                    self._check_leadership()
                 if self._reload_requested and not self._stop_requested.is_set():
                     self._reload_requested = False
                     self.reload()
@@ -248,6 +263,8 @@ class Daemon:
                 control.close()
             if self.notifier is not None:
                 self.notifier.close()  # sends what is queued for at most a couple of seconds
+            if self.leadership is not None:
+                self.leadership.release()
             if self.engine is not None:
                 self.engine.dispose()
             pidfile.release()
@@ -301,6 +318,16 @@ class Daemon:
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         self.scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
         self.scheduler.start(paused=True)
+        self.leadership = Leadership(self.engine)
+        if self.leadership.try_acquire():
+            self._activate()
+        else:
+            self.role = "standby"
+            logger.warning("standby: another daemon holds the leader lock")
+
+    def _activate(self) -> None:
+        """Reconcile, catch up and resume: this daemon now runs the jobs."""
+        self.role = "active"
         report = reconcile(self.scheduler, self.registry, self.settings.misfire_grace_time)
         logger.info(
             "job store reconciled: %d added, %d updated, %d unchanged, %d removed",
@@ -315,8 +342,33 @@ class Daemon:
         catch_up_missed(self.scheduler, self.engine, self.clock(), on_finished=self.runner.notify_finished)
         self.scheduler.resume()
 
+    def _check_leadership(self) -> None:
+        """Active: stop submitting at once when the leader lock is lost. Standby: try to take it."""
+        leadership = self.leadership
+        if leadership is None or not leadership.enabled or self.scheduler is None:
+            return
+        if self.role == "active":
+            if leadership.still_held():
+                return
+            self.scheduler.pause()
+            self.role = "standby"
+            logger.error("lost the leader lock: stopped submitting; standby, retrying")
+            return
+        if not leadership.try_acquire():
+            return
+        logger.warning("became active: this daemon holds the leader lock")
+        try:
+            self._activate()
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            self.scheduler.pause()
+            self.role = "standby"
+            leadership.release()
+            logger.error("activation failed: database unavailable (%s); retrying", describe_error(exc))
+
     def _run_first_start_jobs(self) -> None:
-        if not self.settings.run_on_first_start:
+        if not self.settings.run_on_first_start or self.role != "active":
             return
         for spec in self.registry.enabled():
             if spec.run_on_first_start and history.count_for_job(self.engine, spec.id) == 0:
@@ -351,6 +403,11 @@ class Daemon:
             for problem in registry.problems:
                 logger.error("reload refused: %s", problem)
             return False
+        if self.role != "active":  # the active daemon owns the job store; reconciled on activation
+            self.registry = registry
+            self.runner.registry = registry
+            logger.info("reloaded job specs (standby: reconciled once this daemon becomes active)")
+            return True
         try:
             report = reconcile(self.scheduler, registry, self.settings.misfire_grace_time)
         except Exception as exc:
@@ -416,8 +473,8 @@ class Daemon:
 
     # -- events --------------------------------------------------------------------------------
     def _on_executed(self, event) -> None:
-        if self._stop_requested.is_set():
-            return  # no dependency runs once stopping
+        if self._stop_requested.is_set() or self.role != "active":
+            return  # no dependency runs once stopping or on standby
         result = event.retval
         for spec in self.registry.enabled():
             if result is not None and result.job_id in spec.after:
@@ -488,6 +545,12 @@ class Daemon:
             self._record(job_id, "failed", scheduled_run_time=None, trigger=trigger, error=error)
             logger.error("job=%s run (trigger %s) not started: %s", job_id, trigger, error)
             raise SchedulerError(f"job {job_id!r} not started: {error}") from None
+        # After the lookup: a daemon cut off from the database reports that, not "standby".
+        if self.role != "active":
+            raise SchedulerError(
+                f"job {job_id!r} not started: this daemon is on standby "
+                "(another daemon holds the leader lock and runs the jobs)"
+            )
         started: Future = Future()
         try:
             done = self.executor.submit_now(job, trigger, on_started=started.set_result)
@@ -575,6 +638,7 @@ class Daemon:
             "running_executions": self.runner.active_count,
             "jobs": jobs,
             "scheduler_running": self.scheduler.running,
+            "role": self.role,
             "database_error": getattr(self.scheduler, "database_error", None),
             "spooled_history": len(self.spool.pending()) if self.spool else 0,
         }

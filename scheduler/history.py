@@ -29,11 +29,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 STATUSES = ("running", "success", "failed", "timeout", "interrupted", "missed", "skipped")
 FINAL_FAILURES = ("failed", "timeout", "interrupted", "missed", "skipped")
 TRIGGERS = ("schedule", "manual", "retry", "dependency", "startup")
 OUTPUT_TAIL_CHARS = 4000
+UNIQUE_RUN_INDEX = "uq_job_executions_job_scheduled"
 
 metadata = MetaData()
 job_executions = Table(
@@ -54,7 +56,31 @@ job_executions = Table(
     Column("trigger", String(16), nullable=False),
     Index("ix_job_executions_job_started", "job_id", "started_at"),
     Index("ix_job_executions_status", "status"),
+    # One row per scheduled run time (manual runs have NULL: any number allowed): the last guard
+    # against two daemons running the same fire time during an active/standby hand-over.
+    Index(UNIQUE_RUN_INDEX, "job_id", "scheduled_run_time", unique=True),
 )
+
+
+class AlreadyRecorded(Exception):  # noqa: N818 - a signal, not a failure
+    """A row for this job and scheduled run time exists already (another daemon ran it)."""
+
+    def __init__(self, job_id: str, scheduled_run_time: datetime | None):
+        self.job_id = job_id
+        self.scheduled_run_time = scheduled_run_time
+        when = scheduled_run_time.isoformat() if scheduled_run_time else "-"
+        super().__init__(f"job={job_id} run of {when} already recorded by another daemon")
+
+
+def _insert_run(engine: Engine, job_id: str, scheduled_run_time: datetime | None, values: dict) -> int:
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(insert(job_executions).values(**values))
+            return int(result.inserted_primary_key[0])
+    except IntegrityError:
+        if scheduled_run_time is None:
+            raise
+        raise AlreadyRecorded(job_id, scheduled_run_time) from None
 
 
 def utcnow() -> datetime:
@@ -94,20 +120,24 @@ def start(
     pid: int | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Insert a ``running`` row and return its id."""
-    with engine.begin() as conn:
-        result = conn.execute(
-            insert(job_executions).values(
-                job_id=job_id,
-                scheduled_run_time=_db_time(scheduled_run_time),
-                started_at=_db_time(now or utcnow()),
-                status="running",
-                host=socket.gethostname(),
-                pid=pid,
-                trigger=trigger,
-            )
-        )
-        return int(result.inserted_primary_key[0])
+    """Insert a ``running`` row and return its id.
+
+    Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
+    """
+    return _insert_run(
+        engine,
+        job_id,
+        scheduled_run_time,
+        {
+            "job_id": job_id,
+            "scheduled_run_time": _db_time(scheduled_run_time),
+            "started_at": _db_time(now or utcnow()),
+            "status": "running",
+            "host": socket.gethostname(),
+            "pid": pid,
+            "trigger": trigger,
+        },
+    )
 
 
 def set_pid(engine: Engine, execution_id: int, pid: int) -> None:
@@ -157,23 +187,27 @@ def record(
     error: str | None = None,
     now: datetime | None = None,
 ) -> int:
-    """Insert a finished row that never ran (``missed`` or ``skipped``); return its id."""
+    """Insert a finished row that never ran (``missed`` or ``skipped``); return its id.
+
+    Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
+    """
     stamp = _db_time(now or utcnow())
-    with engine.begin() as conn:
-        result = conn.execute(
-            insert(job_executions).values(
-                job_id=job_id,
-                scheduled_run_time=_db_time(scheduled_run_time),
-                started_at=stamp,
-                finished_at=stamp,
-                duration=0.0,
-                status=status,
-                error=error,
-                host=socket.gethostname(),
-                trigger=trigger,
-            )
-        )
-        return int(result.inserted_primary_key[0])
+    return _insert_run(
+        engine,
+        job_id,
+        scheduled_run_time,
+        {
+            "job_id": job_id,
+            "scheduled_run_time": _db_time(scheduled_run_time),
+            "started_at": stamp,
+            "finished_at": stamp,
+            "duration": 0.0,
+            "status": status,
+            "error": error,
+            "host": socket.gethostname(),
+            "trigger": trigger,
+        },
+    )
 
 
 def running_rows(engine: Engine, host: str | None = None) -> list[dict[str, Any]]:

@@ -293,6 +293,7 @@ class DaemonView:
         report: dict[str, Any] = {
             "status": "healthy",
             "scheduler_running": alive,
+            "role": getattr(self.daemon, "role", "active"),
             "heartbeat_age_seconds": None if age is None else round(age, 3),
             "database": database,
             "jobs": 0,
@@ -339,6 +340,7 @@ class DaemonView:
             "started_at": started,
             "uptime": (daemon.clock() - started).total_seconds() if started else 0.0,
             "scheduler_running": alive,
+            "role": getattr(daemon, "role", "active"),
             "heartbeat_age_seconds": None if age is None else round(age, 3),
             "running_executions": daemon.runner.active_count if daemon.runner else 0,
             "jobs": len(daemon.scheduler.get_jobs()) if daemon.scheduler else 0,
@@ -403,6 +405,11 @@ class DaemonCollector:
         alive, age = view.scheduler_state()
         g = GaugeMetricFamily("fund_scheduler_scheduler_running", "1 while the scheduler loop thread runs")
         g.add_metric([], 1 if alive else 0)
+        yield g
+        g = GaugeMetricFamily(
+            "fund_scheduler_active", "1 while this daemon is active (holds the leader lock), 0 on standby"
+        )
+        g.add_metric([], 1 if getattr(view.daemon, "role", "active") == "active" else 0)
         yield g
         if age is not None:
             g = GaugeMetricFamily(

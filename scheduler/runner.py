@@ -124,6 +124,9 @@ class Runner:
                 execution_id = history.start(
                     self.engine, job_id, scheduled_run_time=scheduled_run_time, trigger=trigger
                 )
+            except history.AlreadyRecorded as exc:
+                logger.warning("%s; not running it twice", exc)
+                return ExecutionResult(job_id, None, "skipped", None, str(exc), 0.0)
             except Exception as exc:
                 if self.spool is None or not is_database_error(exc):
                     raise
@@ -225,6 +228,9 @@ class Runner:
                 error=error,
             )
             row = history.get(self.engine, execution_id) or {}
+        except history.AlreadyRecorded as exc:
+            logger.info("%s; not recording it twice", exc)
+            return {}
         except Exception as exc:
             if self.spool is None or not is_database_error(exc):
                 raise

@@ -6,13 +6,14 @@ notifier's worker thread is ``Notifier.flush`` (bounded), never a sleep.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import socket
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -158,12 +159,17 @@ def failed_alert(**kw) -> Alert:
     return Alert(**{**values, **kw})
 
 
+_FIRE_TIMES = itertools.count(1)
+
+
 def finished(engine: Engine, job_id: str, status: str, error: str | None = None) -> dict:
-    """A finished history row, as the runner or the daemon leaves it."""
+    """A finished history row, as the runner or the daemon leaves it (each its own fire time:
+    ``job_executions`` holds one row per job and scheduled run time)."""
+    scheduled = SCHEDULED + timedelta(minutes=next(_FIRE_TIMES))
     if status in ("missed", "skipped"):
-        execution_id = history.record(engine, job_id, status, scheduled_run_time=SCHEDULED, error=error)
+        execution_id = history.record(engine, job_id, status, scheduled_run_time=scheduled, error=error)
     else:
-        execution_id = history.start(engine, job_id, scheduled_run_time=SCHEDULED, trigger="schedule")
+        execution_id = history.start(engine, job_id, scheduled_run_time=scheduled, trigger="schedule")
         history.finish(engine, execution_id, status, exit_code=0 if status == "success" else 1, error=error)
     return history.get(engine, execution_id)
 
