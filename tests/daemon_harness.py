@@ -125,6 +125,16 @@ class SchedulerHome:
     def write_jobs(self, text: str) -> None:
         self.jobs_toml.write_text(textwrap.dedent(text))
 
+    def command_job(self, job_id: str, argv: list[str], **options: object) -> None:
+        """Write jobs.toml with one command job that never fires on its own (run it with run-job)."""
+        lines = [
+            f"[jobs.{job_id}]",
+            f'cron = "{FAR_AWAY}"',
+            f"command = {json.dumps([str(a) for a in argv])}",
+        ]
+        lines += [f"{key} = {json.dumps(value)}" for key, value in options.items()]
+        self.jobs_toml.write_text("\n".join(lines) + "\n")
+
     def daemon_pid(self) -> int | None:
         state = probe(self.pid_file)
         return state.pid if state.state == RUNNING else None

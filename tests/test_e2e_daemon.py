@@ -126,11 +126,9 @@ def test_five_concurrent_starts_leave_exactly_one_daemon(home):
 
 
 def test_sigterm_while_a_job_runs_lets_it_finish(home):
-    home.write_jobs(f"""
-        [jobs.slow]
-        cron = "{FAR_AWAY}"
-        command = ["{PY}", "-c", "import time; print('begin', flush=True); time.sleep(3); print('end')"]
-    """)
+    home.command_job(
+        "slow", [PY, "-c", "import time; print('begin', flush=True); time.sleep(3); print('end')"]
+    )
     daemon = home.foreground()
     try:
         started = home.cli("run-job", "slow")
@@ -168,11 +166,7 @@ def _spawner(home):
 
 def test_stop_timeout_interrupts_the_running_job_and_kills_its_group(home):
     child_pid_file = home.root / "child.pid"
-    home.write_jobs(f"""
-        [jobs.stubborn]
-        cron = "{FAR_AWAY}"
-        command = ["{PY}", "{_spawner(home)}", "{child_pid_file}"]
-    """)
+    home.command_job("stubborn", [PY, _spawner(home), child_pid_file])
     assert home.cli("start").returncode == 0
     assert home.cli("run-job", "stubborn").returncode == 0
     wait_for(child_pid_file.exists, 10, "grandchild started")
@@ -186,12 +180,7 @@ def test_stop_timeout_interrupts_the_running_job_and_kills_its_group(home):
 
 def test_job_exceeding_its_timeout_is_killed_with_its_children(home):
     child_pid_file = home.root / "child.pid"
-    home.write_jobs(f"""
-        [jobs.hang]
-        cron = "{FAR_AWAY}"
-        timeout = 2
-        command = ["{PY}", "{_spawner(home)}", "{child_pid_file}"]
-    """)
+    home.command_job("hang", [PY, _spawner(home), child_pid_file], timeout=2)
     result = home.cli("run-job", "hang")  # no daemon: runs in this command, same runner
     assert result.returncode == 1
     assert "timeout" in result.stdout
@@ -204,11 +193,7 @@ def test_job_exceeding_its_timeout_is_killed_with_its_children(home):
 
 
 def test_failing_command_is_recorded_with_its_last_output_line(home):
-    home.write_jobs(f"""
-        [jobs.broken]
-        cron = "{FAR_AWAY}"
-        command = ["{PY}", "-c", "import sys; print('working'); sys.exit('disk full on /data')"]
-    """)
+    home.command_job("broken", [PY, "-c", "import sys; print('working'); sys.exit('disk full on /data')"])
     assert home.cli("start").returncode == 0
     result = home.cli("run-job", "broken", "--wait")
     assert result.returncode == 1
@@ -376,11 +361,7 @@ def test_first_start_backfills_demo_data_and_runs_the_daily_chain(home):
 
 
 def test_second_signal_forces_the_stop(home):
-    home.write_jobs(f"""
-        [jobs.long]
-        cron = "{FAR_AWAY}"
-        command = ["{PY}", "-c", "import time; print('begin', flush=True); time.sleep(120)"]
-    """)
+    home.command_job("long", [PY, "-c", "import time; print('begin', flush=True); time.sleep(120)"])
     daemon = home.foreground()
     try:
         assert home.cli("run-job", "long").returncode == 0
@@ -409,11 +390,7 @@ def test_start_that_cannot_become_ready_exits_1_with_the_log_tail(home):
 
 def test_job_orphaned_by_kill_9_is_terminated_and_recorded_at_next_start(home):
     child_pid_file = home.root / "child.pid"
-    home.write_jobs(f"""
-        [jobs.orphan]
-        cron = "{FAR_AWAY}"
-        command = ["{PY}", "{_spawner(home)}", "{child_pid_file}"]
-    """)
+    home.command_job("orphan", [PY, _spawner(home), child_pid_file])
     assert home.cli("start").returncode == 0
     assert home.cli("run-job", "orphan").returncode == 0
     wait_for(child_pid_file.exists, 10, "job started")
