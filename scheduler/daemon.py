@@ -120,15 +120,21 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
     Each pass records :attr:`heartbeat` (``time.monotonic()``) and the wait until the next pass
     is capped at :data:`HEARTBEAT_INTERVAL`, so a live loop beats at least once a minute and
     ``/health`` can tell a stuck or dead loop from an idle one.
+
+    :attr:`may_submit`, when set, is asked before each pass; False skips the pass (this daemon is
+    not, or no longer surely, the active one) and the loop asks again after ``LEADER_INTERVAL``.
     """
 
     heartbeat: float | None = None
     database_error: str | None = None  # the last job-store error while the database is away
+    may_submit: Callable[[], bool] | None = None
 
     def _process_jobs(self):
         if self.state == STATE_STOPPED:
             return None
         self.heartbeat = time.monotonic()
+        if self.may_submit is not None and not self.may_submit():
+            return LEADER_INTERVAL
         try:
             wait = super()._process_jobs()
         except Exception as exc:
@@ -220,9 +226,17 @@ class Daemon:
                     raise
             try:
                 self._start()
-            except Exception:
-                logger.exception("start-up failed")
-                raise
+            except Exception as exc:
+                if not is_database_error(exc):
+                    logger.exception("start-up failed")
+                    raise
+                # One clear line, no traceback: the usual cause is outside this program.
+                message = (
+                    f"start-up failed: database {self.settings.masked_database_url} "
+                    f"unavailable: {describe_error(exc)}"
+                )
+                logger.error(message)
+                raise SchedulerError(message) from None
             control = ControlServer(self.settings.control_socket, self.handle_request)
             control.start()
             if http_server is not None:
@@ -317,8 +331,9 @@ class Daemon:
         self.scheduler.add_listener(self._on_error, EVENT_JOB_ERROR)
         self.scheduler.add_listener(self._on_missed, EVENT_JOB_MISSED)
         self.scheduler.add_listener(self._on_max_instances, EVENT_JOB_MAX_INSTANCES)
-        self.scheduler.start(paused=True)
         self.leadership = Leadership(self.engine)
+        self.scheduler.may_submit = self._may_submit
+        self.scheduler.start(paused=True)
         if self.leadership.try_acquire():
             self._activate()
         else:
@@ -341,6 +356,24 @@ class Daemon:
                 logger.warning("job=%s is disabled: %s", spec.id, spec.disabled_reason or "enabled = false")
         catch_up_missed(self.scheduler, self.engine, self.clock(), on_finished=self.runner.notify_finished)
         self.scheduler.resume()
+
+    def _may_submit(self) -> bool:
+        """Before each scheduler pass: only the active daemon, with a recently confirmed lock.
+
+        A lock not confirmed for two check intervals (the process was frozen, or the main thread
+        is late) is checked on the spot; when it is gone nothing is submitted and the main thread
+        is woken to switch to standby.
+        """
+        leadership = self.leadership
+        if leadership is None or not leadership.enabled:
+            return True
+        if self.role != "active":
+            return False
+        if leadership.confirm(2 * LEADER_INTERVAL):
+            return True
+        logger.error("leader lock not confirmed before submitting: nothing submitted")
+        self._main_wake.set()
+        return False
 
     def _check_leadership(self) -> None:
         """Active: stop submitting at once when the leader lock is lost. Standby: try to take it."""

@@ -30,7 +30,9 @@ ISOLATED_PREFIXES = ("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_")
 
 
 class SchedulerHome:
-    def __init__(self, root: Path, extra_env: dict[str, str] | None = None):
+    """A SCHEDULER_HOME on the embedded SQLite default, or on ``database_url`` when given."""
+
+    def __init__(self, root: Path, extra_env: dict[str, str] | None = None, database_url: str | None = None):
         self.root = root
         self.jobs_toml = root / "jobs.toml"
         self.env = {
@@ -46,6 +48,8 @@ class SchedulerHome:
         }
         self.env.pop("DATABASE_URL", None)
         self.env.pop("PIPELINE_COMMAND", None)
+        if database_url:
+            self.env["DATABASE_URL"] = database_url
         self.env.update(extra_env or {})
 
     @classmethod
@@ -71,6 +75,17 @@ class SchedulerHome:
     @property
     def scheduler_log(self) -> Path:
         return self.logs / "scheduler.log"
+
+    @property
+    def database_url(self) -> str:
+        """The URL the daemon of this home uses (its settings decide, as for the daemon)."""
+        from scheduler.settings import Settings
+
+        return Settings.from_env(self.env).database_url.render_as_string(hide_password=False)
+
+    @property
+    def backend(self) -> str:
+        return "sqlite" if self.database_url.startswith("sqlite") else "mariadb"
 
     def job_log(self, job_id: str) -> Path:
         return self.logs / "jobs" / f"{job_id}.log"

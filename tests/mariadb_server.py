@@ -6,13 +6,16 @@ creates a database and a password-protected user, and stops it and deletes every
 
 Fixtures (plug them in from ``tests/conftest.py``)::
 
-    from tests.mariadb_server import mariadb_db_url, mariadb_server, mariadb_url  # noqa: F401
+    from tests.mariadb_server import (  # noqa: F401
+        mariadb_db_url, mariadb_module_db_url, mariadb_server, mariadb_url,
+    )
 
 * ``mariadb_url`` (session): ``mysql+pymysql://fundsched:<quoted>@127.0.0.1:PORT/fundsched_test
   ?charset=utf8mb4`` of one server shared by the whole session; skips the test when no server
   binary is installed.
 * ``mariadb_db_url`` (function): a fresh, uniquely named database on that server for one test,
   dropped afterwards; global variables changed with ``set_global`` are restored afterwards too.
+* ``mariadb_module_db_url`` (module): the same, shared by the tests of one module.
 * ``mariadb_server`` (session): the shared ``MariaDBServer`` (for ``set_global`` and friends).
   Tests that stop or kill a server should use their own instance, not this one.
 
@@ -597,14 +600,14 @@ def mariadb_server(mariadb_url: str) -> MariaDBServer:
     return _session_server
 
 
-@pytest.fixture
-def mariadb_db_url(mariadb_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
-    """URL of a fresh database for this test only, on the session server; dropped afterwards."""
+@contextlib.contextmanager
+def _fresh_database(label: str) -> Iterator[str]:
+    """A new database named after ``label`` on the session server; dropped afterwards."""
     server = _session_server
     assert server is not None
     if not server.running:  # an earlier test stopped the shared server: heal, don't cascade
         server.start()
-    slug = re.sub(r"[^A-Za-z0-9]+", "_", request.node.name).strip("_").lower()[:32]
+    slug = re.sub(r"[^A-Za-z0-9]+", "_", label).strip("_").lower()[:32]
     name = f"fundsched_t_{slug}_{uuid.uuid4().hex[:8]}"
     url = server.create_database(name)
     try:
@@ -613,6 +616,20 @@ def mariadb_db_url(mariadb_url: str, request: pytest.FixtureRequest) -> Iterator
         if server.running:
             server.reset_globals()
             server.drop_database(name)
+
+
+@pytest.fixture
+def mariadb_db_url(mariadb_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of a fresh database for this test only, on the session server; dropped afterwards."""
+    with _fresh_database(request.node.name) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def mariadb_module_db_url(mariadb_url: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """URL of a fresh database shared by one test module (e.g. one daemon for several tests)."""
+    with _fresh_database(request.module.__name__.rsplit(".", 1)[-1]) as url:
+        yield url
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from scheduler.daemon import GuardedBackgroundScheduler
 from scheduler.runner import process_alive, reap_orphans
 from scheduler.store import JOB_FUNC, JsonJobStore, make_engine
 from scheduler.triggers import build_cron
+from tests.daemon_harness import wait_for
 
 
 def test_guarded_scheduler_does_not_process_jobs_after_shutdown(tmp_path):
@@ -25,6 +26,31 @@ def test_guarded_scheduler_does_not_process_jobs_after_shutdown(tmp_path):
     scheduler.shutdown(wait=False)
     thread.join(5)
     assert JsonJobStore(engine).lookup_job("j").next_run_time == due
+
+
+def test_guarded_scheduler_submits_nothing_while_may_submit_says_no(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path}/s.db")
+    store = JsonJobStore(engine)
+    answer = {"value": False, "asked": 0}
+
+    def may_submit() -> bool:
+        answer["asked"] += 1
+        return answer["value"]
+
+    scheduler = GuardedBackgroundScheduler(jobstores={"default": store}, timezone=UTC)
+    scheduler.may_submit = may_submit
+    scheduler.start(paused=True)
+    due = datetime.now(UTC) - timedelta(minutes=5)
+    scheduler.add_job(JOB_FUNC, trigger=build_cron({"minute": "*/10"}, UTC), id="j", next_run_time=due)
+    try:
+        scheduler.resume()  # wakes the loop: one pass, refused
+        wait_for(lambda: answer["asked"] >= 1, 5, "the loop asked")
+        assert JsonJobStore(engine).lookup_job("j").next_run_time == due
+        answer["value"] = True
+        scheduler.wakeup()
+        wait_for(lambda: JsonJobStore(engine).lookup_job("j").next_run_time > due, 5, "submitted")
+    finally:
+        scheduler.shutdown(wait=False)
 
 
 def test_reap_orphans_terminates_a_dead_owners_child_and_spares_a_live_owners(tmp_path):

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 import pytest
 import requests
 
-from tests.daemon_harness import FAR_AWAY, PY, pid_alive, wait_for
+from tests.daemon_harness import FAR_AWAY, PY, SchedulerHome, pid_alive, wait_for
 from tests.mariadb_server import MariaDBServer, ServerBinaryNotFound, free_port, skip_or_fail
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mariadb]
@@ -35,13 +35,14 @@ def own_server():
 
 
 @pytest.fixture
-def db_home(home, own_server):
+def db_home(own_server):
+    """A home on a fresh database of the module's own server (restarted if a test stopped it)."""
     if not own_server.running:
         own_server.start()
     name = f"outage_{int(time.time() * 1000)}"
-    home.env["DATABASE_URL"] = own_server.create_database(name)
-    home.env["SCHEDULER_MISFIRE_GRACE_TIME"] = "600"
-    yield home
+    url = own_server.create_database(name)
+    with SchedulerHome.create(database_url=url, extra_env={"SCHEDULER_MISFIRE_GRACE_TIME": "600"}) as home:
+        yield home
     if not own_server.running:
         own_server.start()
     own_server.reset_globals()

@@ -17,14 +17,15 @@ def hook():
     receiver.close()
 
 
-def test_a_failed_run_alerts_once_and_the_next_success_alerts_recovered(hook: Hook) -> None:
+def test_a_failed_run_alerts_once_and_the_next_success_alerts_recovered(hook: Hook, database_url) -> None:
     with SchedulerHome.create(
+        database_url=database_url,
         extra_env={
             "ALERT_WEBHOOK_URL": hook.url,
             "ALERT_WEBHOOK_FORMAT": "json",
             "ALERT_TIMEOUT": "5",
             "SCHEDULER_HTTP_PORT": "0",
-        }
+        },
     ) as home:
         fixed = home.root / "fixed"
         home.write_jobs(f"""

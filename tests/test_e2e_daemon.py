@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.daemon_harness import FAR_AWAY, PROJECT, PY, pid_alive, wait_for
 
@@ -227,7 +228,7 @@ def test_missed_runs_at_restart_run_once_within_grace_and_record_older(home):
     assert home.cli("start").returncode == 0
     assert home.cli("stop").returncode == 0
     rewind = subprocess.run(
-        [PY, "-c", _REWIND, str(home.root / "data" / "scheduler.db")],
+        [PY, "-c", _REWIND, home.database_url],
         capture_output=True,
         text=True,
         cwd=str(PROJECT),
@@ -252,7 +253,7 @@ _REWIND = """
 import sys
 from datetime import datetime, timedelta, UTC
 from scheduler.store import JsonJobStore, make_engine
-store = JsonJobStore(make_engine("sqlite:///" + sys.argv[1]))
+store = JsonJobStore(make_engine(sys.argv[1]))
 now = datetime.now(UTC)
 def rewind(job_id, when):
     job = store.lookup_job(job_id)
@@ -379,13 +380,23 @@ def test_second_signal_forces_the_stop(home):
 
 
 def test_start_that_cannot_become_ready_exits_1_with_the_log_tail(home):
-    blocker = home.root / "not-a-dir"
-    blocker.write_text("a file where the data folder should be")
-    result = home.cli("start", env={"DATABASE_URL": f"sqlite:///{blocker}/scheduler.db"})
+    if home.backend == "sqlite":
+        blocker = home.root / "not-a-dir"
+        blocker.write_text("a file where the data folder should be")
+        broken = f"sqlite:///{blocker}/scheduler.db"
+        secret = None
+    else:  # the server answers but refuses the credentials
+        url = make_url(home.database_url)
+        secret = "wrong-" + url.password
+        broken = url.set(password=secret).render_as_string(hide_password=False)
+    result = home.cli("start", env={"DATABASE_URL": broken})
     assert result.returncode == 1
     assert "before it was ready" in result.stderr
     assert "last lines of" in result.stderr and "start-up failed" in result.stderr
     assert home.daemon_pid() is None
+    if secret is not None:
+        assert "Access denied" in result.stderr
+        assert secret not in result.stdout + result.stderr + home.scheduler_log.read_text()
 
 
 def test_job_orphaned_by_kill_9_is_terminated_and_recorded_at_next_start(home):

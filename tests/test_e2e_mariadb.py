@@ -12,9 +12,9 @@ from tests.daemon_harness import FAR_AWAY, PY
 pytestmark = [pytest.mark.e2e, pytest.mark.mariadb]
 
 
-def test_daemon_on_mariadb_runs_jobs_and_never_shows_the_password(home, mariadb_db_url):
-    password = make_url(mariadb_db_url).password
-    home.env["DATABASE_URL"] = mariadb_db_url
+@pytest.mark.parametrize("database_url", ["mariadb"], indirect=True)
+def test_daemon_on_mariadb_runs_jobs_and_never_shows_the_password(home):
+    password = make_url(home.database_url).password
     home.write_jobs(f"""
         [jobs.echo]
         cron = "{FAR_AWAY}"

@@ -7,14 +7,16 @@ import json
 import logging
 import os
 import signal
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from scheduler import history
+from scheduler.leader import LOCK_IDLE_TIMEOUT_S
 from scheduler.runner import Runner
-from scheduler.store import make_engine
+from scheduler.store import JsonJobStore, make_engine
 from tests.daemon_harness import FAR_AWAY, PY, SchedulerHome, wait_for
 
 T0 = datetime(2026, 5, 6, 11, 0, tzinfo=UTC)
@@ -27,18 +29,23 @@ def _role(home: SchedulerHome) -> str | None:
     return None
 
 
+ECHO_JOB = f"""
+    [jobs.echo]
+    cron = "{FAR_AWAY}"
+    command = ["{PY}", "-c", "print('ok')"]
+"""
+
+
 @contextlib.contextmanager
-def _daemons(count: int, db_url: str):
-    homes = [SchedulerHome.create(extra_env={"DATABASE_URL": db_url}) for _ in range(count)]
+def _daemons(count: int, db_url: str, jobs: str = ECHO_JOB, start: bool = True):
+    """``count`` homes ("hosts") on one database with the same jobs, started one after the other."""
+    homes = [SchedulerHome.create(database_url=db_url) for _ in range(count)]
     try:
         for home in homes:
-            home.write_jobs(f"""
-                [jobs.echo]
-                cron = "{FAR_AWAY}"
-                command = ["{PY}", "-c", "print('ok')"]
-            """)
-            started = home.cli("start")
-            assert started.returncode == 0, started.stdout + started.stderr
+            home.write_jobs(jobs)
+            if start:
+                started = home.cli("start")
+                assert started.returncode == 0, started.stdout + started.stderr
         yield homes
     finally:
         for home in homes:
@@ -72,6 +79,141 @@ def test_three_daemons_one_active(mariadb_db_url):
     with _daemons(3, mariadb_db_url) as homes:
         roles = sorted(_role(h) for h in homes)
         assert roles == ["active", "standby", "standby"], roles
+
+
+# Appends its PID to argv[1]; then, given argv[2], holds its run until that file exists.
+RUN_JOB = """import os, sys, time
+with open(sys.argv[1], "a") as runs:
+    runs.write(f"{os.getpid()}\\n")
+while len(sys.argv) > 2 and not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+"""
+
+
+def _set_next_run_times(db_url: str, **when: datetime) -> None:
+    """Write next run times straight into the shared job store, as a daemon would have left them."""
+    engine = make_engine(db_url)
+    try:
+        store = JsonJobStore(engine)
+        for job_id, next_run_time in when.items():
+            job = store.lookup_job(job_id)
+            job.next_run_time = next_run_time
+            store.update_job(job)
+    finally:
+        engine.dispose()
+
+
+def _scheduled_rows(db_url: str, job_id: str) -> list[dict]:
+    engine = make_engine(db_url)
+    try:
+        return [r for r in history.recent(engine, job_id=job_id, limit=50) if r["trigger"] != "manual"]
+    finally:
+        engine.dispose()
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().split() if path.exists() else []
+
+
+@pytest.mark.e2e
+@pytest.mark.mariadb
+def test_fire_times_due_during_the_hand_over_run_exactly_once(mariadb_db_url, tmp_path: Path):
+    """kill -9 of the active daemon at the worst moments; the standby runs each fire time once.
+
+    * ``held``: the active daemon started its run of T1 but died before it saved the job's next
+      run time, so the store still says T1: the new active daemon must not run T1 again.
+    * ``tick``: T2 came due while no daemon was active: the new active daemon must run it.
+    The active daemon is frozen (SIGSTOP, its lock connection still open) while the store is
+    rewritten, then killed, so it can never act on the rewritten times.
+    """
+    script = tmp_path / "run.py"
+    script.write_text(RUN_JOB)
+    held_runs, gate, ticks = tmp_path / "held.runs", tmp_path / "gate", tmp_path / "tick.runs"
+    jobs = f"""
+        [jobs.held]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "{script}", "{held_runs}", "{gate}"]
+
+        [jobs.tick]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "{script}", "{ticks}"]
+    """
+    with _daemons(2, mariadb_db_url, jobs=jobs, start=False) as (first, second):
+        # The first daemon runs held's fire time T1 (caught up at start, within the grace time).
+        assert first.cli("start").returncode == 0
+        assert first.cli("stop").returncode == 0
+        t1 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
+        _set_next_run_times(mariadb_db_url, held=t1)
+        assert first.cli("start").returncode == 0
+        wait_for(lambda: len(_lines(held_runs)) == 1, 20, "held's run of T1 started")
+        assert second.cli("start").returncode == 0
+        assert _role(first) == "active" and _role(second) == "standby"
+
+        active = first.daemon_pid()
+        os.kill(active, signal.SIGSTOP)
+        t2 = datetime.now(UTC).replace(microsecond=0)
+        _set_next_run_times(mariadb_db_url, held=t1, tick=t2)
+        os.kill(active, signal.SIGKILL)  # held's child runs on in its own process group
+
+        wait_for(lambda: _role(second) == "active", 15, "the standby becomes active", interval=0.5)
+        wait_for(lambda: len(_lines(ticks)) == 1, 20, "tick's run of T2")
+        wait_for(
+            lambda: [r["status"] for r in _scheduled_rows(mariadb_db_url, "tick")] == ["success"],
+            20,
+            "tick's run of T2 recorded",
+        )
+        log = second.scheduler_log.read_text()
+        assert "not running it twice" in log and "job=held" in log
+        gate.touch()  # the first daemon's orphaned run of T1 ends now
+
+        [tick] = _scheduled_rows(mariadb_db_url, "tick")
+        assert history._aware(tick["scheduled_run_time"]) == t2
+        [held] = _scheduled_rows(mariadb_db_url, "held")
+        assert history._aware(held["scheduled_run_time"]) == t1
+        assert len(_lines(held_runs)) == 1 and len(_lines(ticks)) == 1
+        jobs_now = {j["id"]: j for j in json.loads(second.cli("jobs", "--json").stdout)}
+        assert jobs_now["tick"]["next_run_time"] != t2.isoformat()  # moved on: no second run
+
+
+@pytest.mark.e2e
+@pytest.mark.mariadb
+def test_a_frozen_active_daemon_is_replaced_and_submits_nothing_when_it_wakes(mariadb_db_url, tmp_path: Path):
+    """SIGSTOP stands in for a host cut off without closing its sockets (partition, power loss).
+
+    Its lock connection stays open, so only the connection's own idle timeout frees the lock.
+    A fire time then comes due; the woken daemon must find its lock gone and submit nothing
+    (whichever comes first: the main thread's check, or the scheduler loop's confirmation before
+    a pass, tested on its own in test_daemon_units and test_leader).
+    """
+    script = tmp_path / "run.py"
+    script.write_text(RUN_JOB)
+    ticks = tmp_path / "tick.runs"
+    jobs = f"""
+        [jobs.tick]
+        cron = "{FAR_AWAY}"
+        command = ["{PY}", "{script}", "{ticks}"]
+    """
+    with _daemons(2, mariadb_db_url, jobs=jobs) as homes:
+        roles = [_role(h) for h in homes]
+        old, new = homes if roles[0] == "active" else homes[::-1]
+        pid = old.daemon_pid()
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            frozen = time.monotonic()
+            wait_for(lambda: _role(new) == "active", LOCK_IDLE_TIMEOUT_S + 10, "takeover", interval=0.5)
+            took = time.monotonic() - frozen
+            _set_next_run_times(mariadb_db_url, tick=datetime.now(UTC).replace(microsecond=0))
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        assert took >= LOCK_IDLE_TIMEOUT_S - 1  # the idle timeout, not something else, freed it
+        wait_for(
+            lambda: "lost the leader lock: stopped submitting" in old.scheduler_log.read_text(),
+            10,
+            "the woken daemon notices",
+            interval=0.2,
+        )
+        assert _role(old) == "standby"
+        assert "job=tick execution=" not in old.scheduler_log.read_text()  # never started a run
 
 
 class _Registry:

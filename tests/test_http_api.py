@@ -60,10 +60,10 @@ class Api:
 
 
 @pytest.fixture(scope="module")
-def api():
+def api(module_database_url):
     port = free_port()
     env = {"SCHEDULER_HTTP_PORT": str(port), "SCHEDULER_API_TOKEN": TOKEN}
-    with SchedulerHome.create(extra_env=env) as home:
+    with SchedulerHome.create(extra_env=env, database_url=module_database_url) as home:
         gate_script = home.root / "gate.py"
         gate_script.write_text(GATE_JOB)
         home.write_jobs(f"""

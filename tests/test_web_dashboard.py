@@ -105,17 +105,18 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def daemon(browser):
+def daemon(browser, module_database_url):
     """A started daemon with the HTTP server on a free port; yields its base URL."""
     port = _free_port()
     with SchedulerHome.create(
+        database_url=module_database_url,
         extra_env={
             "SCHEDULER_HTTP_HOST": "127.0.0.1",
             "SCHEDULER_HTTP_PORT": str(port),
             "SCHEDULER_API_TOKEN": TOKEN,
             "SCHEDULER_RUN_ON_FIRST_START": "false",
             "SCHEDULER_TIMEZONE": "Asia/Shanghai",
-        }
+        },
     ) as home:
         home.write_jobs(f"""
             [jobs.{PROBE}]
