@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -18,8 +20,8 @@ def test_daemon_on_mariadb_runs_jobs_and_never_shows_the_password(home):
     home.write_jobs(f"""
         [jobs.echo]
         cron = "{FAR_AWAY}"
-        command = ["{PY}", "-c", "print('华夏成长混合 ok')"]
-    """)
+        command = ["{PY}", "-c", "import os; print('华夏成长混合 ok', open(f'/proc/{{os.getppid()}}/cmdline').read())"]
+    """)  # noqa: E501
     started = home.cli("start")
     assert started.returncode == 0, started.stderr
     status = home.cli("status", "--json")
@@ -32,6 +34,10 @@ def test_daemon_on_mariadb_runs_jobs_and_never_shows_the_password(home):
     assert run.returncode == 0, run.stdout + run.stderr
     row = home.history("--job", "echo")[0]
     assert row["status"] == "success" and "华夏成长混合 ok" in row["output_tail"]
+    assert "scheduler_daemon.py" in row["output_tail"]  # the daemon's command line, as in ps
+    assert password not in row["output_tail"] and quote(password, safe="") not in row["output_tail"]
+    for cmdline in _command_lines():  # ps -ef: nothing on this machine shows it
+        assert password not in cmdline and quote(password, safe="") not in cmdline
 
     assert home.cli("pause", "echo").returncode == 0
     assert home.cli("stop").returncode == 0
@@ -43,3 +49,14 @@ def test_daemon_on_mariadb_runs_jobs_and_never_shows_the_password(home):
     everything = home.scheduler_log.read_text() + (home.logs / "daemon.out").read_text()
     everything += status.stdout + started.stdout + started.stderr
     assert password not in everything
+
+
+def _command_lines() -> list[str]:
+    lines = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                lines.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+            except OSError:
+                continue  # gone meanwhile
+    return lines
