@@ -489,11 +489,21 @@ def cmd_run_job(args, settings: Settings) -> int:
     if not spec.enabled:
         raise SchedulerError(f"job {spec.id!r} is disabled: {spec.disabled_reason or 'enabled = false'}")
     from scheduler import logsetup
+    from scheduler.alerts import Notifier, channels_from
     from scheduler.runner import Runner
 
     logsetup.configure(settings, console=True)
     engine = _engine(settings)
-    result = Runner(settings, registry, engine).run(spec.id, trigger="manual")
+    runner = Runner(settings, registry, engine)
+    # Alerts as the daemon would send them (only when a channel is configured: no log noise).
+    notifier = Notifier.from_settings(settings, engine) if channels_from(settings) else None
+    if notifier is not None:
+        runner.on_finished.append(notifier.observe)
+    try:
+        result = runner.run(spec.id, trigger="manual")
+    finally:
+        if notifier is not None:
+            notifier.close()  # sends what is queued, for at most a couple of seconds
     row = history.get(engine, result.execution_id)
     if row and row["output_tail"]:
         print(row["output_tail"].rstrip())

@@ -11,6 +11,8 @@ from collections.abc import Iterable
 from scheduler.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+# Webhook path segments this long (after the first) are treated as keys; "send", "webhook" are not.
+MIN_PATH_SECRET = 8
 
 
 class RedactSecrets(logging.Filter):
@@ -48,6 +50,8 @@ def secrets_of(settings: Settings) -> list[str]:
         parts = urlsplit(raw)
         found.append(parts.password or "")
         found += [value for _key, value in parse_qsl(parts.query) if "{" not in value]
+        if name == "ALERT_WEBHOOK_URL":  # Slack-style keys live in the path: /services/T…/B…/<key>
+            found += [seg for seg in parts.path.split("/")[2:] if len(seg) >= MIN_PATH_SECRET]
     return [s for s in found if s]
 
 

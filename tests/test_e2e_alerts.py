@@ -68,3 +68,15 @@ def test_a_failed_run_alerts_once_and_the_next_success_alerts_recovered(hook: Ho
         assert f"alert job=broken execution={row['id']} failed sent to webhook" in log
         assert "recovered sent to webhook" in log
         assert SECRET not in log
+
+        # No daemon: run-job runs the job in its own process and alerts the same way.
+        fixed.unlink()
+        alone = home.cli("run-job", "broken")
+        assert alone.returncode == 1 and "no daemon running" in alone.stdout, alone.stdout + alone.stderr
+        failed_alone = hook.wait(3)[2]["json"]
+        assert (failed_alone["kind"], failed_alone["error"]) == ("failed", "disk full on /data")
+        fixed.touch()
+        assert home.cli("run-job", "broken").returncode == 0
+        assert hook.wait(4)[3]["json"]["kind"] == "recovered"
+        assert home.cli("run-job", "broken").returncode == 0
+        assert len(hook.posts) == 4 and SECRET not in alone.stdout + alone.stderr

@@ -171,10 +171,20 @@ def test_log_redaction_covers_database_password_and_url_credentials(tmp_path):
             "SCHEDULER_HOME": str(tmp_path),
             "DATABASE_URL": "mysql+pymysql://u:dbsecret@h/d",
             "FUND_HTTP_URL": "https://feed:feedpass@example.test/nav/{date}?token=t0ken123&day={date}",
+            "ALERT_WEBHOOK_URL": "https://hooks.example.test/services/T0AAAAAAA/B0BBBBBBB/sl4ckS3cretKey",
         }
     )
     secrets = secrets_of(settings)
     assert {"dbsecret", "feedpass", "t0ken123"} <= set(secrets)
+    assert {"T0AAAAAAA", "B0BBBBBBB", "sl4ckS3cretKey"} <= set(secrets)
+    assert "services" not in secrets  # the first path segment names the endpoint, not a key
+    wecom = Settings.from_env(
+        {
+            "SCHEDULER_HOME": str(tmp_path),
+            "ALERT_WEBHOOK_URL": "https://qyapi.example.test/cgi-bin/webhook/send?key=wecomKey123",
+        }
+    )
+    assert set(secrets_of(wecom)) == {"wecomKey123"}  # "webhook" and "send" stay readable
     record = logging.LogRecord(
         "x", logging.INFO, __file__, 1, "GET %s with %s", ("t0ken123", "dbsecret"), None
     )
