@@ -60,3 +60,28 @@ def _command_lines() -> list[str]:
             except OSError:
                 continue  # gone meanwhile
     return lines
+
+
+@pytest.mark.parametrize("database_url", ["mariadb"], indirect=True)
+def test_mysql_variables_from_the_home_env_file_reach_the_real_server(home):
+    """The seeds' way: MYSQL_* in a 0600 .env file, a password with URL-breaking characters."""
+    url = make_url(home.database_url)
+    del home.env["DATABASE_URL"]
+    env_file = home.root / ".env"
+    env_file.write_text(
+        f"MYSQL_HOST={url.host}\nMYSQL_PORT={url.port}\nMYSQL_USER={url.username}\n"
+        f"MYSQL_PASSWORD='{url.password}'\nMYSQL_DB={url.database}\n"
+    )
+    env_file.chmod(0o600)
+    home.command_job("echo", [PY, "-c", "print('via MYSQL_*')"])
+
+    config = home.cli("check-config")
+    assert config.returncode == 0, config.stdout + config.stderr
+    shown = f"mysql+pymysql://{url.username}:***@{url.host}:{url.port}/{url.database}?charset=utf8mb4"
+    assert shown in config.stdout
+    upgraded = home.cli("db", "upgrade")
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    run = home.cli("run-job", "echo")
+    assert run.returncode == 0 and "via MYSQL_*" in run.stdout, run.stdout + run.stderr
+    for output in (config, upgraded, run):
+        assert url.password not in output.stdout + output.stderr
