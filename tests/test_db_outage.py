@@ -15,6 +15,7 @@ import requests
 
 from tests.daemon_harness import FAR_AWAY, PY, SchedulerHome, pid_alive, wait_for
 from tests.mariadb_server import MariaDBServer, ServerBinaryNotFound, free_port, skip_or_fail
+from tests.test_alerts import Hook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mariadb]
 
@@ -66,10 +67,19 @@ def test_a_server_that_closed_idle_connections_does_not_fail_the_next_run(db_hom
     assert db_home.cli("stop").returncode == 0
 
 
-def test_the_daemon_survives_a_database_outage_and_loses_no_history(db_home, own_server):
+@pytest.fixture
+def hook():
+    receiver = Hook()
+    yield receiver
+    receiver.close()
+
+
+def test_the_daemon_survives_a_database_outage_and_loses_no_history(db_home, own_server, hook):
     password = own_server.password
     port = free_port()
     db_home.env["SCHEDULER_HTTP_PORT"] = str(port)
+    db_home.env["ALERT_WEBHOOK_URL"] = hook.url
+    db_home.env["ALERT_WEBHOOK_FORMAT"] = "json"
     health_url = f"http://127.0.0.1:{port}/health"
     db_home.write_jobs(f"""
         [jobs.tick]
@@ -100,6 +110,9 @@ def test_the_daemon_survives_a_database_outage_and_loses_no_history(db_home, own
         outputs.append(failed.stdout + failed.stderr)
         assert failed.returncode != 0
         assert "database unavailable, run not started" in failed.stdout + failed.stderr
+        [alert] = [p["json"] for p in hook.wait(1) if p["json"]["job"] == "echo"]
+        assert (alert["kind"], alert["status"]) == ("failed", "failed")  # alerting works meanwhile
+        assert "database unavailable" in alert["error"]
         health = requests.get(health_url, timeout=15)
         outputs.append(health.text)
         assert health.status_code == 503 and health.json()["status"] == "degraded"
@@ -123,6 +136,13 @@ def test_the_daemon_survives_a_database_outage_and_loses_no_history(db_home, own
     again = db_home.cli("run-job", "echo", "--wait")
     assert again.returncode == 0, again.stdout + again.stderr
     assert db_home.daemon_pid() == pid  # never restarted
+    wait_for(
+        lambda: (
+            [p["json"]["kind"] for p in hook.posts if p["json"]["job"] == "echo"] == ["failed", "recovered"]
+        ),
+        10,
+        "echo's recovered alert",
+    )
 
     rows = db_home.history()
     by_job = {job: [r for r in rows if r["job_id"] == job] for job in ("tick", "echo", "slow")}
