@@ -17,6 +17,7 @@ from tests.mariadb_server import (  # noqa: F401
     mariadb_server,
     mariadb_url,
 )
+from tests.webhook_receiver import hook  # noqa: F401
 
 # The fund tests' parametrised ``engine`` fixture (SQLite and MariaDB); a module's own fixture
 # of that name overrides it.

@@ -18,7 +18,9 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from scheduler.pidfile import RUNNING, probe
 
@@ -161,6 +163,24 @@ class SchedulerHome:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.kill(target, signal.SIGKILL)
             wait_for(lambda: self.daemon_pid() is None, 10, "daemon killed")
+
+
+def set_next_run_times(database_url: str, **when: datetime | Callable[[Any], datetime]) -> None:
+    """Write jobs' next run times straight into a job store, as a daemon would have left them.
+
+    A value is a time, or a function of the stored job (e.g. a fire time of its trigger).
+    """
+    from scheduler.store import JsonJobStore, make_engine
+
+    engine = make_engine(database_url)
+    try:
+        store = JsonJobStore(engine)
+        for job_id, value in when.items():
+            job = store.lookup_job(job_id)
+            job.next_run_time = value(job) if callable(value) else value
+            store.update_job(job)
+    finally:
+        engine.dispose()
 
 
 def wait_for(predicate: Callable[[], object], timeout: float, what: str, interval: float = 0.1):

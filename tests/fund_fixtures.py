@@ -22,24 +22,8 @@ def engine(request, tmp_path):
 
 
 def history_table(engine):
-    """The daemon's job_executions table, minimal (the real one lives in scheduler.history)."""
-    meta = sa.MetaData()
-    table = sa.Table(
-        "job_executions",
-        meta,
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-        sa.Column("job_id", sa.String(191), nullable=False),
-        sa.Column("scheduled_run_time", sa.DateTime),
-        sa.Column("started_at", sa.DateTime, nullable=False),
-        sa.Column("finished_at", sa.DateTime),
-        sa.Column("status", sa.String(16), nullable=False),
-        sa.Column("duration", sa.Float),
-        sa.Column("exit_code", sa.Integer),
-        sa.Column("error", sa.Text),
-        sa.Column("output_tail", sa.Text),
-        sa.Column("host", sa.String(255)),
-        sa.Column("pid", sa.Integer),
-        sa.Column("trigger", sa.String(16), nullable=False),
-    )
-    meta.create_all(engine)
-    return table
+    """The daemon's real job_executions table (scheduler.history), created on ``engine``."""
+    from scheduler import history
+
+    history.ensure_schema(engine)
+    return history.job_executions

@@ -7,14 +7,12 @@ notifier's worker thread is ``Notifier.flush`` (bounded), never a sleep.
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -28,61 +26,13 @@ from scheduler.alerts import Alert, EmailChannel, Notifier, WebhookChannel, aler
 from scheduler.errors import ConfigError
 from scheduler.settings import Settings
 from scheduler.store import make_engine
+from tests.webhook_receiver import SECRET, Hook
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SCHEDULED = datetime(2026, 5, 6, 11, 0, tzinfo=UTC)  # 19:00 in Shanghai
-SECRET = "s3cr3t-robot-key"
 
 
 # -- real local servers ------------------------------------------------------------------------
-class Hook:
-    """A webhook receiver: records each POST's path and JSON body; answers ``reply``."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict] = []
-        self.reply: tuple[int, dict] = (200, {"errcode": 0, "errmsg": "ok"})
-        self.arrived = threading.Condition()
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                status, answer = hook.reply
-                payload = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-                with hook.arrived:
-                    hook.posts.append({"path": self.path, "json": json.loads(body)})
-                    hook.arrived.notify_all()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?key={SECRET}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def wait(self, count: int, timeout: float = 10) -> list[dict]:
-        with self.arrived:
-            assert self.arrived.wait_for(lambda: len(self.posts) >= count, timeout), self.posts
-        return self.posts
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def hook() -> Iterator[Hook]:
-    h = Hook()
-    yield h
-    h.close()
-
-
 @pytest.fixture
 def hanging_url() -> Iterator[str]:
     """A port that accepts TCP connections (the kernel's backlog) and never answers."""

@@ -15,7 +15,6 @@ import requests
 
 from tests.daemon_harness import FAR_AWAY, PY, SchedulerHome, pid_alive, wait_for
 from tests.mariadb_server import MariaDBServer, ServerBinaryNotFound, free_port, skip_or_fail
-from tests.test_alerts import Hook
 
 pytestmark = [pytest.mark.e2e, pytest.mark.mariadb]
 
@@ -65,13 +64,6 @@ def test_a_server_that_closed_idle_connections_does_not_fail_the_next_run(db_hom
     assert again.returncode == 0, again.stdout + again.stderr
     assert [r["status"] for r in db_home.history("--job", "echo")] == ["success", "success"]
     assert db_home.cli("stop").returncode == 0
-
-
-@pytest.fixture
-def hook():
-    receiver = Hook()
-    yield receiver
-    receiver.close()
 
 
 def test_the_daemon_survives_a_database_outage_and_loses_no_history(db_home, own_server, hook):

@@ -5,16 +5,9 @@ from __future__ import annotations
 import pytest
 
 from tests.daemon_harness import FAR_AWAY, PY, SchedulerHome
-from tests.test_alerts import SECRET, Hook
+from tests.webhook_receiver import SECRET, Hook
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def hook():
-    receiver = Hook()
-    yield receiver
-    receiver.close()
 
 
 def test_a_failed_run_alerts_once_and_the_next_success_alerts_recovered(hook: Hook, database_url) -> None:

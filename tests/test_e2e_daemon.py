@@ -8,13 +8,13 @@ import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.daemon_harness import FAR_AWAY, PROJECT, PY, pid_alive, wait_for
+from tests.daemon_harness import FAR_AWAY, PY, pid_alive, set_next_run_times, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -227,14 +227,14 @@ def test_missed_runs_at_restart_run_once_within_grace_and_record_older(home):
     """Rewind stored next run times, as if the daemon had been down, then start."""
     assert home.cli("start").returncode == 0
     assert home.cli("stop").returncode == 0
-    rewind = subprocess.run(
-        [PY, "-c", _REWIND, home.database_url],
-        capture_output=True,
-        text=True,
-        cwd=str(PROJECT),
-        env=home.env,
+    now = datetime.now(UTC)
+    set_next_run_times(
+        home.database_url,
+        # within grace (3600 s): 10 minutes late -> runs once at start
+        cleanup_old_job_executions=now - timedelta(minutes=10),
+        # far older than grace: two weeks -> recorded missed, not run
+        weekly_full_calc=lambda job: job.trigger.get_next_fire_time(None, now - timedelta(days=15)),
     )
-    assert rewind.returncode == 0, rewind.stderr
     assert home.cli("start").returncode == 0
     wait_for(
         lambda: any(r["status"] != "running" for r in home.history("--job", "cleanup_old_job_executions")),
@@ -247,24 +247,6 @@ def test_missed_runs_at_restart_run_once_within_grace_and_record_older(home):
     missed = home.history("--job", "weekly_full_calc")
     assert missed and {r["status"] for r in missed} == {"missed"}
     assert "missed" in home.scheduler_log.read_text()
-
-
-_REWIND = """
-import sys
-from datetime import datetime, timedelta, UTC
-from scheduler.store import JsonJobStore, make_engine
-store = JsonJobStore(make_engine(sys.argv[1]))
-now = datetime.now(UTC)
-def rewind(job_id, when):
-    job = store.lookup_job(job_id)
-    job.next_run_time = when
-    store.update_job(job)
-# within grace (3600 s): 10 minutes late -> runs once at start
-rewind("cleanup_old_job_executions", now - timedelta(minutes=10))
-# far older than grace: two weeks -> recorded missed, not run
-job = store.lookup_job("weekly_full_calc")
-rewind("weekly_full_calc", job.trigger.get_next_fire_time(None, now - timedelta(days=15)))
-"""
 
 
 def test_cli_errors_are_clear_and_exit_2(home):

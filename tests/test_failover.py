@@ -16,8 +16,8 @@ import pytest
 from scheduler import history
 from scheduler.leader import LOCK_IDLE_TIMEOUT_S
 from scheduler.runner import Runner
-from scheduler.store import JsonJobStore, make_engine
-from tests.daemon_harness import FAR_AWAY, PY, SchedulerHome, wait_for
+from scheduler.store import make_engine
+from tests.daemon_harness import FAR_AWAY, PY, SchedulerHome, set_next_run_times, wait_for
 
 T0 = datetime(2026, 5, 6, 11, 0, tzinfo=UTC)
 
@@ -90,19 +90,6 @@ while len(sys.argv) > 2 and not os.path.exists(sys.argv[2]):
 """
 
 
-def _set_next_run_times(db_url: str, **when: datetime) -> None:
-    """Write next run times straight into the shared job store, as a daemon would have left them."""
-    engine = make_engine(db_url)
-    try:
-        store = JsonJobStore(engine)
-        for job_id, next_run_time in when.items():
-            job = store.lookup_job(job_id)
-            job.next_run_time = next_run_time
-            store.update_job(job)
-    finally:
-        engine.dispose()
-
-
 def _scheduled_rows(db_url: str, job_id: str) -> list[dict]:
     engine = make_engine(db_url)
     try:
@@ -143,7 +130,7 @@ def test_fire_times_due_during_the_hand_over_run_exactly_once(mariadb_db_url, tm
         assert first.cli("start").returncode == 0
         assert first.cli("stop").returncode == 0
         t1 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=30)
-        _set_next_run_times(mariadb_db_url, held=t1)
+        set_next_run_times(mariadb_db_url, held=t1)
         assert first.cli("start").returncode == 0
         wait_for(lambda: len(_lines(held_runs)) == 1, 20, "held's run of T1 started")
         assert second.cli("start").returncode == 0
@@ -152,7 +139,7 @@ def test_fire_times_due_during_the_hand_over_run_exactly_once(mariadb_db_url, tm
         active = first.daemon_pid()
         os.kill(active, signal.SIGSTOP)
         t2 = datetime.now(UTC).replace(microsecond=0)
-        _set_next_run_times(mariadb_db_url, held=t1, tick=t2)
+        set_next_run_times(mariadb_db_url, held=t1, tick=t2)
         os.kill(active, signal.SIGKILL)  # held's child runs on in its own process group
 
         wait_for(lambda: _role(second) == "active", 15, "the standby becomes active", interval=0.5)
@@ -202,7 +189,7 @@ def test_a_frozen_active_daemon_is_replaced_and_submits_nothing_when_it_wakes(ma
             frozen = time.monotonic()
             wait_for(lambda: _role(new) == "active", LOCK_IDLE_TIMEOUT_S + 10, "takeover", interval=0.5)
             took = time.monotonic() - frozen
-            _set_next_run_times(mariadb_db_url, tick=datetime.now(UTC).replace(microsecond=0))
+            set_next_run_times(mariadb_db_url, tick=datetime.now(UTC).replace(microsecond=0))
         finally:
             os.kill(pid, signal.SIGCONT)
         assert took >= LOCK_IDLE_TIMEOUT_S - 1  # the idle timeout, not something else, freed it
