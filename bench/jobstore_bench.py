@@ -3,7 +3,7 @@
 Measures, in the same run on the same disk:
   (a) baseline: APScheduler's SQLAlchemyJobStore (pickled state) on a plain ``create_engine``
       (rollback journal, synchronous=FULL) -- the seeds' set-up;
-  (b) this project: JsonJobStore on ``scheduler.store.make_engine`` (WAL, synchronous=NORMAL,
+  (b) this project: JsonJobStore on ``fund_scheduler.store.jobstore.make_engine`` (WAL, synchronous=NORMAL,
       busy timeout);
   (c) (b) while a second process writes history rows into the same file at full speed: updates/s
       and the number of "database is locked" errors (must be 0).
@@ -28,9 +28,9 @@ from apscheduler.schedulers.background import BackgroundScheduler  # noqa: E402
 from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
+from fund_scheduler.jobs.triggers import build_cron  # noqa: E402
+from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore, make_engine  # noqa: E402
 from scheduler import history  # noqa: E402
-from scheduler.store import JOB_FUNC, JsonJobStore, make_engine  # noqa: E402
-from scheduler.triggers import build_cron  # noqa: E402
 
 
 def _job_store_rate(store, updates: int) -> float:

@@ -1,7 +1,7 @@
 """Metrics job speed on SQLite: the seeds' per-fund approach vs fundpipe's one-pass job.
 
 Builds N funds x DAYS trading days of NAVs in a temporary SQLite file (``create_schema``, WAL
-as ``scheduler.store.make_engine`` sets it up, one Core ``executemany`` per block of funds),
+as ``fund_scheduler.store.jobstore.make_engine`` sets it up, one Core ``executemany`` per block of funds),
 then times on that file, in the same run:
   (a) baseline, the seeds' approach: one ``pandas.read_sql`` per fund (its last 757 NAVs, a
       bound-parameter query on the primary key), that fund's metrics in pandas, one
@@ -40,8 +40,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 
+from fund_scheduler.store.jobstore import make_engine  # noqa: E402
 from fundpipe.schema import create_schema, fund_metrics, fund_nav  # noqa: E402
-from scheduler.store import make_engine  # noqa: E402
 
 AS_OF = dt.date(2024, 6, 3)
 WINDOW_NAVS = 757  # 756 daily returns

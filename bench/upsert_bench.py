@@ -1,7 +1,7 @@
 """Upsert throughput into ``fund_nav`` on SQLite: fundpipe's upsert path vs the naive ways.
 
 N NAV rows (default 10,000: one day's delivery for 10,000 funds) are written to a WAL SQLite
-file (``scheduler.store.make_engine``, ``create_schema``) in one transaction, two ways:
+file (``fund_scheduler.store.jobstore.make_engine``, ``create_schema``) in one transaction, two ways:
   insert  the day is new: every row is inserted;
   update  the same keys again with other values: every row overwrites the stored one;
 in two set-ups:
@@ -40,9 +40,9 @@ import pandas as pd  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
 from sqlalchemy.dialects.sqlite import insert  # noqa: E402
 
+from fund_scheduler.store.jobstore import make_engine  # noqa: E402
 from fundpipe.db import records, upsert, upsert_frame, utcnow  # noqa: E402
 from fundpipe.schema import create_schema, fund_nav  # noqa: E402
-from scheduler.store import make_engine  # noqa: E402
 
 DAY = dt.date(2024, 6, 3)
 VALUES = ["unit_nav", "accum_nav", "daily_return", "source", "batch_id", "updated_at"]

@@ -4,8 +4,8 @@ daemon thread."""
 
 import time
 
-from scheduler import history
-from scheduler.registry import scheduled
+from fund_scheduler.jobs.registry import scheduled
+from fund_scheduler.store import history
 
 
 @scheduled(

@@ -1,7 +1,7 @@
 """The fund pipeline's panel for ``python scheduler_daemon.py dashboard``: data freshness per
 table, the last 24 h of updates and the 7-day job count and success rate (not a job)."""
 
-from scheduler.registry import dashboard_panel
+from fund_scheduler.jobs.registry import dashboard_panel
 
 
 @dashboard_panel

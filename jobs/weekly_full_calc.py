@@ -1,7 +1,7 @@
 """``weekly_full_calc``: Sunday at 02:00, recompute all metrics from full history and purge
 expired staging rows."""
 
-from scheduler.registry import scheduled
+from fund_scheduler.jobs.registry import scheduled
 
 
 @scheduled(

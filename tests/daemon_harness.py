@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scheduler.pidfile import RUNNING, probe
+from fund_scheduler.daemon.pidfile import RUNNING, probe
 
 PROJECT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -81,7 +81,7 @@ class SchedulerHome:
     @property
     def database_url(self) -> str:
         """The URL the daemon of this home uses (its settings decide, as for the daemon)."""
-        from scheduler.settings import Settings
+        from fund_scheduler.settings import Settings
 
         return Settings.from_env(self.env).database_url.render_as_string(hide_password=False)
 
@@ -170,7 +170,7 @@ def set_next_run_times(database_url: str, **when: datetime | Callable[[Any], dat
 
     A value is a time, or a function of the stored job (e.g. a fire time of its trigger).
     """
-    from scheduler.store import JsonJobStore, make_engine
+    from fund_scheduler.store.jobstore import JsonJobStore, make_engine
 
     engine = make_engine(database_url)
     try:

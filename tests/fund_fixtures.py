@@ -22,8 +22,8 @@ def engine(request, tmp_path):
 
 
 def history_table(engine):
-    """The daemon's real job_executions table (scheduler.history), created on ``engine``."""
-    from scheduler import history
+    """The daemon's real job_executions table (fund_scheduler.store.history), created on ``engine``."""
+    from fund_scheduler.store import history
 
     history.ensure_schema(engine)
     return history.job_executions

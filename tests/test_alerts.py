@@ -21,11 +21,18 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 from sqlalchemy.engine import Engine
 
-from scheduler import history
-from scheduler.alerts import Alert, EmailChannel, Notifier, WebhookChannel, alert_for, channels_from
-from scheduler.errors import ConfigError
-from scheduler.settings import Settings
-from scheduler.store import make_engine
+from fund_scheduler.alerts.notifier import (
+    Alert,
+    EmailChannel,
+    Notifier,
+    WebhookChannel,
+    alert_for,
+    channels_from,
+)
+from fund_scheduler.errors import ConfigError
+from fund_scheduler.settings import Settings
+from fund_scheduler.store import history
+from fund_scheduler.store.jobstore import make_engine
 from tests.webhook_receiver import SECRET, Hook
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

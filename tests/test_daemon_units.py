@@ -7,11 +7,11 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
-from scheduler import history
-from scheduler.daemon import GuardedBackgroundScheduler
-from scheduler.runner import process_alive, reap_orphans
-from scheduler.store import JOB_FUNC, JsonJobStore, make_engine
-from scheduler.triggers import build_cron
+from fund_scheduler.daemon.daemon import GuardedBackgroundScheduler
+from fund_scheduler.jobs.triggers import build_cron
+from fund_scheduler.run.runner import process_alive, reap_orphans
+from fund_scheduler.store import history
+from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore, make_engine
 from tests.daemon_harness import wait_for
 
 

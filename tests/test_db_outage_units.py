@@ -10,14 +10,14 @@ import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import OperationalError
 
-from scheduler import daemon as daemon_module
-from scheduler import history
-from scheduler.daemon import Daemon, GuardedBackgroundScheduler
-from scheduler.executor import RunnerExecutor
-from scheduler.runner import ExecutionResult
-from scheduler.settings import Settings
-from scheduler.spool import Spool, apply_entry, is_database_error
-from scheduler.store import JOB_FUNC, JsonJobStore, make_engine
+from fund_scheduler.daemon import daemon as daemon_module
+from fund_scheduler.daemon.daemon import Daemon, GuardedBackgroundScheduler
+from fund_scheduler.run.executor import RunnerExecutor
+from fund_scheduler.run.runner import ExecutionResult
+from fund_scheduler.settings import Settings
+from fund_scheduler.store import history
+from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore, make_engine
+from fund_scheduler.store.spool import Spool, apply_entry, is_database_error
 from tests.daemon_harness import wait_for
 
 

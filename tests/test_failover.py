@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import history
-from scheduler.leader import LOCK_IDLE_TIMEOUT_S
-from scheduler.runner import Runner
-from scheduler.store import make_engine
+from fund_scheduler.daemon.leader import LOCK_IDLE_TIMEOUT_S
+from fund_scheduler.run.runner import Runner
+from fund_scheduler.store import history
+from fund_scheduler.store.jobstore import make_engine
 from tests.daemon_harness import FAR_AWAY, PY, SchedulerHome, set_next_run_times, wait_for
 
 T0 = datetime(2026, 5, 6, 11, 0, tzinfo=UTC)
@@ -238,7 +238,7 @@ def test_a_killed_lock_connection_pauses_the_active_daemon_until_it_holds_the_lo
 ):
     from sqlalchemy.engine import make_url
 
-    from scheduler.leader import lock_name
+    from fund_scheduler.daemon.leader import lock_name
 
     name = lock_name(make_url(mariadb_db_url).database)
     with _daemons(1, mariadb_db_url) as (home,):
@@ -260,7 +260,7 @@ def test_migration_0004_drops_duplicate_scheduled_rows_and_keeps_manual_ones(tmp
     import sqlalchemy as sa
     from alembic import command
 
-    from migrations import runner
+    from fund_scheduler_migrations import runner
 
     engine = sa.create_engine(f"sqlite:///{tmp_path}/m.db")
     with engine.begin() as conn:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from scheduler import history
-from scheduler.store import make_engine
+from fund_scheduler.store import history
+from fund_scheduler.store.jobstore import make_engine
 
 T0 = datetime(2026, 5, 6, 11, 0, tzinfo=UTC)
 

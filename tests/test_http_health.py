@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 import requests
 
-from scheduler.daemon import Daemon
-from scheduler.errors import ConfigError
-from scheduler.http import assess
-from scheduler.registry import load_registry
-from scheduler.settings import Settings
+from fund_scheduler.api.http import assess
+from fund_scheduler.daemon.daemon import Daemon
+from fund_scheduler.errors import ConfigError
+from fund_scheduler.jobs.registry import load_registry
+from fund_scheduler.settings import Settings
 from tests.daemon_harness import FAR_AWAY, SchedulerHome
 from tests.mariadb_server import MariaDBServer, ServerBinaryNotFound, skip_or_fail
 

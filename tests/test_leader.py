@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from scheduler.leader import LOCK_IDLE_TIMEOUT_S, Leadership
-from scheduler.store import make_engine
+from fund_scheduler.daemon.leader import LOCK_IDLE_TIMEOUT_S, Leadership
+from fund_scheduler.store.jobstore import make_engine
 
 
 class Clock:

@@ -13,11 +13,12 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from fund_scheduler.settings import Settings
+from fund_scheduler.store import history
+from fund_scheduler.store import jobstore as store
+from fund_scheduler.store.jobstore import make_engine
+from fund_scheduler_migrations import runner
 from fundpipe import schema as fund_schema
-from migrations import runner
-from scheduler import history, store
-from scheduler.settings import Settings
-from scheduler.store import make_engine
 from tests.daemon_harness import PY
 
 METADATA = [history.metadata, store.metadata, fund_schema.metadata]

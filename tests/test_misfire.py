@@ -13,11 +13,11 @@ from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from scheduler import history
-from scheduler.daemon import MISSED_ROWS_LIMIT, catch_up_missed
-from scheduler.misfire import MAX_FIRE_TIMES, plan_catch_up
-from scheduler.store import JOB_FUNC, JsonJobStore, make_engine
-from scheduler.triggers import build_cron, crontab_to_fields
+from fund_scheduler.daemon.daemon import MISSED_ROWS_LIMIT, catch_up_missed
+from fund_scheduler.daemon.misfire import MAX_FIRE_TIMES, plan_catch_up
+from fund_scheduler.jobs.triggers import build_cron, crontab_to_fields
+from fund_scheduler.store import history
+from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore, make_engine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NEW_YORK = ZoneInfo("America/New_York")

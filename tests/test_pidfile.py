@@ -12,7 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.pidfile import NOT_RUNNING, RUNNING, STALE, AlreadyRunning, PidFile, PidState, probe
+from fund_scheduler.daemon.pidfile import (
+    NOT_RUNNING,
+    RUNNING,
+    STALE,
+    AlreadyRunning,
+    PidFile,
+    PidState,
+    probe,
+)
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -20,7 +28,7 @@ HOLDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from scheduler.pidfile import PidFile
+    from fund_scheduler.daemon.pidfile import PidFile
 
     PidFile(Path(sys.argv[1])).acquire()
     print("locked", flush=True)
@@ -32,7 +40,7 @@ CONTENDER = textwrap.dedent(
     """
     import sys
     from pathlib import Path
-    from scheduler.pidfile import AlreadyRunning, PidFile
+    from fund_scheduler.daemon.pidfile import AlreadyRunning, PidFile
 
     try:
         PidFile(Path(sys.argv[1])).acquire()

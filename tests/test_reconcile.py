@@ -12,10 +12,10 @@ import pytest
 from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from scheduler.reconcile import reconcile
-from scheduler.registry import JobSpec, Registry
-from scheduler.store import JOB_FUNC, JsonJobStore, make_engine
-from scheduler.triggers import build_cron, crontab_to_fields, trigger_to_dict
+from fund_scheduler.daemon.reconcile import reconcile
+from fund_scheduler.jobs.registry import JobSpec, Registry
+from fund_scheduler.jobs.triggers import build_cron, crontab_to_fields, trigger_to_dict
+from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore, make_engine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 GRACE = 3600

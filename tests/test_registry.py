@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from scheduler.errors import ConfigError, UnknownJobError
-from scheduler.registry import JobSpec, Registry, command_job, load_registry, scheduled
-from scheduler.triggers import describe
+from fund_scheduler.errors import ConfigError, UnknownJobError
+from fund_scheduler.jobs.registry import JobSpec, Registry, command_job, load_registry, scheduled
+from fund_scheduler.jobs.triggers import describe
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -56,7 +56,7 @@ def write_toml(tmp_path: Path, text: str) -> Path:
 NO_OVERRIDES = Path("/nonexistent/jobs.toml")
 
 ALPHA = """
-    from scheduler.registry import scheduled
+    from fund_scheduler.jobs.registry import scheduled
 
     @scheduled(id="alpha", name="Alpha job", cron="15 6 * * 1-5", timeout=60)
     def alpha(ctx):
@@ -70,13 +70,13 @@ ALPHA = """
 """
 
 BETA = """
-    from scheduler.registry import command_job
+    from fund_scheduler.jobs.registry import command_job
 
     BETA = command_job(id="beta", name="Beta", cron="0 3 * * 0", command=["/bin/echo", "hi"])
 """
 
 GAMMA = """
-    from scheduler.registry import command_job
+    from fund_scheduler.jobs.registry import command_job
 
     GAMMA = command_job(
         id="gamma", name="Gamma", fields={"hour": "4", "minute": "5"}, command_env="GAMMA_COMMAND"
@@ -183,7 +183,7 @@ def test_bad_ids_are_problems(make_package: MakePackage, bad_id: str) -> None:
 def test_bad_executor_schedule_and_after_are_problems(make_package: MakePackage) -> None:
     pkg = make_package(
         jobs="""
-        from scheduler.registry import command_job
+        from fund_scheduler.jobs.registry import command_job
 
         A = command_job(id="bad_exec", name="a", cron="0 1 * * *", command=["true"], executor="celery")
         B = command_job(id="bad_hour", name="b", cron="0 25 * * *", command=["true"])
@@ -201,7 +201,7 @@ def test_bad_executor_schedule_and_after_are_problems(make_package: MakePackage)
 def test_config_checks_are_collected_and_run(make_package: MakePackage) -> None:
     pkg = make_package(
         checks="""
-        from scheduler.registry import config_check
+        from fund_scheduler.jobs.registry import config_check
 
         @config_check
         def needs_token(environ):
@@ -445,8 +445,8 @@ def test_daemon_side_imports_never_load_pandas() -> None:
         from pathlib import Path
         from zoneinfo import ZoneInfo
 
-        import scheduler.daemon, scheduler.cli
-        from scheduler.registry import load_registry
+        import fund_scheduler.daemon.daemon, fund_scheduler.cli.main
+        from fund_scheduler.jobs.registry import load_registry
 
         registry = load_registry(["jobs"], Path("/nonexistent/jobs.toml"), ZoneInfo("Asia/Shanghai"), {})
         assert len(registry.specs) == 6, registry.specs

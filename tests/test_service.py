@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import service
-from scheduler.errors import ConfigError
-from scheduler.settings import PROJECT_DIR
+from fund_scheduler import install as service
+from fund_scheduler.errors import ConfigError
+from fund_scheduler.settings import PROJECT_DIR
 
 SYSTEMD_ANALYZE = shutil.which("systemd-analyze") or shutil.which("systemd-analyze", path="/usr/bin:/bin")
 needs_systemd_analyze = pytest.mark.skipif(

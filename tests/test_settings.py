@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.engine import make_url
 
-from scheduler.errors import ConfigError
-from scheduler.settings import Settings, mask_url_text
+from fund_scheduler.errors import ConfigError
+from fund_scheduler.settings import Settings, mask_url_text
 
 PASSWORD = "p@ss:w/rd%20?#"  # every character that must be escaped in a URL
 
@@ -164,7 +164,7 @@ def test_empty_jobs_packages_is_refused(tmp_path: Path) -> None:
 def test_log_redaction_covers_database_password_and_url_credentials(tmp_path):
     import logging
 
-    from scheduler.logsetup import RedactSecrets, secrets_of
+    from fund_scheduler.logsetup import RedactSecrets, secrets_of
 
     settings = Settings.from_env(
         {

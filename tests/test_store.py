@@ -25,9 +25,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
 
-from scheduler import history
-from scheduler.store import JOB_FUNC, JsonJobStore, make_engine
-from scheduler.triggers import build_cron, crontab_to_fields, trigger_to_dict
+from fund_scheduler.jobs.triggers import build_cron, crontab_to_fields, trigger_to_dict
+from fund_scheduler.store import history
+from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore, make_engine
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -163,7 +163,7 @@ def test_stored_row_is_json_text_not_pickle(open_scheduler, db_url: str) -> None
 )
 def test_only_the_dispatch_function_without_arguments_can_be_stored(open_scheduler, options) -> None:
     scheduler, store = open_scheduler()
-    with pytest.raises(ValueError, match="only scheduler.executor:dispatch"):
+    with pytest.raises(ValueError, match="only fund_scheduler.run.executor:dispatch"):
         scheduler.add_job(trigger=cron("0 1 * * *"), id="nope", **options)
     assert store.get_all_jobs() == []
 
@@ -356,8 +356,8 @@ def test_mysql_engine_options_without_connecting() -> None:
 WRITER = textwrap.dedent(
     """
     import sys
-    from scheduler import history
-    from scheduler.store import make_engine
+    from fund_scheduler.store import history
+    from fund_scheduler.store.jobstore import make_engine
 
     engine = make_engine(sys.argv[1])
     sys.stdin.readline()  # start together

@@ -11,7 +11,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from scheduler.triggers import (
+from fund_scheduler.jobs.triggers import (
     build_cron,
     crontab_to_fields,
     describe,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scheduler.triggers import after
+from fund_scheduler.jobs.triggers import after
 
 MAX_FIRE_TIMES = 10_000
 

@@ -62,13 +62,13 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from scheduler import history
-from scheduler.errors import ConfigError, SchedulerError, UnknownJobError
-from scheduler.settings import PROJECT_DIR
-from scheduler.triggers import describe
+from fund_scheduler.errors import ConfigError, SchedulerError, UnknownJobError
+from fund_scheduler.jobs.triggers import describe
+from fund_scheduler.settings import PROJECT_DIR
+from fund_scheduler.store import history
 
 if TYPE_CHECKING:
-    from scheduler.daemon import Daemon
+    from fund_scheduler.daemon.daemon import Daemon
 
 logger = logging.getLogger("scheduler.http")
 
@@ -154,7 +154,7 @@ class RunMetrics:
 
 # -- the read model shared by /health, /metrics and /api ------------------------------------------
 class DaemonView:
-    """What the HTTP endpoints read from a running :class:`~scheduler.daemon.Daemon`."""
+    """What the HTTP endpoints read from a running :class:`~fund_scheduler.daemon.daemon.Daemon`."""
 
     def __init__(self, daemon: Daemon):
         self.daemon = daemon

@@ -5,8 +5,8 @@ Start-up, in order: take the PID lock; bind the HTTP port (``SCHEDULER_HTTP_PORT
 ConfigError, nothing started); apply the schema migrations (the ``migrate`` callable); mark
 history rows a dead daemon left ``running`` as ``interrupted``; start the scheduler paused;
 reconcile the specs into the job store; plan the catch-up of fire times missed while down (see
-:mod:`scheduler.misfire`); resume; open the control socket; start answering HTTP
-(:mod:`scheduler.http`); run first-start jobs; report ready. The main thread then waits on an
+:mod:`fund_scheduler.daemon.misfire`); resume; open the control socket; start answering HTTP
+(:mod:`fund_scheduler.api.http`); run first-start jobs; report ready. The main thread then waits on an
 event.
 
 Shutdown (SIGTERM/SIGINT or ``stop``): stop submitting, wait up to the stop timeout for running
@@ -36,21 +36,21 @@ from apscheduler.executors.base import MaxInstancesReachedError
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 
-from scheduler import history
-from scheduler.alerts import Notifier
-from scheduler.control import ControlServer
-from scheduler.errors import SchedulerError
-from scheduler.executor import RunFailed, RunnerExecutor
-from scheduler.leader import Leadership
-from scheduler.misfire import plan_catch_up
-from scheduler.pidfile import PidFile
-from scheduler.reconcile import reconcile
-from scheduler.registry import Registry
-from scheduler.runner import Runner, reap_orphans
-from scheduler.settings import Settings
-from scheduler.spool import Spool, SpoolFlusher, describe_error, is_database_error
-from scheduler.store import JsonJobStore, make_engine
-from scheduler.triggers import describe
+from fund_scheduler.alerts.notifier import Notifier
+from fund_scheduler.api.control import ControlServer
+from fund_scheduler.daemon.leader import Leadership
+from fund_scheduler.daemon.misfire import plan_catch_up
+from fund_scheduler.daemon.pidfile import PidFile
+from fund_scheduler.daemon.reconcile import reconcile
+from fund_scheduler.errors import SchedulerError
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.triggers import describe
+from fund_scheduler.run.executor import RunFailed, RunnerExecutor
+from fund_scheduler.run.runner import Runner, reap_orphans
+from fund_scheduler.settings import Settings
+from fund_scheduler.store import history
+from fund_scheduler.store.jobstore import JsonJobStore, make_engine
+from fund_scheduler.store.spool import Spool, SpoolFlusher, describe_error, is_database_error
 
 logger = logging.getLogger("scheduler.daemon")
 
@@ -216,7 +216,7 @@ class Daemon:
         try:
             self._install_signal_handlers()
             if self.settings.http_port:
-                from scheduler.http import HttpServer
+                from fund_scheduler.api.http import HttpServer
 
                 # Bound before anything starts: a port in use stops the start-up cleanly.
                 try:
@@ -612,7 +612,7 @@ class Daemon:
         return self.scheduler.get_job(job_id)
 
     def handle_request(self, request: dict[str, Any]) -> dict[str, Any]:
-        """Serve one control-socket request (see :mod:`scheduler.control`)."""
+        """Serve one control-socket request (see :mod:`fund_scheduler.api.control`)."""
         cmd = request["cmd"]
         if cmd == "ping":
             return {"ok": True, "pid": os.getpid()}
@@ -678,7 +678,7 @@ class Daemon:
 
 
 def _result_of(events) -> Any:
-    """The :class:`~scheduler.runner.ExecutionResult` carried by a run's executor events."""
+    """The :class:`~fund_scheduler.run.runner.ExecutionResult` carried by a run's executor events."""
     for event in reversed(events or []):
         if getattr(event, "retval", None) is not None:
             return event.retval

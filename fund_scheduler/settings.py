@@ -1,6 +1,6 @@
 """Daemon settings from environment variables (and ``.env`` through python-dotenv), validated.
 
-Every invalid value raises :class:`~scheduler.errors.ConfigError` whose message names the
+Every invalid value raises :class:`~fund_scheduler.errors.ConfigError` whose message names the
 variable and the value, so the CLI can print one line and exit with status 2 before anything
 starts. Reading settings has no side effects: no directory is created and nothing connects.
 """
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from scheduler.errors import ConfigError
+from fund_scheduler.errors import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 SUPPORTED_BACKENDS = ("sqlite", "mysql")

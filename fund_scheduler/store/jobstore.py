@@ -33,11 +33,14 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import IntegrityError
 
-from scheduler.triggers import trigger_from_dict, trigger_to_dict
+from fund_scheduler.jobs.triggers import trigger_from_dict, trigger_to_dict
 
 logger = logging.getLogger("scheduler.store")
 
-JOB_FUNC = "scheduler.executor:dispatch"
+JOB_FUNC = "fund_scheduler.run.executor:dispatch"
+#: What earlier releases stored as the callable: read as :data:`JOB_FUNC` (the next store of
+#: the job writes the current name), so an upgraded daemon keeps the stored jobs and their state.
+LEGACY_JOB_FUNCS = frozenset({"scheduler.executor:dispatch"})
 STATE_VERSION = 1
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 MYSQL_CONNECT_TIMEOUT = 5  # seconds
@@ -138,6 +141,8 @@ def state_to_kwargs(row_id: str, raw: str | bytes) -> dict[str, Any]:
         raise ValueError(f"job state version {state['version']!r} is not {STATE_VERSION}")
     if state["id"] != row_id:
         raise ValueError(f"job state id {state['id']!r} does not match the row id {row_id!r}")
+    if state["func"] in LEGACY_JOB_FUNCS:
+        state["func"] = JOB_FUNC
     if state["func"] != JOB_FUNC:
         raise ValueError(f"callable {state['func']!r} is not allowed (only {JOB_FUNC})")
     if not isinstance(state["name"], str):
@@ -271,7 +276,7 @@ class JsonJobStore(SQLAlchemyJobStore):
         return job
 
     def _set_aside(self, connection, row_id: str, raw: str, reason: str) -> None:
-        from scheduler.history import utcnow
+        from fund_scheduler.store.history import utcnow
 
         logger.error(
             "job %s: stored state cannot be restored (%s); moved to %s, not executed",

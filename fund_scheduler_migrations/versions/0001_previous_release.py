@@ -6,7 +6,7 @@ Create Date: 2026-11-22
 
 Frozen copies of the definitions of that release (not imports of the live metadata). Each
 table is created only when missing, so an unversioned database that has some of them (see
-:mod:`migrations.runner`) is completed without touching what it holds.
+:mod:`fund_scheduler_migrations.runner`) is completed without touching what it holds.
 """
 
 import sqlalchemy as sa
@@ -44,7 +44,7 @@ def _table(name: str, *columns, indexes=(), **kw) -> None:
 
 
 def upgrade() -> None:
-    # -- scheduler: job store (scheduler.store) and run history (scheduler.history) ------------
+    # -- scheduler: job store (fund_scheduler.store) and run history ------------------------------
     _table(
         "scheduler_jobs",
         sa.Column("id", sa.String(191), primary_key=True),

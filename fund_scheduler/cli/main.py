@@ -20,8 +20,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
-from scheduler.settings import PROJECT_DIR, Settings, load_dotenv_files
+from fund_scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
+from fund_scheduler.settings import PROJECT_DIR, Settings, load_dotenv_files
 
 EXIT_ALREADY_RUNNING = 75  # from `run` when another daemon holds the lock (start maps it to 0)
 READY_TIMEOUT = 15.0
@@ -30,7 +30,7 @@ logger = logging.getLogger("scheduler.cli")
 
 # -- helpers ------------------------------------------------------------------------------------
 def _registry(settings: Settings, strict: bool = True):
-    from scheduler.registry import load_registry
+    from fund_scheduler.jobs.registry import load_registry
 
     registry = load_registry(
         settings.jobs_packages, settings.jobs_config, settings.timezone, settings.environ
@@ -41,28 +41,31 @@ def _registry(settings: Settings, strict: bool = True):
 
 
 def _engine(settings: Settings):
-    from scheduler import history
-    from scheduler.store import make_engine
+    from fund_scheduler.store import history
+    from fund_scheduler.store.jobstore import make_engine
 
     engine = make_engine(settings.database_url)
     history.ensure_schema(engine)
     return engine
 
 
-DEFAULT_MIGRATIONS = "migrations.runner:upgrade"
+DEFAULT_MIGRATIONS = "fund_scheduler_migrations.runner:upgrade"
+#: Earlier names of the default runner, still accepted in SCHEDULER_MIGRATIONS.
+LEGACY_MIGRATIONS = {"migrations.runner:upgrade": DEFAULT_MIGRATIONS}
 
 
 def _migrations(settings: Settings, name: str = "upgrade"):
     """The schema migration runner's ``name`` function (``upgrade``/``current``), or None.
 
     ``SCHEDULER_MIGRATIONS`` names the runner's upgrade function as ``module:function``
-    (default ``migrations.runner:upgrade``, the project's Alembic environment; ``none`` turns
+    (default ``fund_scheduler_migrations.runner:upgrade``, the project's Alembic environment; ``none`` turns
     migrations off: the daemon then only creates missing tables). ``current`` is looked up
     beside it in the same module.
     """
     import importlib
 
     ref = settings.environ.get("SCHEDULER_MIGRATIONS", "").strip() or DEFAULT_MIGRATIONS
+    ref = LEGACY_MIGRATIONS.get(ref, ref)
     if ref.lower() == "none":
         return None
     module_name, _, attr = ref.partition(":")
@@ -100,7 +103,7 @@ def _json_default(value: Any) -> Any:
 
 
 def _stored_jobs(settings: Settings, engine) -> dict[str, Any]:
-    from scheduler.store import JsonJobStore
+    from fund_scheduler.store.jobstore import JsonJobStore
 
     store = JsonJobStore(engine)
     store.create_tables()
@@ -113,8 +116,8 @@ def _job_rows(settings: Settings, registry, engine, live: dict[str, Any] | None)
     The running daemon's view wins (it may have loaded an older jobs.toml); without a daemon the
     job store gives next run and paused state.
     """
-    from scheduler import history
-    from scheduler.triggers import describe
+    from fund_scheduler.jobs.triggers import describe
+    from fund_scheduler.store import history
 
     stored = _stored_jobs(settings, engine) if live is None else {}
     last = history.last_per_job(engine)
@@ -153,9 +156,9 @@ def _state_word(entry: dict[str, Any]) -> str:
 
 # -- commands -----------------------------------------------------------------------------------
 def cmd_run(args, settings: Settings) -> int:
-    from scheduler import logsetup
-    from scheduler.daemon import Daemon
-    from scheduler.pidfile import AlreadyRunning
+    from fund_scheduler import logsetup
+    from fund_scheduler.daemon.daemon import Daemon
+    from fund_scheduler.daemon.pidfile import AlreadyRunning
 
     registry = _registry(settings)
     logsetup.configure(settings, console=not args.background)
@@ -196,7 +199,7 @@ def _new_error_lines(path: Path, offset: int) -> list[str]:
 
 
 def cmd_start(args, settings: Settings) -> int:
-    from scheduler.pidfile import RUNNING, probe
+    from fund_scheduler.daemon.pidfile import RUNNING, probe
 
     state = probe(settings.pid_file)
     if state.state == RUNNING:
@@ -264,7 +267,7 @@ def cmd_start(args, settings: Settings) -> int:
 
 
 def _print_next_runs(settings: Settings) -> int:
-    from scheduler.control import request
+    from fund_scheduler.api.control import request
 
     reply = request(settings.control_socket, {"cmd": "status"})
     for job in reply["jobs"]:
@@ -274,13 +277,13 @@ def _print_next_runs(settings: Settings) -> int:
 
 
 def cmd_stop(args, settings: Settings) -> int:
-    from scheduler.control import request
-    from scheduler.pidfile import RUNNING, STALE, PidFile, probe
+    from fund_scheduler.api.control import request
+    from fund_scheduler.daemon.pidfile import RUNNING, STALE, PidFile, probe
 
     state = probe(settings.pid_file)
     if state.state == STALE:
         lock = PidFile(settings.pid_file)
-        from scheduler.pidfile import AlreadyRunning
+        from fund_scheduler.daemon.pidfile import AlreadyRunning
 
         try:
             lock.acquire()
@@ -315,7 +318,7 @@ def cmd_stop(args, settings: Settings) -> int:
 
 def _wait_exit(pid: int, timeout: float) -> None:
     """Wait for ``pid`` to be gone after it released the lock (interpreter teardown)."""
-    from scheduler.runner import process_alive
+    from fund_scheduler.run.runner import process_alive
 
     deadline = time.monotonic() + timeout
     while process_alive(pid) and time.monotonic() < deadline:
@@ -333,9 +336,9 @@ def _process_info(pid: int) -> dict[str, Any]:
 
 
 def cmd_status(args, settings: Settings) -> int:
-    from scheduler import history
-    from scheduler.control import request
-    from scheduler.pidfile import NOT_RUNNING, RUNNING, probe
+    from fund_scheduler.api.control import request
+    from fund_scheduler.daemon.pidfile import NOT_RUNNING, RUNNING, probe
+    from fund_scheduler.store import history
 
     state = probe(settings.pid_file)
     report: dict[str, Any] = {
@@ -418,8 +421,8 @@ def _zone(entry: dict[str, Any]):
 
 
 def _live_jobs(settings: Settings) -> dict[str, Any] | None:
-    from scheduler.control import request
-    from scheduler.pidfile import RUNNING, probe
+    from fund_scheduler.api.control import request
+    from fund_scheduler.daemon.pidfile import RUNNING, probe
 
     if probe(settings.pid_file).state != RUNNING:
         return None
@@ -455,7 +458,7 @@ def cmd_jobs(args, settings: Settings) -> int:
 
 
 def cmd_next(args, settings: Settings) -> int:
-    from scheduler.triggers import next_fire_times
+    from fund_scheduler.jobs.triggers import next_fire_times
 
     registry = _registry(settings, strict=False)
     specs = [registry.get(args.job)] if args.job else list(registry.specs.values())
@@ -470,9 +473,9 @@ def cmd_next(args, settings: Settings) -> int:
 
 
 def cmd_run_job(args, settings: Settings) -> int:
-    from scheduler import history
-    from scheduler.control import request
-    from scheduler.pidfile import RUNNING, probe
+    from fund_scheduler.api.control import request
+    from fund_scheduler.daemon.pidfile import RUNNING, probe
+    from fund_scheduler.store import history
 
     registry = _registry(settings)
     spec = registry.get(args.job)
@@ -488,9 +491,9 @@ def cmd_run_job(args, settings: Settings) -> int:
         return 0 if reply["status"] in ("success", "running") else 1
     if not spec.enabled:
         raise SchedulerError(f"job {spec.id!r} is disabled: {spec.disabled_reason or 'enabled = false'}")
-    from scheduler import logsetup
-    from scheduler.alerts import Notifier, channels_from
-    from scheduler.runner import Runner
+    from fund_scheduler import logsetup
+    from fund_scheduler.alerts.notifier import Notifier, channels_from
+    from fund_scheduler.run.runner import Runner
 
     logsetup.configure(settings, console=True)
     engine = _engine(settings)
@@ -515,8 +518,8 @@ def cmd_run_job(args, settings: Settings) -> int:
 
 
 def cmd_pause_resume(args, settings: Settings) -> int:
-    from scheduler.control import request
-    from scheduler.pidfile import RUNNING, probe
+    from fund_scheduler.api.control import request
+    from fund_scheduler.daemon.pidfile import RUNNING, probe
 
     registry = _registry(settings)
     registry.get(args.job)
@@ -529,7 +532,7 @@ def cmd_pause_resume(args, settings: Settings) -> int:
 
 
 def cmd_history(args, settings: Settings) -> int:
-    from scheduler import history
+    from fund_scheduler.store import history
 
     engine = _engine(settings)
     rows = history.recent(engine, job_id=args.job, status=args.status, limit=args.limit)
@@ -554,7 +557,7 @@ def cmd_history(args, settings: Settings) -> int:
 
 def cmd_dashboard(args, settings: Settings) -> int:
     """The operator's panel: daemon state plus the panels job packages contribute."""
-    from scheduler.pidfile import RUNNING, probe
+    from fund_scheduler.daemon.pidfile import RUNNING, probe
 
     registry = _registry(settings, strict=False)
     engine = _engine(settings)
@@ -590,7 +593,7 @@ def cmd_check_config(args, settings: Settings) -> int:
     for spec in registry.specs.values():
         try:
             trigger = spec.trigger(settings.timezone)
-            from scheduler.triggers import describe
+            from fund_scheduler.jobs.triggers import describe
 
             when = describe(trigger)
         except (ValueError, ConfigError) as exc:
@@ -610,8 +613,8 @@ def cmd_check_config(args, settings: Settings) -> int:
 
 def cmd_exec(args, settings: Settings) -> int:
     """Internal: run one Python job in this process (the daemon's child)."""
-    from scheduler.context import JobContext
-    from scheduler.runner import resolve
+    from fund_scheduler.jobs.context import JobContext
+    from fund_scheduler.run.runner import resolve
 
     logging.basicConfig(
         level=logging.INFO,
@@ -644,7 +647,7 @@ def cmd_exec(args, settings: Settings) -> int:
 
 
 def cmd_install_service(args, settings: Settings) -> int:
-    from scheduler import service
+    from fund_scheduler import install as service
 
     if sum((args.supervisor, args.cron)) > 1:
         raise ConfigError("install-service: give at most one of --supervisor and --cron")
@@ -686,7 +689,7 @@ def cmd_install_service(args, settings: Settings) -> int:
 
 
 def cmd_db(args, settings: Settings) -> int:
-    from scheduler.store import make_engine
+    from fund_scheduler.store.jobstore import make_engine
 
     func = _migrations(settings, "upgrade" if args.action == "upgrade" else "current")
     if func is None:

@@ -1,7 +1,7 @@
 """Job specifications, the ``@scheduled`` decorator, discovery and ``jobs.toml`` overrides.
 
 A job module declares its job with ``@scheduled(...)`` on a function taking a
-:class:`~scheduler.context.JobContext`, or with a module-level ``command_job(...)`` for an
+:class:`~fund_scheduler.jobs.context.JobContext`, or with a module-level ``command_job(...)`` for an
 external command. :func:`load_registry` imports every module of the configured packages,
 collects the declared specs, applies ``config/jobs.toml`` and reports every problem at once.
 
@@ -32,9 +32,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from scheduler.errors import ConfigError, UnknownJobError
-from scheduler.settings import parse_timezone
-from scheduler.triggers import CRON_FIELDS, build_cron, crontab_to_fields
+from fund_scheduler.errors import ConfigError, UnknownJobError
+from fund_scheduler.jobs.triggers import CRON_FIELDS, build_cron, crontab_to_fields
+from fund_scheduler.settings import parse_timezone
 
 JOB_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 EXECUTORS = ("process", "thread")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from scheduler.settings import Settings
+from fund_scheduler.settings import Settings
 
 
 @dataclass
@@ -28,7 +28,7 @@ class JobContext:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            from scheduler.store import make_engine
+            from fund_scheduler.store.jobstore import make_engine
 
             self._engine = make_engine(self.settings.database_url)
         return self._engine

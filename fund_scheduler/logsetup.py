@@ -8,7 +8,7 @@ import logging.handlers
 import sys
 from collections.abc import Iterable
 
-from scheduler.settings import Settings
+from fund_scheduler.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Webhook path segments this long (after the first) are treated as keys; "send", "webhook" are not.

@@ -1,6 +1,6 @@
 """Apply the schema migrations: ``upgrade(engine_or_url)``, ``current(engine_or_url)``.
 
-The daemon calls :func:`upgrade` at start (``SCHEDULER_MIGRATIONS=migrations.runner:upgrade``,
+The daemon calls :func:`upgrade` at start (``SCHEDULER_MIGRATIONS=fund_scheduler_migrations.runner:upgrade``,
 the default) and ``python scheduler_daemon.py db upgrade`` does the same by hand.
 
 A database created before the migrations existed (tables made by ``create_all``, no
@@ -82,7 +82,7 @@ def head() -> str:
 def _engine(engine_or_url: sa.Engine | sa.URL | str) -> tuple[sa.Engine, bool]:
     if isinstance(engine_or_url, sa.Engine):
         return engine_or_url, False
-    from scheduler.store import make_engine
+    from fund_scheduler.store.jobstore import make_engine
 
     return make_engine(engine_or_url), True
 

@@ -34,7 +34,7 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 
-from scheduler import history
+from fund_scheduler.store import history
 
 logger = logging.getLogger("scheduler.spool")
 

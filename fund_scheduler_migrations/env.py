@@ -1,4 +1,5 @@
-"""Alembic environment, configured in code by :func:`migrations.runner.config` (no alembic.ini).
+"""Alembic environment, configured in code by :func:`fund_scheduler_migrations.runner.config`
+(no alembic.ini).
 
 The target metadata is the current schema of every table the product owns: the scheduler's job
 store and run history, and the fund tables. SQLite ALTERs run in batch mode (table rebuilds).
@@ -8,9 +9,10 @@ from __future__ import annotations
 
 from alembic import context
 
+from fund_scheduler.store import history
+from fund_scheduler.store import jobstore as store
+from fund_scheduler_migrations.runner import compare_type
 from fundpipe import schema as fund_schema
-from migrations.runner import compare_type
-from scheduler import history, store
 
 target_metadata = [history.metadata, store.metadata, fund_schema.metadata]
 
@@ -31,7 +33,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from scheduler.store import make_engine
+    from fund_scheduler.store.jobstore import make_engine
 
     engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
     try:

@@ -28,11 +28,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from scheduler import history
-from scheduler.context import JobContext
-from scheduler.registry import JobSpec, Registry
-from scheduler.settings import PROJECT_DIR, Settings
-from scheduler.spool import Spool, describe_error, is_database_error, whole_second
+from fund_scheduler.jobs.context import JobContext
+from fund_scheduler.jobs.registry import JobSpec, Registry
+from fund_scheduler.settings import PROJECT_DIR, Settings
+from fund_scheduler.store import history
+from fund_scheduler.store.spool import Spool, describe_error, is_database_error, whole_second
 
 logger = logging.getLogger("scheduler.runner")
 

@@ -17,8 +17,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
-from scheduler.errors import ConfigError, SchedulerError
-from scheduler.settings import PROJECT_DIR
+from fund_scheduler.errors import ConfigError, SchedulerError
+from fund_scheduler.settings import PROJECT_DIR
 
 SERVICE_NAME = "fund-scheduler"
 SYSTEMD_TEMPLATE = PROJECT_DIR / "config" / "systemd" / f"{SERVICE_NAME}.service"

@@ -1,4 +1,4 @@
-"""The APScheduler executor that hands each due run to the :class:`~scheduler.runner.Runner`.
+"""The APScheduler executor that hands each due run to the :class:`~fund_scheduler.run.runner.Runner`.
 
 Runs are executed on a thread pool; each thread waits for the job's child process (or runs a
 light job in-thread). The executor turns the runner's result into APScheduler events:
@@ -23,7 +23,7 @@ from apscheduler.events import (
 )
 from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError
 
-from scheduler.runner import ExecutionResult, Runner
+from fund_scheduler.run.runner import ExecutionResult, Runner
 
 logger = logging.getLogger("scheduler.executor")
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from scheduler.registry import JobSpec, Registry
-from scheduler.store import JOB_FUNC
-from scheduler.triggers import trigger_to_dict
+from fund_scheduler.jobs.registry import JobSpec, Registry
+from fund_scheduler.jobs.triggers import trigger_to_dict
+from fund_scheduler.store.jobstore import JOB_FUNC
 
 logger = logging.getLogger("scheduler.reconcile")
 

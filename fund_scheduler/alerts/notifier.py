@@ -49,8 +49,8 @@ import requests
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from scheduler import history
-from scheduler.settings import WEBHOOK_FORMATS, Settings, mask_webhook_url, webhook_secrets
+from fund_scheduler.settings import WEBHOOK_FORMATS, Settings, mask_webhook_url, webhook_secrets
+from fund_scheduler.store import history
 
 logger = logging.getLogger("scheduler.alerts")
 

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
+from fund_scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
 
 logger = logging.getLogger("scheduler.control")
 MAX_REQUEST_BYTES = 64 * 1024

@@ -1,6 +1,0 @@
-"""fund-scheduler's daemon: a standalone APScheduler 3.11 process that runs registered jobs.
-
-The package knows jobs only as :class:`scheduler.registry.JobSpec` objects; it knows nothing of
-funds. Nothing here starts a scheduler at import time: the daemon is built in
-:func:`scheduler.daemon.Daemon` and driven by the CLI in :mod:`scheduler.cli`.
-"""
