@@ -1,0 +1,144 @@
+"""The statuses of a run, and what each one means: declared once, here.
+
+A run is ``running`` until it ends in one of the final statuses. ``missed`` and ``skipped`` runs
+never started (the daemon was down longer than the grace time; the previous run was still
+going); the others ran a process. Everything that counts, colours or alerts by status (history
+queries, alerts, the HTTP API and the page it serves, the fund monitor and the weekly report)
+reads these sets instead of listing statuses of its own::
+
+    >>> RunStatus("timeout") in FAILURES, RunStatus.TIMEOUT.tone
+    (True, <Tone.BAD: 'bad'>)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+__all__ = [
+    "ALERTED",
+    "DISPLAY_ORDER",
+    "FAILURES",
+    "FINAL",
+    "RAN",
+    "SEVERITY",
+    "RunStatus",
+    "Tone",
+    "success_rate",
+    "vocabulary",
+    "worst",
+]
+
+
+class Tone(StrEnum):
+    """How a status looks: the colour class of the page and the report."""
+
+    OK = "ok"
+    RUN = "run"
+    WARN = "warn"
+    BAD = "bad"
+
+
+class RunStatus(StrEnum):
+    """The status of one execution (a ``job_executions`` row)."""
+
+    RUNNING = "running"
+    SUCCESS = "success"
+    FAILED = "failed"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"
+    MISSED = "missed"
+    SKIPPED = "skipped"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL
+
+    @property
+    def failure(self) -> bool:
+        """Final and not a success (counts against the success rate)."""
+        return self in FAILURES
+
+    @property
+    def ran(self) -> bool:
+        """A process ran (so the run has a duration)."""
+        return self in RAN
+
+    @property
+    def tone(self) -> Tone:
+        return _TONES[self]
+
+
+#: Every status but ``running``.
+FINAL = frozenset(RunStatus) - {RunStatus.RUNNING}
+#: Final statuses that are not a success.
+FAILURES = FINAL - {RunStatus.SUCCESS}
+#: Statuses of runs that started a process and ended.
+RAN = frozenset({RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED})
+#: Statuses that always raise an alert (``skipped`` does from the N-th in a row).
+ALERTED = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.MISSED, RunStatus.INTERRUPTED})
+#: The order in which counts per status are listed.
+DISPLAY_ORDER = (
+    RunStatus.SUCCESS,
+    RunStatus.FAILED,
+    RunStatus.TIMEOUT,
+    RunStatus.INTERRUPTED,
+    RunStatus.MISSED,
+    RunStatus.SKIPPED,
+    RunStatus.RUNNING,
+)
+#: Worst first: a day (or job) with several runs shows the worst of them.
+SEVERITY = (
+    RunStatus.FAILED,
+    RunStatus.TIMEOUT,
+    RunStatus.INTERRUPTED,
+    RunStatus.MISSED,
+    RunStatus.SKIPPED,
+    RunStatus.RUNNING,
+    RunStatus.SUCCESS,
+)
+_VALUES = frozenset(s.value for s in RunStatus)
+_TONES = {
+    RunStatus.RUNNING: Tone.RUN,
+    RunStatus.SUCCESS: Tone.OK,
+    RunStatus.FAILED: Tone.BAD,
+    RunStatus.TIMEOUT: Tone.BAD,
+    RunStatus.INTERRUPTED: Tone.BAD,
+    RunStatus.MISSED: Tone.WARN,
+    RunStatus.SKIPPED: Tone.WARN,
+}
+
+
+def worst(statuses: Iterable[str]) -> RunStatus | None:
+    """The most severe of ``statuses`` (None for none); an unknown status counts as worst of all."""
+    present = list(statuses)
+    if not present:
+        return None
+    known = [RunStatus(s) for s in present if s in _VALUES]
+    if len(known) < len(present):
+        return RunStatus.FAILED
+    return min(known, key=SEVERITY.index)
+
+
+def success_rate(counts: Mapping[str, int]) -> float | None:
+    """Share of finished runs that succeeded, from ``{status: count}``; None when none finished.
+
+    ``running`` rows are not finished and count on neither side; every other status counts
+    against a success.
+    """
+    finished = sum(n for status, n in counts.items() if status != RunStatus.RUNNING)
+    return counts.get(RunStatus.SUCCESS, 0) / finished if finished else None
+
+
+def vocabulary() -> dict[str, dict[str, object]]:
+    """Every status with its meaning, JSON-able: what the HTTP API gives the page."""
+    return {
+        status.value: {
+            "final": status.final,
+            "failure": status.failure,
+            "ran": status.ran,
+            "tone": status.tone.value,
+            "severity": SEVERITY.index(status),
+        }
+        for status in DISPLAY_ORDER
+    }

@@ -1,0 +1,54 @@
+"""Plain-text tables for a terminal: columns padded to their widest cell, a rule under the head."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+__all__ = ["format_table", "one_line"]
+
+
+def one_line(text: str, limit: int) -> str:
+    """``text`` on one line (runs of white space folded), cut to ``limit`` characters with ``…``."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def format_table(
+    rows: Iterable[Sequence[object]],
+    headers: Sequence[object],
+    *,
+    right: Iterable[int] = (),
+    indent: str = "",
+    rule: bool = True,
+    first_width: int = 0,
+    max_cell: int | None = None,
+) -> str:
+    """``rows`` under ``headers``, two spaces between columns.
+
+    Columns in ``right`` are right-aligned; ``rule`` draws dashes under the head; the first
+    column is at least ``first_width`` wide; with ``max_cell`` every cell is put on one line and
+    cut to that many characters. Trailing blanks are removed from every line.
+    """
+
+    def cell(value: object) -> str:
+        return one_line(str(value), max_cell) if max_cell else str(value)
+
+    body = [[cell(c) for c in row] for row in rows]
+    head = [cell(h) for h in headers]
+    widths = [max(len(c) for c in column) for column in zip(head, *body, strict=False)]
+    if widths:
+        widths[0] = max(widths[0], first_width)
+    right_set = set(right)
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            c.rjust(w) if i in right_set else c.ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=False))
+        ]
+        return (indent + "  ".join(padded)).rstrip()
+
+    lines = [line(head)]
+    if rule:
+        lines.append(line(["-" * w for w in widths]))
+    lines += [line(cells) for cells in body]
+    return "\n".join(lines)

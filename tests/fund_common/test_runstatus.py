@@ -1,0 +1,60 @@
+"""The run statuses and their meaning, declared once (fund_common.runstatus)."""
+
+from __future__ import annotations
+
+from fund_common.runstatus import (
+    ALERTED,
+    DISPLAY_ORDER,
+    FAILURES,
+    FINAL,
+    RAN,
+    SEVERITY,
+    RunStatus,
+    Tone,
+    success_rate,
+    vocabulary,
+    worst,
+)
+
+
+def test_the_sets() -> None:
+    assert {s.value for s in RunStatus} == {
+        "running",
+        "success",
+        "failed",
+        "timeout",
+        "interrupted",
+        "missed",
+        "skipped",
+    }
+    assert RunStatus.RUNNING not in FINAL and len(FINAL) == 6
+    assert {"failed", "timeout", "interrupted", "missed", "skipped"} == FAILURES
+    assert {"success", "failed", "timeout", "interrupted"} == RAN  # missed/skipped never started
+    assert {"failed", "timeout", "missed", "interrupted"} == ALERTED
+    assert set(DISPLAY_ORDER) == set(SEVERITY) == set(RunStatus)
+
+
+def test_tone_and_worst() -> None:
+    assert [RunStatus(s).tone for s in ("success", "running", "skipped", "timeout")] == [
+        Tone.OK,
+        Tone.RUN,
+        Tone.WARN,
+        Tone.BAD,
+    ]
+    assert worst(["success", "missed", "running"]) == "missed"
+    assert worst(["success", "interrupted", "failed"]) == "failed"
+    assert worst([]) is None
+    assert worst(["success", "martian"]) == "failed"  # unknown: the worst of all
+
+
+def test_success_rate_counts_every_final_non_success_against() -> None:
+    assert success_rate({"success": 3, "skipped": 1, "running": 5}) == 0.75
+    assert success_rate({"running": 2}) is None
+    assert success_rate({}) is None
+
+
+def test_vocabulary_is_json_for_the_page() -> None:
+    words = vocabulary()
+    assert list(words) == [s.value for s in DISPLAY_ORDER]
+    assert words["timeout"] == {"final": True, "failure": True, "ran": True, "tone": "bad", "severity": 1}
+    assert words["running"]["final"] is False

@@ -1,0 +1,16 @@
+"""Plain-text tables (fund_common.texttable)."""
+
+from fund_common.texttable import format_table, one_line
+
+
+def test_columns_are_padded_and_aligned() -> None:
+    text = format_table([[1, "abc"], [22, "d"]], ["ID", "NAME"], right=[0])
+    assert text.splitlines() == ["ID  NAME", "--  ----", " 1  abc", "22  d"]
+
+
+def test_indent_without_rule_and_cut_cells() -> None:
+    text = format_table(
+        [["x", "a\nlong   text here"]], ["t", "v"], indent="  ", rule=False, first_width=4, max_cell=8
+    )
+    assert text.splitlines() == ["  t     v", "  x     a long …"]
+    assert one_line("a\n b", 10) == "a b"
