@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""fund-scheduler's command line: ``python scheduler_daemon.py --help``.
+"""fund-scheduler's command line from a checkout: ``python scheduler_daemon.py --help``.
 
-Thin entry point; see :mod:`fund_scheduler.cli.main` for the commands and their exit statuses.
+Thin entry point (the installed console script is ``fund-scheduler``); see
+:mod:`fund_scheduler.cli.app` for the commands and their exit statuses.
 """
 
 import sys
 
-from fund_scheduler.cli.main import main
+from fund_scheduler.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,8 @@
 """Metrics job speed on SQLite: the seeds' per-fund approach vs fundpipe's one-pass job.
 
-Builds N funds x DAYS trading days of NAVs in a temporary SQLite file (``create_schema``, WAL
-as ``fund_scheduler.store.jobstore.make_engine`` sets it up, one Core ``executemany`` per block of funds),
+Builds N funds x DAYS trading days of NAVs in a temporary SQLite file (``metadata.create_all``,
+WAL as ``fund_scheduler.store.engine.make_engine`` sets it up, one Core ``executemany`` per block of
+funds),
 then times on that file, in the same run:
   (a) baseline, the seeds' approach: one ``pandas.read_sql`` per fund (its last 757 NAVs, a
       bound-parameter query on the primary key), that fund's metrics in pandas, one
@@ -16,7 +17,8 @@ Both see the file warm in the page cache (it was just written). The two results 
 fund by fund and must agree to 1e-9 relative, or the run fails. Prints both times, the ratio and
 the peak RSS of (b), and whether the issue's targets (>= 20x, < 600 MB at 5,000 funds) are met.
 
-Usage: python bench/metrics_bench.py [--funds 5000] [--days 756] [--runs 3] [--quick] [--keep DIR]
+Usage, from the project folder:
+    python -m bench.metrics_bench [--funds 5000] [--days 756] [--runs 3] [--quick] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -33,15 +35,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+
+from fund_scheduler.store.engine import make_engine
+from fundpipe.schema import fund_metrics, fund_nav, metadata
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-
-from fund_scheduler.store.jobstore import make_engine  # noqa: E402
-from fundpipe.schema import create_schema, fund_metrics, fund_nav  # noqa: E402
 
 AS_OF = dt.date(2024, 6, 3)
 WINDOW_NAVS = 757  # 756 daily returns
@@ -74,7 +75,7 @@ def build_database(engine: sa.Engine, funds: int, days: int, seed: int = 2024060
     the window, a few of them too recently to have 60 returns. One ``executemany`` per block of
     funds through a Core ``INSERT`` (bound parameters).
     """
-    create_schema(engine)
+    metadata.create_all(engine)
     rng = np.random.default_rng(seed)
     dates = pd.bdate_range(end=AS_OF, periods=days).strftime("%Y-%m-%d").to_numpy(dtype=object)
     columns = ["fund_code", "nav_date", "unit_nav", "accum_nav", "daily_return", "source", "batch_id"]
@@ -222,7 +223,8 @@ def run_project(db_path: Path) -> tuple[dict, float]:
     """(the child's JSON report, the child's whole wall time)."""
     begin = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, __file__, "--child", str(db_path), AS_OF.isoformat()],
+        [sys.executable, "-m", "bench.metrics_bench", "--child", str(db_path), AS_OF.isoformat()],
+        cwd=ROOT,
         check=True,
         capture_output=True,
         text=True,

@@ -1,7 +1,8 @@
 """Upsert throughput into ``fund_nav`` on SQLite: fundpipe's upsert path vs the naive ways.
 
 N NAV rows (default 10,000: one day's delivery for 10,000 funds) are written to a WAL SQLite
-file (``fund_scheduler.store.jobstore.make_engine``, ``create_schema``) in one transaction, two ways:
+file (``fund_scheduler.store.engine.make_engine``, ``metadata.create_all``) in one transaction, two
+ways:
   insert  the day is new: every row is inserted;
   update  the same keys again with other values: every row overwrites the stored one;
 in two set-ups:
@@ -19,7 +20,8 @@ before each run, so a run pays for its own pages only):
       inside the timing (what validation's merge does).
 Prints rows/s and the ratios to (a); the issue's target is >= 100,000 rows/s for (b), plain.
 
-Usage: python bench/upsert_bench.py [--rows 10000] [--history 120] [--repeat 5]
+Usage, from the project folder:
+    python -m bench.upsert_bench [--rows 10000] [--history 120] [--repeat 5]
 """
 
 from __future__ import annotations
@@ -31,18 +33,16 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import numpy as np
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert
 
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import sqlalchemy as sa  # noqa: E402
-from sqlalchemy.dialects.sqlite import insert  # noqa: E402
-
-from fund_scheduler.store.jobstore import make_engine  # noqa: E402
-from fundpipe.db import records, upsert, upsert_frame, utcnow  # noqa: E402
-from fundpipe.schema import create_schema, fund_nav  # noqa: E402
+from fund_common.clock import utcnow_naive
+from fund_scheduler.store.engine import make_engine
+from fundpipe.db import records, upsert, upsert_frame
+from fundpipe.schema import fund_nav, metadata
 
 DAY = dt.date(2024, 6, 3)
 VALUES = ["unit_nav", "accum_nav", "daily_return", "source", "batch_id", "updated_at"]
@@ -69,13 +69,12 @@ def day_frame(codes: list[str], day: dt.date, seed: int) -> pd.DataFrame:
 
 
 def build(engine: sa.Engine, codes: list[str], history: int) -> None:
-    create_schema(engine)
+    metadata.create_all(engine)
     days = pd.bdate_range(end=DAY - dt.timedelta(days=1), periods=history).date
     with engine.begin() as conn:
         for i, day in enumerate(days):
-            upsert_frame(
-                conn, fund_nav, day_frame(codes, day, i), update=VALUES, constants={"updated_at": utcnow()}
-            )
+            stamp = {"updated_at": utcnow_naive()}
+            upsert_frame(conn, fund_nav, day_frame(codes, day, i), update=VALUES, constants=stamp)
 
 
 def per_row(conn: sa.Connection, frame: pd.DataFrame) -> None:
@@ -83,22 +82,22 @@ def per_row(conn: sa.Connection, frame: pd.DataFrame) -> None:
     stmt = stmt.on_conflict_do_update(
         index_elements=["fund_code", "nav_date"], set_={c: stmt.excluded[c] for c in VALUES}
     )
-    now = utcnow()
+    now = utcnow_naive()
     for row in records(frame, list(frame.columns)):
         conn.execute(stmt, {**row, "updated_at": now})
 
 
 def to_sql(conn: sa.Connection, frame: pd.DataFrame) -> None:
-    frame.assign(updated_at=utcnow()).to_sql("fund_nav", conn, if_exists="append", index=False)
+    frame.assign(updated_at=utcnow_naive()).to_sql("fund_nav", conn, if_exists="append", index=False)
 
 
 def project_frame(conn: sa.Connection, frame: pd.DataFrame) -> None:
-    upsert_frame(conn, fund_nav, frame, update=VALUES, constants={"updated_at": utcnow()})
+    upsert_frame(conn, fund_nav, frame, update=VALUES, constants={"updated_at": utcnow_naive()})
 
 
 def project_dicts(conn: sa.Connection, frame: pd.DataFrame) -> None:
     rows = records(frame, list(frame.columns))
-    now = utcnow()
+    now = utcnow_naive()
     for row in rows:
         row["updated_at"] = now
     upsert(conn, fund_nav, rows, update=VALUES)

@@ -90,14 +90,16 @@ def url_secrets(url: str) -> list[str]:
 def mask_url(url: str) -> str:
     """``url`` fit for a log line: each of its :func:`url_secrets` shown as ``***``.
 
-    Text that is not a URL is returned as it is; a URL that cannot be parsed at all becomes
-    ``<unparseable URL>``.
+    Text that is not a URL is returned as it is; a URL-like text that does not parse has the
+    password before its host and its whole query masked.
     """
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    if not parts.scheme or not (parts.netloc or parts.query):
+    except ValueError:  # e.g. a broken IPv6 host: mask by the text alone
+        return _mask_text(url)
+    if not parts.scheme:
+        return _mask_text(url)
+    if not (parts.netloc or parts.query):
         return url
     netloc = parts.netloc
     if "@" in netloc:
@@ -118,6 +120,20 @@ def mask_url(url: str) -> str:
     if parts.fragment:
         text += "#" + MASK
     return text
+
+
+def _mask_text(raw: str) -> str:
+    """Mask a URL-like text that does not parse: the password before the last ``@`` of what
+    follows ``://``, and the whole query."""
+    scheme, sep, rest = raw.partition("://")
+    if not sep:
+        return raw
+    rest, question, _query = rest.partition("?")
+    if "@" in rest:
+        creds, _, host = rest.rpartition("@")
+        user, colon, _password = creds.partition(":")
+        rest = f"{user}:{MASK}@{host}" if colon else f"{creds}@{host}"
+    return f"{scheme}://{rest}" + (f"?{MASK}" if question else "")
 
 
 def environ_secrets(environ: Mapping[str, str]) -> list[str]:

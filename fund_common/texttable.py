@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-__all__ = ["format_table", "one_line"]
+__all__ = ["format_table", "last_line", "one_line"]
 
 
 def one_line(text: str, limit: int) -> str:
@@ -52,3 +52,13 @@ def format_table(
         lines.append(line(["-" * w for w in widths]))
     lines += [line(cells) for cells in body]
     return "\n".join(lines)
+
+
+def last_line(text: str | None, limit: int | None = None) -> str | None:
+    """The last non-blank line of ``text`` (stripped), cut to ``limit`` characters with ``…``;
+    None when there is none."""
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    if not lines:
+        return None
+    line = lines[-1]
+    return line if limit is None or len(line) <= limit else line[: limit - 1] + "…"

@@ -1,5 +1,6 @@
 """Start at boot: render the systemd unit, the supervisor program and the ``@reboot`` crontab line
-with this checkout's absolute paths (``python scheduler_daemon.py install-service``).
+with absolute paths (``install-service``): the checkout's, or for an installed copy the
+``SCHEDULER_HOME`` it runs in and ``python -m fund_scheduler``.
 
 The templates are ``config/systemd/fund-scheduler.service`` and
 ``config/supervisor/fund-scheduler.conf``; their ``@NAME@`` placeholders are filled in here, each
@@ -17,12 +18,12 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from fund_scheduler import program
 from fund_scheduler.errors import ConfigError, SchedulerError
-from fund_scheduler.settings import PROJECT_DIR
 
 SERVICE_NAME = "fund-scheduler"
-SYSTEMD_TEMPLATE = PROJECT_DIR / "config" / "systemd" / f"{SERVICE_NAME}.service"
-SUPERVISOR_TEMPLATE = PROJECT_DIR / "config" / "supervisor" / f"{SERVICE_NAME}.conf"
+SYSTEMD_TEMPLATE = program.config_dir() / "systemd" / f"{SERVICE_NAME}.service"
+SUPERVISOR_TEMPLATE = program.config_dir() / "supervisor" / f"{SERVICE_NAME}.conf"
 SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
 SUPERVISOR_CONF_DIR = Path("/etc/supervisor/conf.d")
 STOP_MARGIN = 30  # seconds above SCHEDULER_STOP_TIMEOUT before systemd/supervisor kill
@@ -57,8 +58,24 @@ class ServiceContext:
     def daemon_script(self) -> Path:
         return self.project_dir / "scheduler_daemon.py"
 
+    @property
+    def checkout(self) -> bool:
+        """True when ``project_dir`` is a checkout (it has ``scheduler_daemon.py``)."""
+        return self.daemon_script.is_file()
 
-def default_python(project_dir: Path = PROJECT_DIR) -> Path:
+    def daemon_command(self) -> list[str]:
+        """``<python> <checkout>/scheduler_daemon.py run``, or ``<python> -m fund_scheduler run``."""
+        if self.checkout:
+            return [str(self.python), str(self.daemon_script), "run"]
+        return [str(self.python), "-m", "fund_scheduler", "run"]
+
+
+def default_project_dir(home: Path) -> Path:
+    """Where the service runs: the checkout, or ``SCHEDULER_HOME`` for an installed copy."""
+    return program.CHECKOUT if program.CHECKOUT is not None else home
+
+
+def default_python(project_dir: Path) -> Path:
     """The project's ``.venv/bin/python`` when it exists (not resolved: the symlink is the venv),
     else the running interpreter."""
     import sys
@@ -136,7 +153,7 @@ def render_systemd(ctx: ServiceContext, user_unit: bool = False) -> str:
             user_lines += f"User={systemd_value(ctx.user)}\n"
         if ctx.group:
             user_lines += f"Group={systemd_value(ctx.group)}\n"
-    exec_start = " ".join(systemd_word(w) for w in (str(ctx.python), str(ctx.daemon_script), "run"))
+    exec_start = " ".join(systemd_word(w) for w in ctx.daemon_command())
     return _fill(
         SYSTEMD_TEMPLATE,
         {
@@ -154,7 +171,7 @@ def render_systemd(ctx: ServiceContext, user_unit: bool = False) -> str:
 
 def render_supervisor(ctx: ServiceContext) -> str:
     """The supervisor ``[program:fund-scheduler]`` section."""
-    command = shlex.join([str(ctx.python), str(ctx.daemon_script), "run"])
+    command = shlex.join(ctx.daemon_command())
     return _fill(
         SUPERVISOR_TEMPLATE,
         {
@@ -171,7 +188,12 @@ def render_supervisor(ctx: ServiceContext) -> str:
 
 def render_cron(ctx: ServiceContext) -> str:
     """The ``@reboot`` crontab line (for ``crontab -e`` of the user who runs the daemon)."""
-    command = f"cd {shlex.quote(str(ctx.project_dir))} && ./start_scheduler.sh >> logs/boot.log 2>&1"
+    start = (
+        "./start_scheduler.sh"
+        if ctx.checkout
+        else shlex.join([str(ctx.python), "-m", "fund_scheduler", "start"])
+    )
+    command = f"cd {shlex.quote(str(ctx.project_dir))} && {start} >> logs/boot.log 2>&1"
     return f"@reboot {cron_command(command)}\n"
 
 

@@ -1,5 +1,10 @@
 """Logging for the daemon and the CLI: a size-rotated ``scheduler.log`` flushed per line, stderr
-optionally, and a filter that masks known secrets in every record."""
+optionally, and a filter that masks every known secret in every record.
+
+Logger names are the stable vocabulary of the log (``scheduler.daemon``, ``scheduler.runner``,
+``scheduler.alerts``, ...), independent of the module layout, so ``grep`` and log shippers keep
+working across releases.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,10 @@ import logging.handlers
 import sys
 from collections.abc import Iterable
 
+from fund_common.redaction import Redactor, environ_secrets
 from fund_scheduler.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
-# Webhook path segments this long (after the first) are treated as keys; "send", "webhook" are not.
-MIN_PATH_SECRET = 8
 
 
 class RedactSecrets(logging.Filter):
@@ -20,38 +24,26 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]):
         super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 3]
+        self.redactor = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        if not self.redactor:
             return True
-        message = record.getMessage()
+        message = self.redactor.scrub(record.getMessage())
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        for secret in self.secrets:
-            message = message.replace(secret, "***")
-            if record.exc_text:
-                record.exc_text = record.exc_text.replace(secret, "***")
+        if record.exc_text:
+            record.exc_text = self.redactor.scrub(record.exc_text)
         record.msg, record.args = message, None
         return True
 
 
 def secrets_of(settings: Settings) -> list[str]:
-    """Known secrets: the database password, tokens, and credentials inside configured URLs."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    names = ("MYSQL_PASSWORD", "SCHEDULER_API_TOKEN", "ALERT_SMTP_PASSWORD")
+    """Known secrets: the database password and whatever the environment holds by the rule of
+    :func:`fund_common.redaction.environ_secrets` (``*_URL`` credentials, ``*_PASSWORD``,
+    ``*_TOKEN``, ``*_SECRET``, ``*_KEY`` values)."""
     found = [settings.database_url.password or ""]
-    found += [settings.environ.get(n, "") for n in names]
-    for name in ("FUND_HTTP_URL", "ALERT_WEBHOOK_URL"):
-        raw = settings.environ.get(name, "")
-        if not raw:
-            continue
-        parts = urlsplit(raw)
-        found.append(parts.password or "")
-        found += [value for _key, value in parse_qsl(parts.query) if "{" not in value]
-        if name == "ALERT_WEBHOOK_URL":  # Slack-style keys live in the path: /services/T…/B…/<key>
-            found += [seg for seg in parts.path.split("/")[2:] if len(seg) >= MIN_PATH_SECRET]
+    found += environ_secrets(settings.environ)
     return [s for s in found if s]
 
 

@@ -1,8 +1,11 @@
 """Daemon settings from environment variables (and ``.env`` through python-dotenv), validated.
 
-Every invalid value raises :class:`~fund_scheduler.errors.ConfigError` whose message names the
-variable and the value, so the CLI can print one line and exit with status 2 before anything
-starts. Reading settings has no side effects: no directory is created and nothing connects.
+Every variable is read with :class:`fund_common.envreader.EnvReader`; an invalid value is one
+line naming the variable and the value, and :meth:`Settings.from_env` raises one
+:class:`~fund_scheduler.errors.ConfigError` holding every such line, so the CLI prints them all
+and exits with status 2 before anything starts. Reading settings has no side effects: no
+directory is created and nothing connects. Defaults that depend on where the program lives
+(checkout or installed) come from :mod:`fund_scheduler.program`.
 """
 
 from __future__ import annotations
@@ -11,158 +14,99 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from fund_common.envreader import EnvReader
+from fund_common.redaction import mask_url
+from fund_scheduler import program
 from fund_scheduler.errors import ConfigError
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
+__all__ = ["WEBHOOK_FORMATS", "AlertSettings", "Settings", "load_dotenv_files"]
+
 SUPPORTED_BACKENDS = ("sqlite", "mysql")
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql")
+WEBHOOK_FORMATS = ("json", "wecom", "dingtalk", "slack")
+#: The schema migration runner of the product (``SCHEDULER_MIGRATIONS``' default).
+DEFAULT_MIGRATIONS = "fund_scheduler_migrations.runner:upgrade"
+#: Earlier names of the default runner, still accepted in ``SCHEDULER_MIGRATIONS``.
+LEGACY_MIGRATIONS = {"migrations.runner:upgrade": DEFAULT_MIGRATIONS}
 
 
 def load_dotenv_files(environ: Mapping[str, str] | None = None) -> list[Path]:
-    """Load ``$SCHEDULER_HOME/.env`` and the project's ``.env`` into ``os.environ``.
-
-    Variables already set in the environment win over the files. Returns the files read.
-    """
+    """Load the ``.env`` files of :func:`fund_scheduler.program.dotenv_candidates` into
+    ``os.environ``; variables already set win over the files. Returns the files read."""
     from dotenv import load_dotenv
 
     environ = os.environ if environ is None else environ
-    candidates = []
-    if environ.get("SCHEDULER_HOME"):
-        candidates.append(Path(environ["SCHEDULER_HOME"]) / ".env")
-    candidates.append(PROJECT_DIR / ".env")
+    home = Path(environ["SCHEDULER_HOME"]) if environ.get("SCHEDULER_HOME") else program.default_home()
     loaded = []
-    for path in dict.fromkeys(candidates):
+    for path in program.dotenv_candidates(home):
         if path.is_file():
             load_dotenv(path, override=False)
             loaded.append(path)
     return loaded
 
 
-def _int(environ: Mapping[str, str], name: str, default: int, minimum: int = 0) -> int:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
-    if value < minimum:
-        raise ConfigError(f"{name}={raw!r} must be at least {minimum}")
-    return value
-
-
-def _port(environ: Mapping[str, str], name: str, default: int) -> int:
-    value = _int(environ, name, default, minimum=0)
-    if value > 65535:
-        raise ConfigError(f"{name}={value} is not a TCP port (0..65535; 0 disables)")
-    return value
-
-
-def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
-    raw = environ.get(name, "").strip()
-    if not raw:
-        return default
-    if raw.lower() in ("1", "true", "yes", "on"):
-        return True
-    if raw.lower() in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name}={raw!r} is not a boolean (use true or false)")
-
-
-def parse_timezone(value: str, name: str = "SCHEDULER_TIMEZONE") -> ZoneInfo:
-    """Return the IANA zone ``value``; raise ConfigError naming ``name`` when unknown."""
-    try:
-        return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise ConfigError(f"{name}={value!r} is not a known IANA timezone") from None
-
-
-def _database_url(environ: Mapping[str, str], home: Path) -> URL:
-    raw = environ.get("DATABASE_URL", "").strip()
+def _database_url(env: EnvReader, home: Path) -> URL | None:
+    """The database URL from ``DATABASE_URL`` or ``MYSQL_*``; None (a problem recorded) if invalid."""
+    raw = env.raw("DATABASE_URL")
     if raw:
         try:
             url = make_url(raw)
         except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-            raise ConfigError(f"DATABASE_URL={mask_url_text(raw)!r} is not a valid database URL") from None
-    elif environ.get("MYSQL_HOST", "").strip():
-        missing = [n for n in ("MYSQL_USER", "MYSQL_DB") if not environ.get(n, "").strip()]
+            env.problem(f"DATABASE_URL={mask_url(raw)!r} is not a valid database URL")
+            return None
+    elif env.raw("MYSQL_HOST"):
+        missing = [n for n in ("MYSQL_USER", "MYSQL_DB") if not env.raw(n)]
         if missing:
-            raise ConfigError(f"MYSQL_HOST is set but {', '.join(missing)} is not")
+            env.problem(f"MYSQL_HOST is set but {', '.join(missing)} is not")
+            return None
         url = URL.create(
             "mysql+pymysql",
-            username=environ["MYSQL_USER"].strip(),
-            password=environ.get("MYSQL_PASSWORD") or None,
-            host=environ["MYSQL_HOST"].strip(),
-            port=_int(environ, "MYSQL_PORT", 3306, minimum=1),
-            database=environ["MYSQL_DB"].strip(),
+            username=env.raw("MYSQL_USER"),
+            password=env.environ.get("MYSQL_PASSWORD") or None,
+            host=env.raw("MYSQL_HOST"),
+            port=env.integer("MYSQL_PORT", 3306, minimum=1),
+            database=env.raw("MYSQL_DB"),
             query={"charset": "utf8mb4"},
         )
     else:
-        url = URL.create("sqlite", database=str(home / "data" / "scheduler.db"))
-    shown = mask_url_text(raw) if raw else url.render_as_string(hide_password=True)
+        return URL.create("sqlite", database=str(home / "data" / "scheduler.db"))
+    shown = mask_url(raw) if raw else url.render_as_string(hide_password=True)
     if url.get_backend_name() not in SUPPORTED_BACKENDS:
-        raise ConfigError(
-            f"DATABASE_URL={shown!r}: backend "
-            f"{url.get_backend_name()!r} is not supported (use sqlite or mysql+pymysql)"
+        env.problem(
+            f"DATABASE_URL={shown!r}: backend {url.get_backend_name()!r} is not supported "
+            "(use sqlite or mysql+pymysql)"
         )
+        return None
     if url.drivername == "mysql":  # no driver named: the default (MySQLdb) is not installed
         url = url.set(drivername="mysql+pymysql")
     if url.drivername not in SUPPORTED_DRIVERS:
-        raise ConfigError(
+        env.problem(
             f"DATABASE_URL={shown!r}: driver {url.drivername!r} is not supported "
             "(use sqlite or mysql+pymysql)"
         )
+        return None
     if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
-        raise ConfigError(
+        env.problem(
             f"DATABASE_URL={shown!r}: an in-memory SQLite database cannot be shared by the daemon, "
             "the CLI and job processes; give a file path"
         )
+        return None
     return url
 
 
-def mask_url_text(raw: str) -> str:
-    """Mask the password in a URL-like string that may not even parse."""
-    scheme, sep, rest = raw.partition("://")
-    if not sep or "@" not in rest:
-        return raw
-    creds, _, host = rest.rpartition("@")
-    user = creds.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}" if ":" in creds else raw
-
-
-WEBHOOK_FORMATS = ("json", "wecom", "dingtalk", "slack")
-
-
-def webhook_secrets(url: str) -> list[str]:
-    """The parts of a webhook URL that may be a key: password, query values, path after the first
-    segment (Slack and Discord put the token in the path)."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    parts = urlsplit(url)
-    found = [parts.password or ""]
-    found += [value for _key, value in parse_qsl(parts.query)]
-    found += [segment for segment in parts.path.split("/")[2:] if segment]
-    return [s for s in found if len(s) >= 3]
-
-
-def mask_webhook_url(url: str) -> str:
-    """``url`` fit for a log line: no user info, query values and the path after its first segment
-    shown as ``***`` (``https://qyapi.weixin.qq.com/cgi-bin/***?key=***``)."""
-    from urllib.parse import parse_qsl, urlsplit
-
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    segments = parts.path.split("/")
-    path = "/".join(segments[:2]) + ("/***" if any(segments[2:]) else "")
-    query = "&".join(f"{key}=***" for key, _value in parse_qsl(parts.query, keep_blank_values=True))
-    return f"{parts.scheme}://{host}{path}" + (f"?{query}" if query else "")
+def _port(env: EnvReader, name: str, default: int, minimum: int = 0) -> int:
+    value = env.integer(name, default, minimum=minimum)
+    if value > 65535:
+        env.problem(
+            f"{name}={value} is not a TCP port ({minimum}..65535{'; 0 disables' if minimum == 0 else ''})"
+        )
+        return default
+    return value
 
 
 @dataclass(frozen=True)
@@ -188,64 +132,43 @@ class AlertSettings:
 
     @property
     def masked_webhook_url(self) -> str | None:
-        return mask_webhook_url(self.webhook_url) if self.webhook_url else None
+        return mask_url(self.webhook_url) if self.webhook_url else None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> AlertSettings:
-        """Read and validate the ALERT_* variables; raise ConfigError naming the first bad one."""
+    def read(cls, env: EnvReader) -> AlertSettings:
+        """The ALERT_* variables of ``env``; every bad one is recorded in ``env.problems``."""
         from urllib.parse import urlsplit
 
-        def text(name: str) -> str | None:
-            return environ.get(name, "").strip() or None
-
-        url = text("ALERT_WEBHOOK_URL")
+        url = env.raw("ALERT_WEBHOOK_URL")
         if url:
             try:
                 parts = urlsplit(url)
-                parts.port  # noqa: B018 - raises ValueError on a bad port
-            except ValueError:
-                parts = None
-            if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ConfigError(
-                    f"ALERT_WEBHOOK_URL={mask_webhook_url(url)!r} is not an http(s) URL with a host"
-                )
-        fmt = (text("ALERT_WEBHOOK_FORMAT") or "json").lower()
-        if fmt not in WEBHOOK_FORMATS:
-            raise ConfigError(
-                f"ALERT_WEBHOOK_FORMAT={environ['ALERT_WEBHOOK_FORMAT']!r} is not one of "
-                f"{', '.join(WEBHOOK_FORMATS)}"
-            )
-        host = text("ALERT_SMTP_HOST")
-        port = _int(environ, "ALERT_SMTP_PORT", 587, minimum=1)
-        if port > 65535:
-            raise ConfigError(f"ALERT_SMTP_PORT={port} is not a TCP port (1..65535)")
-        to = tuple(a.strip() for a in environ.get("ALERT_SMTP_TO", "").split(",") if a.strip())
+                ok = parts.scheme in ("http", "https") and bool(parts.hostname) and (parts.port or 1) > 0
+            except ValueError:  # a bad port
+                ok = False
+            if not ok:
+                env.problem(f"ALERT_WEBHOOK_URL={mask_url(url)!r} is not an http(s) URL with a host")
+        fmt = env.choice("ALERT_WEBHOOK_FORMAT", "json", WEBHOOK_FORMATS)
+        host = env.raw("ALERT_SMTP_HOST")
+        port = _port(env, "ALERT_SMTP_PORT", 587, minimum=1)
+        to = env.words("ALERT_SMTP_TO")
         for address in to:
             if "@" not in address:
-                raise ConfigError(f"ALERT_SMTP_TO: {address!r} is not an email address")
-        sender = text("ALERT_SMTP_FROM")
+                env.problem(f"ALERT_SMTP_TO: {address!r} is not an email address")
+        sender = env.raw("ALERT_SMTP_FROM")
         if sender and "@" not in sender:
-            raise ConfigError(f"ALERT_SMTP_FROM={sender!r} is not an email address")
-        user, password = text("ALERT_SMTP_USER"), environ.get("ALERT_SMTP_PASSWORD") or None
+            env.problem(f"ALERT_SMTP_FROM={sender!r} is not an email address")
+        user, password = env.raw("ALERT_SMTP_USER"), env.environ.get("ALERT_SMTP_PASSWORD") or None
         if host and not to:
-            raise ConfigError("ALERT_SMTP_HOST is set but ALERT_SMTP_TO is not: name who gets the mail")
+            env.problem("ALERT_SMTP_HOST is set but ALERT_SMTP_TO is not: name who gets the mail")
         if not host:
-            given = [n for n in ("ALERT_SMTP_TO", "ALERT_SMTP_USER", "ALERT_SMTP_FROM") if text(n)]
+            given = [n for n in ("ALERT_SMTP_TO", "ALERT_SMTP_USER", "ALERT_SMTP_FROM") if env.raw(n)]
             if given or password:
-                raise ConfigError(
+                env.problem(
                     f"{given[0] if given else 'ALERT_SMTP_PASSWORD'} is set but ALERT_SMTP_HOST is not"
                 )
         if password and not user:
-            raise ConfigError("ALERT_SMTP_PASSWORD is set but ALERT_SMTP_USER is not")
-        raw_timeout = environ.get("ALERT_TIMEOUT", "").strip()
-        timeout = 10.0
-        if raw_timeout:
-            try:
-                timeout = float(raw_timeout)
-            except ValueError:
-                raise ConfigError(f"ALERT_TIMEOUT={raw_timeout!r} is not a number of seconds") from None
-            if not 0 < timeout <= 300:
-                raise ConfigError(f"ALERT_TIMEOUT={raw_timeout!r} must be above 0 and at most 300 seconds")
+            env.problem("ALERT_SMTP_PASSWORD is set but ALERT_SMTP_USER is not")
         return cls(
             webhook_url=url,
             webhook_format=fmt,
@@ -255,11 +178,19 @@ class AlertSettings:
             smtp_password=password,
             smtp_from=sender,
             smtp_to=to,
-            smtp_starttls=_bool(environ, "ALERT_SMTP_STARTTLS", True),
-            min_interval=_int(environ, "ALERT_MIN_INTERVAL", 1800, minimum=0),
-            skipped_after=_int(environ, "ALERT_SKIPPED_AFTER", 2, minimum=1),
-            timeout=timeout,
+            smtp_starttls=env.boolean("ALERT_SMTP_STARTTLS", True),
+            min_interval=env.integer("ALERT_MIN_INTERVAL", 1800, minimum=0),
+            skipped_after=env.integer("ALERT_SKIPPED_AFTER", 2, minimum=1),
+            timeout=env.number("ALERT_TIMEOUT", 10.0, above=0, maximum=300),
         )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> AlertSettings:
+        """Read and validate the ALERT_* variables; ConfigError with every problem."""
+        env = EnvReader(environ)
+        alerts = cls.read(env)
+        env.raise_problems(ConfigError)
+        return alerts
 
     def describe(self) -> dict[str, str]:
         """The ALERT_* settings as printable strings, secrets masked."""
@@ -308,8 +239,9 @@ class Settings:
     stop_timeout: int = 30
     history_retention_days: int = 7
     run_on_first_start: bool = True
-    jobs_config: Path = PROJECT_DIR / "config" / "jobs.toml"
-    jobs_packages: tuple[str, ...] = ("jobs",)
+    jobs_config: Path = field(default_factory=lambda: program.default_jobs_config(program.default_home()))
+    jobs_packages: tuple[str, ...] = field(default_factory=lambda: (program.bundled_jobs_package(),))
+    migrations: str | None = DEFAULT_MIGRATIONS
     http_host: str = "127.0.0.1"
     http_port: int = 5000
     api_token: str | None = field(default=None, repr=False)
@@ -318,41 +250,43 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read and validate every setting; raise ConfigError on the first invalid one."""
+        """Read and validate every setting; ConfigError with one line per invalid value."""
         environ = dict(os.environ if environ is None else environ)
-        home = Path(environ.get("SCHEDULER_HOME") or PROJECT_DIR).expanduser().resolve()
-        log_dir = Path(environ.get("SCHEDULER_LOG_DIR") or home / "logs").expanduser()
-        pid_file = Path(environ.get("SCHEDULER_PID_FILE") or log_dir / "scheduler.pid").expanduser()
-        jobs_config = Path(
-            environ.get("SCHEDULER_JOBS_CONFIG") or PROJECT_DIR / "config" / "jobs.toml"
-        ).expanduser()
-        packages = tuple(
-            p.strip() for p in environ.get("SCHEDULER_JOBS_PACKAGES", "jobs").split(",") if p.strip()
-        )
+        env = EnvReader(environ)
+        home = env.path("SCHEDULER_HOME", program.default_home()).resolve()
+        log_dir = env.path("SCHEDULER_LOG_DIR", home / "logs").resolve()
+        packages = env.words("SCHEDULER_JOBS_PACKAGES", (program.bundled_jobs_package(),))
         if not packages:
-            raise ConfigError("SCHEDULER_JOBS_PACKAGES is empty: name at least one package")
-        return cls(
+            env.problem("SCHEDULER_JOBS_PACKAGES is empty: name at least one package")
+        migrations = env.text("SCHEDULER_MIGRATIONS") or DEFAULT_MIGRATIONS
+        migrations = LEGACY_MIGRATIONS.get(migrations, migrations)
+        if migrations.lower() != "none" and ":" not in migrations:
+            env.problem(f"SCHEDULER_MIGRATIONS={migrations!r} is not module:function (or none)")
+        settings = cls(
             home=home,
-            database_url=_database_url(environ, home),
-            timezone=parse_timezone(environ.get("SCHEDULER_TIMEZONE", "").strip() or "Asia/Shanghai"),
-            log_dir=log_dir.resolve(),
-            pid_file=pid_file.resolve(),
-            misfire_grace_time=_int(environ, "SCHEDULER_MISFIRE_GRACE_TIME", 3600, minimum=1),
-            log_max_bytes=_int(environ, "SCHEDULER_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
-            log_backup_count=_int(environ, "SCHEDULER_LOG_BACKUP_COUNT", 5, minimum=0),
-            job_log_max_bytes=_int(environ, "SCHEDULER_JOB_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024),
-            max_workers=_int(environ, "SCHEDULER_MAX_WORKERS", 4, minimum=1),
-            stop_timeout=_int(environ, "SCHEDULER_STOP_TIMEOUT", 30, minimum=0),
-            history_retention_days=_int(environ, "HISTORY_RETENTION_DAYS", 7, minimum=1),
-            run_on_first_start=_bool(environ, "SCHEDULER_RUN_ON_FIRST_START", True),
-            jobs_config=jobs_config.resolve(),
+            database_url=_database_url(env, home) or URL.create("sqlite", database="invalid"),
+            timezone=env.timezone("SCHEDULER_TIMEZONE", "Asia/Shanghai"),
+            log_dir=log_dir,
+            pid_file=env.path("SCHEDULER_PID_FILE", log_dir / "scheduler.pid").resolve(),
+            misfire_grace_time=env.integer("SCHEDULER_MISFIRE_GRACE_TIME", 3600, minimum=1),
+            log_max_bytes=env.integer("SCHEDULER_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
+            log_backup_count=env.integer("SCHEDULER_LOG_BACKUP_COUNT", 5, minimum=0),
+            job_log_max_bytes=env.integer("SCHEDULER_JOB_LOG_MAX_BYTES", 20 * 1024 * 1024, minimum=1024),
+            max_workers=env.integer("SCHEDULER_MAX_WORKERS", 4, minimum=1),
+            stop_timeout=env.integer("SCHEDULER_STOP_TIMEOUT", 30, minimum=0),
+            history_retention_days=env.integer("HISTORY_RETENTION_DAYS", 7, minimum=1),
+            run_on_first_start=env.boolean("SCHEDULER_RUN_ON_FIRST_START", True),
+            jobs_config=env.path("SCHEDULER_JOBS_CONFIG", program.default_jobs_config(home)).resolve(),
             jobs_packages=packages,
-            http_host=environ.get("SCHEDULER_HTTP_HOST", "").strip() or "127.0.0.1",
-            http_port=_port(environ, "SCHEDULER_HTTP_PORT", 5000),
-            api_token=environ.get("SCHEDULER_API_TOKEN", "").strip() or None,
-            alerts=AlertSettings.from_env(environ),
+            migrations=None if migrations.lower() == "none" else migrations,
+            http_host=env.text("SCHEDULER_HTTP_HOST") or "127.0.0.1",
+            http_port=_port(env, "SCHEDULER_HTTP_PORT", 5000),
+            api_token=env.raw("SCHEDULER_API_TOKEN"),
+            alerts=AlertSettings.read(env),
             environ=environ,
         )
+        env.raise_problems(ConfigError)
+        return settings
 
     @property
     def control_socket(self) -> Path:
@@ -368,6 +302,11 @@ class Settings:
         return self.log_dir / "jobs"
 
     @property
+    def workdir(self) -> Path:
+        """Where job runs start unless a job names its own ``workdir``."""
+        return program.default_workdir(self.home)
+
+    @property
     def http_url(self) -> str | None:
         """The base URL of the daemon's HTTP server, or None when SCHEDULER_HTTP_PORT is 0."""
         if not self.http_port:
@@ -377,10 +316,10 @@ class Settings:
 
     @property
     def masked_database_url(self) -> str:
-        return self.database_url.render_as_string(hide_password=True)
+        return mask_url(self.database_url.render_as_string(hide_password=False))
 
     def describe(self) -> dict[str, str]:
-        """The settings as printable strings, with the database password masked."""
+        """The settings as printable strings, with every secret masked."""
         return {
             "SCHEDULER_HOME": str(self.home),
             "DATABASE_URL": self.masked_database_url,
@@ -396,6 +335,7 @@ class Settings:
             "SCHEDULER_RUN_ON_FIRST_START": str(self.run_on_first_start).lower(),
             "SCHEDULER_JOBS_CONFIG": str(self.jobs_config),
             "SCHEDULER_JOBS_PACKAGES": ",".join(self.jobs_packages),
+            "SCHEDULER_MIGRATIONS": self.migrations or "none",
             "HISTORY_RETENTION_DAYS": str(self.history_retention_days),
             "SCHEDULER_HTTP_HOST": self.http_host,
             "SCHEDULER_HTTP_PORT": str(self.http_port) + ("" if self.http_port else " (HTTP disabled)"),

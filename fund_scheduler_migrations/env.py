@@ -33,9 +33,12 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    from fund_scheduler.store.jobstore import make_engine
+    from fund_scheduler.store.engine import make_engine
 
-    engine = make_engine(context.config.get_main_option("sqlalchemy.url"))
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("no database: run the migrations through fund_scheduler_migrations.runner")
+    engine = make_engine(url)
     try:
         with engine.begin() as conn:
             _run(conn)

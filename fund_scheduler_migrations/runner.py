@@ -76,13 +76,15 @@ def config(connection: sa.Connection | None = None) -> Config:
 
 
 def head() -> str:
-    return ScriptDirectory.from_config(config()).get_current_head()
+    revision = ScriptDirectory.from_config(config()).get_current_head()
+    assert revision is not None, "the migrations have no head revision"
+    return revision
 
 
 def _engine(engine_or_url: sa.Engine | sa.URL | str) -> tuple[sa.Engine, bool]:
     if isinstance(engine_or_url, sa.Engine):
         return engine_or_url, False
-    from fund_scheduler.store.jobstore import make_engine
+    from fund_scheduler.store.engine import make_engine
 
     return make_engine(engine_or_url), True
 

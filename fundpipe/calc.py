@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from fundpipe.db import upsert_frame, utcnow
+from fund_common.clock import utcnow_naive
+from fundpipe.db import upsert_frame
 from fundpipe.metrics import fund_metrics, nav_returns
 from fundpipe.navwindow import load_nav_window
 from fundpipe.schema import fund_metrics as fund_metrics_table
@@ -59,7 +60,7 @@ def compute_and_store(
     for name in _METRIC_COLUMNS:
         column = values[name][keep]
         frame[name] = np.where(np.isfinite(column), column, np.nan)
-    constants = {"calc_date": calc_date, "window_days": int(returns.shape[0]), "updated_at": utcnow()}
+    constants = {"calc_date": calc_date, "window_days": int(returns.shape[0]), "updated_at": utcnow_naive()}
     with engine.begin() as conn:
         upsert_frame(
             conn,

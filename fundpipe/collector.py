@@ -13,15 +13,16 @@ import datetime as dt
 import uuid
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from fundpipe.db import chunks, records, upsert, utcnow
+from fund_common.clock import utcnow_naive
+from fundpipe.calendar import first_of_trading_days
+from fundpipe.db import chunks, records, upsert
 from fundpipe.schema import fund_info, fund_nav, fund_nav_staging
 from fundpipe.sources import FUND_COLUMNS, Delivering, Delivery, HistorySource, Source, staging_frame
 
-__all__ = ["backfill_start", "collect_into_staging", "is_fresh", "new_batch_id"]
+__all__ = ["collect_into_staging", "is_fresh", "new_batch_id"]
 
 _STAGING_COLUMNS = ["fund_code", "nav_date", "unit_nav", "accum_nav", "daily_return", "source", "parse_error"]
 
@@ -39,10 +40,9 @@ def is_fresh(conn: sa.Connection) -> bool:
     return True
 
 
-def backfill_start(as_of: dt.date, business_days: int) -> dt.date:
-    """First day of the ``business_days`` Monday-Friday days ending on or before ``as_of``."""
-    day = np.busday_offset(np.datetime64(as_of, "D"), -(business_days - 1), roll="backward")
-    return day.item()
+def _fresh(engine: sa.Engine) -> bool:
+    with engine.connect() as conn:
+        return is_fresh(conn)
 
 
 def collect_into_staging(
@@ -51,8 +51,8 @@ def collect_into_staging(
     """Stage ``source``'s rows for ``as_of`` as batch ``batch_id`` and upsert its fund list.
 
     On a fresh database (see :func:`is_fresh`) a :class:`HistorySource` first delivers
-    ``history_days`` business days ending at ``as_of``, in the same batch. A
-    :class:`~fundpipe.sources.Delivering` source is asked for its delivery instead. The source
+    ``history_days`` trading days ending at ``as_of`` (:mod:`fundpipe.calendar`), in the same
+    batch. A :class:`~fundpipe.sources.Delivering` source is asked for its delivery instead. The source
     is asked before the write transaction opens; staging and ``fund_info`` are written in one.
     Returns ``batch_id``, ``source``, ``staged`` (rows), ``dates``, ``backfilled``, ``funds``,
     ``details`` (the source's own, e.g. files archived or the URL and attempts) and ``note``
@@ -61,17 +61,15 @@ def collect_into_staging(
     backfill = False
     if isinstance(source, Delivering):
         delivery = source.deliver(as_of)
-    else:
-        with engine.connect() as conn:
-            backfill = isinstance(source, HistorySource) and is_fresh(conn)
-        if backfill:
-            frame = source.fetch_range(backfill_start(as_of, history_days), as_of)
-        else:
-            frame = source.fetch(as_of)
+    elif isinstance(source, HistorySource) and _fresh(engine):
+        backfill = True
+        frame = source.fetch_range(first_of_trading_days(as_of, history_days), as_of)
         delivery = Delivery(staging_frame(frame, source.name))
+    else:
+        delivery = Delivery(staging_frame(source.fetch(as_of), source.name))
     funds = source.funds()
 
-    now = utcnow()
+    now = utcnow_naive()
     with engine.begin() as conn:
         staged = delivery.claim(conn, batch_id, now)
         rows = records(staged, _STAGING_COLUMNS)

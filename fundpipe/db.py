@@ -1,8 +1,7 @@
-"""Small database helpers shared by the pipeline steps: UTC clock, row conversion, upserts."""
+"""Small database helpers shared by the pipeline steps: row conversion, upserts."""
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -10,18 +9,15 @@ from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from fundpipe.errors import FundPipelineError
 
-__all__ = ["CHUNK_ROWS", "chunks", "records", "rows_frame", "upsert", "upsert_frame", "utcnow"]
+__all__ = ["CHUNK_ROWS", "chunks", "records", "rows_frame", "upsert", "upsert_frame"]
 
 #: Rows per executemany call: bounds memory and statement size on every backend.
 CHUNK_ROWS = 20_000
-
-
-def utcnow() -> dt.datetime:
-    """The current time as a naive UTC datetime, the form every fund table stores."""
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def chunks(rows: Sequence[Any], size: int = CHUNK_ROWS) -> Iterable[Sequence[Any]]:
@@ -99,21 +95,22 @@ def upsert_frame(
 
 def _upsert_statement(dialect: sa.Dialect, table: sa.Table, update: Sequence[str]) -> sa.Insert:
     name = dialect.name
-    if name in ("sqlite", "postgresql"):
-        if name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        stmt = insert(table)
-        return stmt.on_conflict_do_update(
-            index_elements=[c.name for c in table.primary_key.columns],
-            set_={c: stmt.excluded[c] for c in update},
-        )
-    if name in ("mysql", "mariadb"):
-        from sqlalchemy.dialects.mysql import insert
+    keys = [c.name for c in table.primary_key.columns]
+    if name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = insert(table)
-        return stmt.on_duplicate_key_update({c: stmt.inserted[c] for c in update})
+        lite = sqlite_insert(table)
+        return lite.on_conflict_do_update(index_elements=keys, set_={c: lite.excluded[c] for c in update})
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+        pg = postgresql_insert(table)
+        return pg.on_conflict_do_update(index_elements=keys, set_={c: pg.excluded[c] for c in update})
+    if name in ("mysql", "mariadb"):
+        from sqlalchemy.dialects.mysql import insert as mysql_insert
+
+        my = mysql_insert(table)
+        return my.on_duplicate_key_update({c: my.inserted[c] for c in update})
     raise FundPipelineError(
         f"database dialect {name!r} has no upsert here (supported: sqlite, mysql, mariadb, postgresql)"
     )
@@ -146,7 +143,7 @@ def _upsert_columns(
     for column in table.columns:
         if column.key in given or column.default is None:
             continue
-        if not column.default.is_scalar:
+        if not isinstance(column.default, ScalarElementColumnDefault):
             rows = [
                 {**dict(zip(columns, row, strict=True)), **constants}
                 for row in zip(*columns.values(), strict=True)
@@ -178,7 +175,7 @@ def _upsert_columns(
     return n
 
 
-def _bind_order(compiled: sa.engine.Compiled) -> list[str]:
+def _bind_order(compiled: SQLCompiler) -> list[str]:
     """The bound parameter names of an INSERT, in the order the driver expects them."""
     if compiled.positional:
         return list(compiled.positiontup or ())

@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
-from fundpipe.db import chunks, records, rows_frame, upsert, utcnow
+from fund_common.clock import utcnow_naive
+from fundpipe.db import chunks, records, rows_frame, upsert
 from fundpipe.errors import FundPipelineError
 from fundpipe.schema import fund_nav, fund_nav_corrections, fund_nav_quarantine, fund_nav_staging
 from fundpipe.validation import RuleContext, ValidationResult, apply_rules
@@ -45,7 +46,7 @@ def merge_pending(engine: sa.Engine, context: RuleContext) -> tuple[ValidationRe
     ``warnings``, ``coverage`` (share or None), ``is_valid`` and ``corrections`` (up to 5
     "code date: old -> new" lines).
     """
-    now = utcnow()
+    now = utcnow_naive()
     pending = fund_nav_staging.c.processed_at.is_(None)
     with engine.begin() as conn:
         context = dataclasses.replace(context, conn=conn)

@@ -223,7 +223,7 @@ def _read_packed_parallel(conn: sa.Connection, as_of: dt.date, n_dates: int, thr
         sa.select(sa.type_coerce(_window_dates(conn.dialect, as_of, n_dates).c.d, sa.String))
     )
     date_text = sorted(d for d in dates.scalars() if d is not None)
-    codes = conn.execute(_distinct_codes()).scalars().all()
+    codes = list(conn.execute(_distinct_codes()).scalars())
     parts = 2 * threads
     if len(codes) < 2 * parts or not date_text:
         return _read_packed_serial(conn, as_of, n_dates)

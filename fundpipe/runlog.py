@@ -10,7 +10,8 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from fundpipe.db import utcnow
+from fund_common.clock import utcnow_naive
+from fundpipe.errors import FundPipelineError
 from fundpipe.schema import data_update_log
 
 __all__ = ["StepRecord", "logged_step"]
@@ -42,12 +43,14 @@ def logged_step(
     message (counts kept) when the block raises; the exception propagates.
     """
     with engine.begin() as conn:
-        row_id = conn.execute(
+        key = conn.execute(
             sa.insert(data_update_log).values(
-                step=step, as_of=as_of, batch_id=batch_id, started_at=utcnow(), status="running"
+                step=step, as_of=as_of, batch_id=batch_id, started_at=utcnow_naive(), status="running"
             )
-        ).inserted_primary_key[0]
-    record = StepRecord(id=int(row_id), batch_id=batch_id)
+        ).inserted_primary_key
+    if key is None:  # every supported driver reports the id of a single-row insert
+        raise FundPipelineError(f"{step}: the database gave no id for the new data_update_log row")
+    record = StepRecord(id=int(key[0]), batch_id=batch_id)
     try:
         yield record
     except BaseException as exc:
@@ -65,7 +68,7 @@ def _close(engine: sa.Engine, record: StepRecord, status: str, message: str | No
             sa.update(data_update_log)
             .where(data_update_log.c.id == record.id)
             .values(
-                finished_at=utcnow(),
+                finished_at=utcnow_naive(),
                 status=status,
                 batch_id=record.batch_id,
                 rows_in=record.rows_in,

@@ -1,5 +1,10 @@
 """The fund tables as SQLAlchemy Core metadata, portable between SQLite and MySQL/MariaDB.
 
+This module declares the tables; it creates nothing. The product's databases are created and
+upgraded by the Alembic migrations alone (``fund_scheduler_migrations``, run by the daemon at
+start; a test checks that they agree with this metadata). A scratch database (a test, a
+notebook, a benchmark) gets the tables from ``metadata.create_all(engine)``.
+
 Type choices:
 
 * NAVs, returns and metrics are ``Double`` (IEEE 754 binary64: ``DOUBLE`` on MySQL, ``REAL``
@@ -12,7 +17,7 @@ Type choices:
   SQLite it is a ``WITHOUT ROWID`` table), so one fund's NAVs sit together however the days
   were loaded: the metrics job reads them fund by fund in one sequential pass
   (:mod:`fundpipe.navwindow`). A database created before this is rebuilt that way by schema
-  migration 0003 (``migrations/``); ``create_schema`` alone never alters an existing table.
+  migration 0003.
 * Every string has a length; MySQL tables are InnoDB, ``utf8mb4`` with the binary collation,
   so fund codes compare exactly (case and trailing blanks count).
 * Staging keeps the raw values a source delivered (code, date and numbers may be NULL) so a bad
@@ -28,6 +33,8 @@ Type choices:
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
@@ -42,7 +49,6 @@ __all__ = [
     "fund_nav_staging",
     "fund_source_files",
     "metadata",
-    "create_schema",
 ]
 
 #: Longest fund code ``fund_nav`` accepts; staging keeps up to ``RAW_CODE_LENGTH`` characters.
@@ -63,8 +69,13 @@ UtcDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariad
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite autoincrements INTEGER only
 Real = sa.Double
 
-_MYSQL = {"mysql_engine": "InnoDB", "mysql_charset": "utf8mb4", "mysql_collate": "utf8mb4_bin"}
-_MARIADB = {"mariadb_" + k.removeprefix("mysql_"): v for k, v in _MYSQL.items()}  # same options
+# Table options (dialect keyword arguments of ``sa.Table``, typed Any as its ``**kw`` are).
+_MYSQL: dict[str, Any] = {
+    "mysql_engine": "InnoDB",
+    "mysql_charset": "utf8mb4",
+    "mysql_collate": "utf8mb4_bin",
+}
+_MARIADB: dict[str, Any] = {"mariadb_" + k.removeprefix("mysql_"): v for k, v in _MYSQL.items()}  # same
 
 fund_info = sa.Table(
     "fund_info",
@@ -219,36 +230,3 @@ data_update_log = sa.Table(
     **_MYSQL,
     **_MARIADB,
 )
-
-
-def create_schema(engine: sa.Engine) -> None:
-    """Create the fund tables and indexes that are missing; existing ones are left untouched.
-
-    Safe to call from several processes at once: a concurrent creator's "already exists"
-    error is absorbed by one retry (``create_all`` then finds the table and skips it).
-    """
-    try:
-        metadata.create_all(engine, checkfirst=True)
-    except sa.exc.OperationalError:
-        metadata.create_all(engine, checkfirst=True)
-    _add_missing_columns(engine, fund_nav_staging)
-
-
-def _add_missing_columns(engine: sa.Engine, table: sa.Table) -> None:
-    """Add ``table``'s nullable columns that a database created by an older version lacks.
-
-    ``create_all`` never alters an existing table; a nullable column without a default can be
-    added in place on every backend (``ALTER TABLE ... ADD COLUMN``), existing rows get NULL.
-    """
-    present = {c["name"] for c in sa.inspect(engine).get_columns(table.name)}
-    missing = [c for c in table.columns if c.name not in present and c.nullable and c.server_default is None]
-    if not missing:
-        return
-    with engine.begin() as conn:
-        for column in missing:
-            spec = sa.schema.CreateColumn(column).compile(dialect=conn.dialect)
-            try:
-                conn.execute(sa.DDL(f"ALTER TABLE %(table)s ADD COLUMN {spec}").against(table))
-            except sa.exc.OperationalError:  # a concurrent upgrade added it first
-                if column.name not in {c["name"] for c in sa.inspect(conn).get_columns(table.name)}:
-                    raise

@@ -1,7 +1,9 @@
 """Settings of the fund pipeline, read from ``FUND_*`` environment variables.
 
 Cheap to import (no pandas, no numpy) so the daemon's ``check-config`` can validate them.
-An unset or empty variable takes its default.
+An unset or empty variable takes its default. The variables are read by the shared
+:class:`~fund_common.envreader.EnvReader` (a value that is not a number is reported as such),
+then every value is checked; every problem is reported, one line each.
 
 * ``FUND_SOURCE`` (``demo``): where NAVs come from: ``demo`` (synthetic), ``csv`` (an inbox
   folder) or ``http`` (a JSON endpoint); see :mod:`fundpipe.sources`.
@@ -9,8 +11,9 @@ An unset or empty variable takes its default.
   files go to ``archive/<date>/`` and unreadable ones to ``rejected/`` beside it. ``~`` is
   expanded; a relative path is taken relative to ``SCHEDULER_HOME``.
 * ``FUND_HTTP_URL`` (none; required by ``http``): URL template of the ``http`` source;
-  ``{date}`` is replaced by the ISO date (``2024-06-03``). Shown masked (user info and query
-  values as ``***``) in every message.
+  ``{date}`` is replaced by the ISO date (``2024-06-03``). Shown masked in every message (the
+  password, query values and key-like path segments as ``***``: the one rule of
+  :func:`fund_common.redaction.mask_url`).
 * ``FUND_HTTP_TIMEOUT`` (``30``): seconds the ``http`` source waits to connect, for each read
   and for the whole answer (more than 0, at most 600).
 * ``FUND_DEMO_FUNDS`` (``300``): number of synthetic funds of the demo source (1-100000).
@@ -40,13 +43,14 @@ Validation (see :mod:`fundpipe.validation`):
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
+from fund_common.envreader import EnvReader
+from fund_common.redaction import mask_url
 from fundpipe.errors import FundConfigError
 
 __all__ = [
@@ -54,7 +58,6 @@ __all__ = [
     "FundConfigError",
     "FundSettings",
     "config_problems",
-    "masked_url",
     "parse_type_bounds",
 ]
 
@@ -98,7 +101,7 @@ class FundSettings:
     staging_retention_days: int = 30
     report_dir: str = str(PROJECT_DIR / "reports")
     csv_inbox: str = str(PROJECT_DIR / "data" / "inbox")
-    http_url: str = field(default="", repr=False)  # may hold credentials; see masked_url()
+    http_url: str = field(default="", repr=False)  # may hold credentials: print mask_url() of it
     http_timeout: float = 30.0
     return_bound: float = 10.0
     return_bounds_by_type: str = "bond=5,money_market=1"
@@ -151,42 +154,8 @@ def parse_type_bounds(text: str) -> tuple[dict[str, float], list[str]]:
     return bounds, problems
 
 
-def _report_dir(raw: str | None, environ: Mapping[str, str]) -> str:
-    """``FUND_REPORT_DIR`` resolved: default ``$SCHEDULER_HOME/reports``, relative to the home."""
-    home = Path((environ.get("SCHEDULER_HOME") or "").strip() or PROJECT_DIR).expanduser().resolve()
-    path = Path(raw).expanduser() if raw else Path("reports")
-    return str(home / path)  # an absolute ``path`` replaces ``home``
-
-
-def _csv_inbox(raw: str | None, environ: Mapping[str, str]) -> str:
-    """``FUND_CSV_INBOX`` resolved: default ``$SCHEDULER_HOME/data/inbox``, relative to the home."""
-    home = Path((environ.get("SCHEDULER_HOME") or "").strip() or PROJECT_DIR).expanduser().resolve()
-    return str(home / (Path(raw).expanduser() if raw else Path("data", "inbox")))
-
-
-def masked_url(url: str) -> str:
-    """``url`` safe to print: user info and query values become ``***``.
-
-    A query value that is ``{date}`` or an ISO date stays readable; the fragment is dropped.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable URL>"
-    netloc = parts.netloc if "@" not in parts.netloc else "***@" + parts.netloc.rpartition("@")[2]
-    query = []
-    for item in parts.query.split("&") if parts.query else []:
-        key, eq, value = item.partition("=")
-        shown = value if value == "{date}" or _ISO_DATE.fullmatch(value) else "***"
-        query.append(f"{key}={shown}" if eq else key)
-    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(query), ""))
-
-
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
 def _url_problems(url: str) -> list[str]:
-    shown = masked_url(url)
+    shown = mask_url(url)
     out = []
     if "{date}" not in url:
         out.append(f"FUND_HTTP_URL={shown!r} must contain {{date}} (replaced by the day, e.g. 2024-06-03)")
@@ -259,21 +228,22 @@ def _validation_problems(values: dict[str, Any], bad: Callable[[str, str], None]
 
 
 def _parse(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
-    converters: dict[str, Callable[[str], Any]] = {
-        f.name: {"str": str, "int": int, "float": float}[str(f.type)] for f in fields(FundSettings)
+    """Every field read from its ``FUND_*`` variable (unset or blank: the default), and one line
+    per value that does not convert (that field then keeps its default). Paths are resolved:
+    ``FUND_REPORT_DIR`` (default ``reports``) and ``FUND_CSV_INBOX`` (default ``data/inbox``)
+    relative to ``SCHEDULER_HOME`` (default the project folder), ``~`` expanded."""
+    env = EnvReader(environ)
+    readers: dict[str, Callable[[str, Any], Any]] = {"str": env.text, "int": env.integer, "float": env.number}
+    values = {
+        f.name: readers[str(f.type)](ENV_NAMES[f.name], f.default)
+        for f in fields(FundSettings)
+        if f.name not in _PATHS
     }
-    values: dict[str, Any] = {}
-    problems: list[str] = []
-    for name, env in ENV_NAMES.items():
-        raw = environ.get(env)
-        if raw is None or not raw.strip():
-            continue
-        convert = converters[name]
-        try:
-            values[name] = convert(raw.strip())
-        except ValueError:
-            kind = "an integer" if convert is int else "a number"
-            problems.append(f"{env}={raw!r} is not {kind}")
-    values["report_dir"] = _report_dir(values.get("report_dir"), environ)
-    values["csv_inbox"] = _csv_inbox(values.get("csv_inbox"), environ)
-    return values, problems
+    home = env.path("SCHEDULER_HOME", PROJECT_DIR).resolve()
+    for key, default in _PATHS.items():
+        values[key] = str(env.path(ENV_NAMES[key], default, base=home))
+    return values, env.problems
+
+
+#: The path settings and their defaults, relative to ``SCHEDULER_HOME``.
+_PATHS = {"report_dir": Path("reports"), "csv_inbox": Path("data", "inbox")}

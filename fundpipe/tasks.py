@@ -1,10 +1,14 @@
 """The pipeline's entry points, one per job: collect, validate, compute_metrics, weekly_full_calc.
 
 Each takes a SQLAlchemy engine, the :class:`~fundpipe.settings.FundSettings` and the day it
-works for (``as_of``: a ``date``, a ``datetime`` or an ISO string); creates the fund tables if
-missing; writes one ``data_update_log`` row (``failed`` with the error if it raises); logs one
-summary line on the ``fundpipe`` logger; and returns a JSON-serialisable summary dict.
+works for (``as_of``: a ``date``, a ``datetime`` or an ISO string); writes one
+``data_update_log`` row (``failed`` with the error if it raises); logs one summary line on the
+``fundpipe`` logger; and returns a JSON-serialisable summary dict.
 Every step is idempotent: re-running it for the same day changes no stored NAV or metric.
+
+The fund tables must exist: the product's databases are created and upgraded by the Alembic
+migrations (``fund_scheduler_migrations``, run by the daemon at start); a scratch database gets
+them from ``fundpipe.schema.metadata.create_all(engine)``.
 """
 
 from __future__ import annotations
@@ -12,19 +16,19 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
+from fund_common.clock import as_naive_utc, utcnow_naive
 from fundpipe.calc import compute_and_store, latest_nav_date
 from fundpipe.collector import collect_into_staging, new_batch_id
-from fundpipe.db import utcnow
 from fundpipe.errors import ValidationFailed
 from fundpipe.merge import merge_pending
 from fundpipe.report import write_weekly_report
 from fundpipe.retention import purge_staging
 from fundpipe.runlog import logged_step
-from fundpipe.schema import create_schema
 from fundpipe.settings import FundSettings
 from fundpipe.sources import get_source
 from fundpipe.validation import MAX_REJECT_SHARE, RuleContext
@@ -38,7 +42,7 @@ def collect(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[s
     """Stage the configured source's NAVs for ``as_of`` in ``fund_nav_staging`` as a new batch.
 
     On a fresh database (no NAVs, no staging) the demo source first backfills
-    ``settings.demo_history_days`` business days ending at ``as_of`` into the same batch, so
+    ``settings.demo_history_days`` trading days ending at ``as_of`` into the same batch, so
     metrics have history. The demo source has no rows on Saturdays and Sundays. Returns
     ``batch_id``, ``source``, ``staged`` (rows), ``dates``, ``backfilled``, ``funds``
     (fund_info rows upserted), ``details`` (per source: for ``csv`` the inbox and the files
@@ -48,7 +52,6 @@ def collect(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[s
     :class:`~fundpipe.errors.SourceError` before anything is staged.
     """
     day = _day(as_of)
-    create_schema(engine)
     batch_id = new_batch_id(day)
     with logged_step(engine, "collect", day, batch_id=batch_id) as record:
         source = get_source(settings)
@@ -82,7 +85,6 @@ def validate(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[
     were staged but none could be loaded.
     """
     day = _day(as_of)
-    create_schema(engine)
     with logged_step(engine, "validate", day) as record:
         _, summary = merge_pending(engine, RuleContext(as_of=day, settings=settings))
         record.batch_id = summary["batches"][-1] if summary["batches"] else None
@@ -113,7 +115,6 @@ def compute_metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -
     is no NAV yet), ``window_days``, ``nav_rows``.
     """
     day = _day(as_of)
-    create_schema(engine)
     with logged_step(engine, "compute_metrics", day) as record:
         summary = _metrics(engine, settings, day)
         record.rows_in = summary["funds"] + summary["skipped"]
@@ -129,6 +130,7 @@ def weekly_full_calc(
     settings: FundSettings,
     as_of: dt.date,
     *,
+    runs: Iterable[Mapping[str, Any]] | None = None,
     now: dt.datetime | None = None,
     timezone: dt.tzinfo | str | None = None,
 ) -> dict[str, Any]:
@@ -137,23 +139,24 @@ def weekly_full_calc(
     Metrics are recomputed for the latest NAV date on or before ``as_of`` (the last trading
     day when it runs on a Sunday), overwriting that date's rows, so late corrections are
     picked up. Processed staging rows collected more than ``settings.staging_retention_days``
-    before ``now`` (naive UTC, default the current time) are deleted. Then the report of
-    ``as_of``'s ISO week is written to ``settings.report_dir`` (see :mod:`fundpipe.report`;
-    ``timezone``, default UTC, decides which day a job run falls on: pass the scheduler's).
-    Returns the metrics summary (``calc_date`` None when there is no NAV yet) plus
-    ``purged_staging``, ``report`` (the report's path) and ``report_seconds``.
+    before ``now`` (naive UTC or aware, default the current time) are deleted. Then the report
+    of ``as_of``'s ISO week is written to ``settings.report_dir`` (see :mod:`fundpipe.report`):
+    ``runs`` are the week's job runs it shows (mappings with ``job_id``, ``status``,
+    ``started_at``, ``duration``; None: no run history), ``timezone`` (default UTC) decides which
+    day a run falls on: pass the scheduler's. Returns the metrics summary (``calc_date`` None
+    when there is no NAV yet) plus ``purged_staging``, ``report`` (the report's path) and
+    ``report_seconds``.
     """
     day = _day(as_of)
-    create_schema(engine)
     with logged_step(engine, "weekly_full_calc", day) as record:
         summary = _metrics(engine, settings, day)
-        cutoff = (now or utcnow()) - dt.timedelta(days=settings.staging_retention_days)
+        cutoff = as_naive_utc(now or utcnow_naive()) - dt.timedelta(days=settings.staging_retention_days)
         summary["purged_staging"] = purge_staging(engine, cutoff)
         record.rows_in = summary["funds"] + summary["skipped"]
         record.rows_loaded = summary["funds"]
         record.rows_rejected = summary["skipped"]
         started = time.perf_counter()
-        report = write_weekly_report(engine, settings.report_dir, day, tz=timezone, now=now)
+        report = write_weekly_report(engine, settings.report_dir, day, runs=runs, tz=timezone, now=now)
         summary["report"] = str(report)
         summary["report_seconds"] = round(time.perf_counter() - started, 3)
         record.message = (

@@ -4,7 +4,7 @@ daemon thread."""
 
 import time
 
-from fund_scheduler.jobs.registry import scheduled
+from fund_scheduler.jobs import scheduled
 from fund_scheduler.store import history
 
 

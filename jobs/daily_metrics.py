@@ -1,7 +1,7 @@
 """``daily_metrics``: right after a successful validation, and at 20:30 Monday to Friday as a
 deadline, compute risk/return metrics for every fund with enough history."""
 
-from fund_scheduler.jobs.registry import scheduled
+from fund_scheduler.jobs import scheduled
 
 
 @scheduled(

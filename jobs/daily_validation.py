@@ -1,7 +1,7 @@
 """``daily_validation``: right after a successful collection, and at 19:30 Monday to Friday as a
 deadline, run the quality rules on staging, quarantine bad rows and upsert good ones."""
 
-from fund_scheduler.jobs.registry import scheduled
+from fund_scheduler.jobs import scheduled
 
 
 @scheduled(

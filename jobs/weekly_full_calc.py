@@ -1,7 +1,7 @@
-"""``weekly_full_calc``: Sunday at 02:00, recompute all metrics from full history and purge
-expired staging rows."""
+"""``weekly_full_calc``: Sunday at 02:00, recompute all metrics from full history, purge expired
+staging rows and write the week's report, with the week's runs read from the run history."""
 
-from fund_scheduler.jobs.registry import scheduled
+from fund_scheduler.jobs import scheduled
 
 
 @scheduled(
@@ -11,9 +11,12 @@ from fund_scheduler.jobs.registry import scheduled
     timeout=4 * 3600,
 )
 def weekly_full_calc(ctx):
-    """Recompute every fund's metrics from full history; purge processed staging rows."""
-    from fundpipe import tasks
+    """Recompute every fund's metrics from full history; purge processed staging rows; report."""
+    from fund_scheduler.store import history
+    from fundpipe import report, tasks
     from fundpipe.settings import FundSettings
 
     settings = FundSettings.from_env(ctx.environ)
-    return tasks.weekly_full_calc(ctx.engine, settings, ctx.run_date, timezone=ctx.timezone)
+    start, end = report.week_window(ctx.run_date, ctx.timezone)
+    runs = history.runs_between(ctx.engine, start, end)
+    return tasks.weekly_full_calc(ctx.engine, settings, ctx.run_date, runs=runs, timezone=ctx.timezone)

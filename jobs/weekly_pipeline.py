@@ -5,7 +5,7 @@
 Without a command (``PIPELINE_COMMAND`` or ``command`` in ``[jobs.weekly_pipeline]`` of
 jobs.toml) the job is registered disabled, saying why."""
 
-from fund_scheduler.jobs.registry import command_job
+from fund_scheduler.jobs import command_job
 
 WEEKLY_PIPELINE = command_job(
     id="weekly_pipeline",

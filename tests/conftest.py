@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import pytest
 
-from tests.daemon_harness import SchedulerHome
-from tests.mariadb_server import (  # noqa: F401
+from tests.support.harness import SchedulerHome
+from tests.support.mariadb import (  # noqa: F401
     mariadb_db_url,
     mariadb_module_db_url,
     mariadb_server,
     mariadb_url,
 )
-from tests.webhook_receiver import hook  # noqa: F401
+from tests.support.webhook import hook  # noqa: F401
 
 # The fund tests' parametrised ``engine`` fixture (SQLite and MariaDB); a module's own fixture
 # of that name overrides it.
-pytest_plugins = ["tests.fund_fixtures"]
+pytest_plugins = ["tests.support.fund_fixtures"]
 
 BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 

@@ -1,1 +1,23 @@
-"""placeholder"""
+"""Alerts: failure, timeout, missed, skipped and recovered notices, rate-limited, sent to a
+webhook (JSON, WeCom, DingTalk, Slack) and/or by mail, on a worker thread of their own.
+
+``messages`` (what an alert says), ``decide`` (which run deserves one; the rate limit),
+``channels`` (where they go), ``notifier`` (the queue and worker that tie them together).
+"""
+
+from fund_scheduler.alerts.channels import Channel, ChannelError, EmailChannel, WebhookChannel, channels_from
+from fund_scheduler.alerts.decide import RateLimiter, alert_for
+from fund_scheduler.alerts.messages import Alert
+from fund_scheduler.alerts.notifier import Notifier
+
+__all__ = [
+    "Alert",
+    "Channel",
+    "ChannelError",
+    "EmailChannel",
+    "Notifier",
+    "RateLimiter",
+    "WebhookChannel",
+    "alert_for",
+    "channels_from",
+]

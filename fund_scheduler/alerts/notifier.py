@@ -1,14 +1,10 @@
 """Failure alerts: a notice to a webhook and/or by email when a run goes wrong, and when it recovers.
 
-The daemon hands every finished history row to :meth:`Notifier.observe` (through
-``Runner.on_finished``). The call only puts the row on a bounded queue and returns; one worker
+The daemon hands every finished history row to :meth:`Notifier.observe` (a subscriber of the
+runner's finished runs). The call only puts the row on a bounded queue and returns; one worker
 thread does the rest, so a slow or dead channel never touches the scheduler thread:
 
-1. Decide whether the row deserves an alert (:func:`alert_for`): ``failed``, ``timeout``,
-   ``missed`` and ``interrupted`` always; ``skipped`` from the ``ALERT_SKIPPED_AFTER``-th skipped
-   row in a row of that job; ``success`` when the job's previous finished row (read from the
-   history table, so it survives restarts) was a failure, or ended a streak of alerted skips:
-   kind ``recovered``.
+1. Decide whether the row deserves an alert (:func:`fund_scheduler.alerts.decide.alert_for`).
 2. Rate limit: at most one alert per (job, kind) per ``ALERT_MIN_INTERVAL`` seconds. The others
    are counted, and the next alert sent for that job and kind says how many were suppressed.
    ``recovered`` is a kind of its own, so a failure's limit never hides a recovery.
@@ -32,339 +28,29 @@ from __future__ import annotations
 import contextlib
 import logging
 import queue
-import smtplib
-import socket
-import ssl
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import requests
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from fund_scheduler.settings import WEBHOOK_FORMATS, Settings, mask_webhook_url, webhook_secrets
-from fund_scheduler.store import history
+from fund_common.texttable import last_line
+from fund_scheduler.alerts.channels import Channel, ChannelError, channels_from
+from fund_scheduler.alerts.decide import RateLimiter, alert_for
+from fund_scheduler.alerts.messages import ERROR_CHARS, Alert
+from fund_scheduler.settings import Settings
+
+__all__ = ["Notifier"]
 
 logger = logging.getLogger("scheduler.alerts")
 
-FAILURE_KINDS = ("failed", "timeout", "missed", "interrupted")
-KINDS = (*FAILURE_KINDS, "skipped", "recovered")
 QUEUE_SIZE = 1000  # a catch-up after a long downtime records up to 50 missed rows per job
 ROW_KEYS = ("id", "job_id", "status", "scheduled_run_time", "trigger", "error", "host")
 DRAIN_SECONDS = 2.0
-ERROR_CHARS = 500
-HISTORY_LOOKBACK = 100  # rows read back to find the previous outcome / count a skip streak
-PRODUCT = "fund-scheduler"
 
-
-@dataclass(frozen=True)
-class Alert:
-    """One notice about one execution of a job."""
-
-    job_id: str
-    kind: str  # one of KINDS
-    status: str  # the row's status (``success`` for ``recovered``)
-    execution_id: int | None = None
-    scheduled_run_time: datetime | None = None
-    trigger: str | None = None
-    error: str | None = None  # the error's last line
-    log_path: str | None = None
-    host: str | None = None
-    previous_status: str | None = None  # what ``recovered`` recovered from
-    in_a_row: int = 1  # skipped rows in a row, for ``skipped``
-    suppressed: int = 0  # alerts of this job and kind suppressed since the last one sent
-
-    @property
-    def title(self) -> str:
-        if self.kind == "recovered":
-            what = f"recovered (success after {self.previous_status})"
-        elif self.kind == "skipped":
-            what = f"skipped {self.in_a_row} times in a row"
-        else:
-            what = self.status
-        return f"{PRODUCT}: job {self.job_id} {what}"
-
-    def fields(self, tz: tzinfo = UTC) -> list[tuple[str, str]]:
-        """The message's lines as (label, value), in order."""
-        if self.scheduled_run_time is not None:
-            local = self.scheduled_run_time.astimezone(tz)
-            scheduled = f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
-        else:
-            scheduled = f"none ({self.trigger or 'manual'} run)"
-        status = self.status if self.kind != "recovered" else f"success, after {self.previous_status}"
-        rows = [("Job", self.job_id), ("Status", status), ("Scheduled", scheduled)]
-        if self.error:
-            rows.append(("Error", self.error))
-        if self.log_path:
-            rows.append(("Log", self.log_path))
-        if self.execution_id is not None:
-            rows.append(("Execution", f"{self.execution_id} on {self.host or '?'}"))
-        if self.suppressed:
-            rows.append(
-                ("Suppressed", f"{self.suppressed} earlier {self.kind} alert(s) of this job (rate limit)")
-            )
-        return rows
-
-    def text(self, tz: tzinfo = UTC) -> str:
-        return "\n".join([self.title, *(f"{label}: {value}" for label, value in self.fields(tz))])
-
-    def markdown(self, tz: tzinfo = UTC) -> str:
-        lines = [f"**{_md(self.title)}**", ""]
-        for label, value in self.fields(tz):
-            shown = "`" + value.replace("`", "'") + "`" if label in ("Error", "Log") else _md(value)
-            lines.append(f"- {label}: {shown}")
-        return "\n".join(lines)
-
-    def as_json(self, tz: tzinfo = UTC) -> dict[str, Any]:
-        """The generic webhook body."""
-        return {
-            "job": self.job_id,
-            "status": self.status,
-            "kind": self.kind,
-            "scheduled_run_time": (
-                self.scheduled_run_time.astimezone(tz).isoformat() if self.scheduled_run_time else None
-            ),
-            "error": self.error,
-            "log_path": self.log_path,
-            "execution_id": self.execution_id,
-            "host": self.host,
-            "suppressed": self.suppressed,
-            "previous_status": self.previous_status,
-            "text": self.text(tz),
-        }
-
-
-def _md(text: str) -> str:
-    for char in "\\*_`[]":
-        text = text.replace(char, f"\\{char}")
-    return text
-
-
-def last_line(text: str | None, limit: int = ERROR_CHARS) -> str | None:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    if not lines:
-        return None
-    line = lines[-1]
-    return line if len(line) <= limit else line[: limit - 1] + "…"
-
-
-# -- deciding ------------------------------------------------------------------------------------
-def _previous_statuses(engine: Engine, job_id: str, before_id: int) -> list[str]:
-    """Statuses of the job's finished rows older than ``before_id``, newest first."""
-    table = history.job_executions
-    query = (
-        select(table.c.status)
-        .where(table.c.job_id == job_id, table.c.id < before_id, table.c.status != "running")
-        .order_by(table.c.id.desc())
-        .limit(HISTORY_LOOKBACK)
-    )
-    with engine.begin() as conn:
-        return [status for (status,) in conn.execute(query)]
-
-
-def alert_for(
-    engine: Engine, row: dict[str, Any], *, skipped_after: int = 2, log_dir: Path | None = None
-) -> Alert | None:
-    """The alert a finished history ``row`` calls for, or None. Reads the job's earlier rows."""
-    status = row["status"]
-    base = Alert(
-        job_id=row["job_id"],
-        kind=status,
-        status=status,
-        execution_id=row.get("id"),
-        scheduled_run_time=row.get("scheduled_run_time"),
-        trigger=row.get("trigger"),
-        error=last_line(row.get("error")),
-        log_path=str(log_dir / f"{row['job_id']}.log") if log_dir is not None else None,
-        host=row.get("host") or socket.gethostname(),
-    )
-    if status in FAILURE_KINDS:
-        return base
-    if status not in ("skipped", "success") or row.get("id") is None:
-        return None
-    earlier = _previous_statuses(engine, row["job_id"], row["id"])
-    skips = next((i for i, s in enumerate(earlier) if s != "skipped"), len(earlier))
-    if status == "skipped":
-        in_a_row = skips + 1
-        return replace(base, in_a_row=in_a_row) if in_a_row >= skipped_after else None
-    before = earlier[skips] if skips < len(earlier) else None
-    if before in FAILURE_KINDS:
-        return replace(base, kind="recovered", previous_status=before)
-    if skips >= skipped_after:
-        return replace(base, kind="recovered", previous_status=f"{skips} skipped runs")
-    return None
-
-
-class RateLimiter:
-    """At most one pass per key per ``interval`` seconds of ``clock``; counts the refused ones."""
-
-    def __init__(self, interval: float, clock: Callable[[], float] = time.monotonic):
-        self.interval = interval
-        self.clock = clock
-        self._last: dict[tuple[str, str], float] = {}
-        self._suppressed: dict[tuple[str, str], int] = {}
-        self._lock = threading.Lock()
-
-    def admit(self, key: tuple[str, str], now: float | None = None) -> tuple[bool, int]:
-        """(True, suppressed since the last pass) to send; (False, suppressed so far) to hold back."""
-        now = self.clock() if now is None else now
-        with self._lock:
-            last = self._last.get(key)
-            if last is not None and now - last < self.interval:
-                self._suppressed[key] = self._suppressed.get(key, 0) + 1
-                return False, self._suppressed[key]
-            self._last[key] = now
-            return True, self._suppressed.pop(key, 0)
-
-
-# -- channels ------------------------------------------------------------------------------------
-class Channel(Protocol):
-    target: str  # printable, no secret
-
-    def send(self, alert: Alert) -> None:
-        """Deliver ``alert`` or raise."""
-
-
-class ChannelError(Exception):
-    """A channel answered, but not with success."""
-
-
-class WebhookChannel:
-    """POSTs the alert as JSON in one of the WEBHOOK_FORMATS."""
-
-    def __init__(self, url: str, fmt: str = "json", *, timeout: float = 10.0, timezone: tzinfo = UTC):
-        if fmt not in WEBHOOK_FORMATS:
-            raise ValueError(f"webhook format {fmt!r} is not one of {', '.join(WEBHOOK_FORMATS)}")
-        self.url = url
-        self.format = fmt
-        self.timeout = timeout
-        self.timezone = timezone
-        self.target = f"webhook {mask_webhook_url(url)} ({fmt})"
-        self._secrets = webhook_secrets(url)
-
-    def __repr__(self) -> str:
-        return f"WebhookChannel({self.target!r})"
-
-    def body(self, alert: Alert) -> dict[str, Any]:
-        tz = self.timezone
-        if self.format == "wecom":
-            return {"msgtype": "markdown", "markdown": {"content": alert.markdown(tz)}}
-        if self.format == "dingtalk":
-            return {"msgtype": "markdown", "markdown": {"title": alert.title, "text": alert.markdown(tz)}}
-        if self.format == "slack":
-            return {"text": alert.text(tz)}
-        return alert.as_json(tz)
-
-    def scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
-
-    def send(self, alert: Alert) -> None:
-        try:
-            response = requests.post(self.url, json=self.body(alert), timeout=(self.timeout, self.timeout))
-        except requests.RequestException as exc:
-            # requests puts the URL (and so the key) into its messages: never let it through.
-            raise ChannelError(self.scrub(f"{type(exc).__name__}: {exc}")) from None
-        if response.status_code >= 300:
-            raise ChannelError(f"HTTP {response.status_code}: {self.scrub(response.text[:200])}")
-        if self.format in ("wecom", "dingtalk"):
-            # Both robots answer 200 with {"errcode": N, "errmsg": ...}; N != 0 is a refusal.
-            try:
-                answer = response.json()
-            except ValueError:
-                answer = {}
-            if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
-                raise ChannelError(f"errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
-
-
-class EmailChannel:
-    """Sends the alert as a plain-text mail through SMTP (STARTTLS and login when configured)."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int = 587,
-        *,
-        to: Sequence[str],
-        sender: str | None = None,
-        user: str | None = None,
-        password: str | None = None,
-        starttls: bool = True,
-        timeout: float = 10.0,
-        timezone: tzinfo = UTC,
-    ):
-        self.host, self.port = host, port
-        self.to = tuple(to)
-        self.sender = sender or user or f"{PRODUCT}@{socket.gethostname()}"
-        if "@" not in self.sender:
-            self.sender = f"{self.sender}@{host}"
-        self.user, self.password = user, password
-        self.starttls = starttls
-        self.timeout = timeout
-        self.timezone = timezone
-        self.target = f"smtp {host}:{port} to {', '.join(self.to)}"
-
-    def __repr__(self) -> str:
-        return f"EmailChannel({self.target!r})"
-
-    def message(self, alert: Alert) -> EmailMessage:
-        msg = EmailMessage()
-        msg["Subject"] = alert.title
-        msg["From"] = self.sender
-        msg["To"] = ", ".join(self.to)
-        msg["Date"] = formatdate(localtime=True)
-        msg["Message-ID"] = make_msgid(domain=socket.gethostname())
-        msg.set_content(alert.text(self.timezone) + "\n")
-        return msg
-
-    def send(self, alert: Alert) -> None:
-        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-            if self.starttls:
-                smtp.starttls(context=ssl.create_default_context())
-            if self.user:
-                smtp.login(self.user, self.password or "")
-            smtp.send_message(self.message(alert))
-
-
-def channels_from(settings: Settings) -> list[Channel]:
-    """The channels the ALERT_* settings configure (none: alerts disabled)."""
-    config = settings.alerts
-    channels: list[Channel] = []
-    if config.webhook_url:
-        channels.append(
-            WebhookChannel(
-                config.webhook_url,
-                config.webhook_format,
-                timeout=config.timeout,
-                timezone=settings.timezone,
-            )
-        )
-    if config.smtp_host:
-        channels.append(
-            EmailChannel(
-                config.smtp_host,
-                config.smtp_port,
-                to=config.smtp_to,
-                sender=config.smtp_from,
-                user=config.smtp_user,
-                password=config.smtp_password,
-                starttls=config.smtp_starttls,
-                timeout=config.timeout,
-                timezone=settings.timezone,
-            )
-        )
-    return channels
-
-
-# -- the notifier --------------------------------------------------------------------------------
 _STOP = object()
 
 
@@ -436,7 +122,7 @@ class Notifier:
         """Hook for ``Runner.on_finished``: queue a finished history row for a decision."""
         if row and self.enabled:
             slim = {key: row.get(key) for key in ROW_KEYS}  # no output tail held in the queue
-            slim["error"] = last_line(slim["error"])
+            slim["error"] = last_line(slim["error"], ERROR_CHARS)
             self._put(("row", slim, self.clock()))
 
     def notify(self, alert: Alert) -> bool:

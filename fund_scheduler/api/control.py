@@ -4,6 +4,10 @@ Protocol: the client sends one JSON object on one line (``{"cmd": "pause", "job"
 daemon answers with one JSON line ``{"ok": true, ...}`` or ``{"ok": false, "error": "...",
 "code": N}``. Only the daemon's own user (or root) is served: the socket file is created with mode
 0600 and each peer's uid is checked with ``SO_PEERCRED``.
+
+Commands (:class:`ControlHandler`, each one call of :class:`~fund_scheduler.daemon.operations.Operations`):
+``ping``; ``status`` (the status and the job rows); ``run`` (``job``, ``wait``); ``pause`` /
+``resume`` (``job``); ``set-stop-timeout`` (``timeout``).
 """
 
 from __future__ import annotations
@@ -29,9 +33,37 @@ MAX_SOCKET_PATH = 104
 Handler = Callable[[dict[str, Any]], dict[str, Any]]
 
 
+class ControlHandler:
+    """Serves the control commands from ``ops`` (an :class:`Operations`)."""
+
+    def __init__(self, ops: Any):
+        self.ops = ops
+
+    def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        cmd = request["cmd"]
+        ops = self.ops
+        if cmd == "ping":
+            return {"ok": True, "pid": os.getpid()}
+        if cmd == "status":
+            return {"ok": True, **ops.status(), "jobs": ops.jobs(fallback=True)}
+        job_id = str(request.get("job", ""))
+        if cmd == "run":
+            return {"ok": True, **ops.run(job_id, wait=bool(request.get("wait")))}
+        if cmd in ("pause", "resume"):
+            answer = ops.pause(job_id) if cmd == "pause" else ops.resume(job_id)
+            return {"ok": True, **answer}
+        if cmd == "set-stop-timeout":
+            if not isinstance(request.get("timeout"), int | float):
+                raise SchedulerError("set-stop-timeout needs a number of seconds in 'timeout'")
+            return {"ok": True, "timeout": ops.set_stop_timeout(float(request["timeout"]))}
+        raise SchedulerError(f"unknown command {cmd!r}")
+
+
 class _RequestHandler(socketserver.StreamRequestHandler):
-    def handle(self):
-        server: ControlServer = self.server  # type: ignore[assignment]
+    server: ControlServer
+
+    def handle(self) -> None:
+        server = self.server
         creds = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
         _pid, uid, _gid = struct.unpack("3i", creds)
         if uid not in (0, os.getuid()):

@@ -13,7 +13,8 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
-from fund_scheduler.jobs.registry import JobSpec, Registry
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.spec import JobSpec
 from fund_scheduler.jobs.triggers import trigger_to_dict
 from fund_scheduler.store.jobstore import JOB_FUNC
 
@@ -74,7 +75,7 @@ def reconcile(scheduler: BaseScheduler, registry: Registry, default_grace: int) 
     for job_id in stored.keys() - wanted.keys():
         scheduler.remove_job(job_id)
         report.removed.append(job_id)
-        spec = registry.specs.get(job_id)
-        why = f"disabled ({spec.disabled_reason or 'enabled = false'})" if spec else "no longer defined"
+        defined = registry.specs.get(job_id)
+        why = f"disabled ({defined.why_disabled})" if defined else "no longer defined"
         logger.warning("job=%s removed from the job store: %s", job_id, why)
     return report

@@ -31,6 +31,7 @@ def _dow_token(token: str) -> str:
         if not raw_step.isdigit() or int(raw_step) < 1:
             return token  # let APScheduler report the bad value
         step = int(raw_step)
+    numbers: range | list[int]
     if base == "*":
         numbers = range(0, 7, step)
     elif "-" in base and all(p.isdigit() for p in base.split("-", 1)):

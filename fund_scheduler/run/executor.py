@@ -23,6 +23,7 @@ from apscheduler.events import (
 )
 from apscheduler.executors.base import BaseExecutor, MaxInstancesReachedError
 
+from fund_common.runstatus import RunStatus
 from fund_scheduler.run.runner import ExecutionResult, Runner
 
 logger = logging.getLogger("scheduler.executor")
@@ -125,7 +126,7 @@ class RunnerExecutor(BaseExecutor):
                 event_time = run_time or datetime.now(UTC)
                 try:
                     result = job.func(self.runner, job, run_time, trigger, on_started)
-                    if result.status != "success":
+                    if result.status != RunStatus.SUCCESS:
                         raise RunFailed(result)
                 except Exception:  # noqa: BLE001 - every failure becomes an event, never a dead loop
                     exc, tb = sys.exc_info()[1:]
@@ -157,3 +158,13 @@ class RunnerExecutor(BaseExecutor):
         future = self._pool.submit(work)
         future.add_done_callback(done)
         return future
+
+
+def result_of(events: list | None) -> ExecutionResult | None:
+    """The :class:`ExecutionResult` carried by a run's executor events (None when there is none)."""
+    for event in reversed(events or []):
+        if getattr(event, "retval", None) is not None:
+            return event.retval
+        if isinstance(getattr(event, "exception", None), RunFailed):
+            return event.exception.result
+    return None

@@ -1,9 +1,10 @@
 """Runs one execution of a job and records it in the history.
 
 Default (``executor="process"``): a child process in its own process group, either this
-project's ``scheduler_daemon.py exec JOB`` (for a Python job; pandas never loads into the daemon)
-or the job's argv command (no shell). Output is appended to ``logs/jobs/<job_id>.log``; exit
-code, duration and the output's tail go to the history row. A job past its ``timeout`` has its
+program's ``exec JOB`` command (for a Python job; pandas never loads into the daemon, see
+:mod:`fund_scheduler.run.child`) or the job's argv command (no shell). Output is appended to
+``logs/jobs/<job_id>.log`` (:mod:`fund_scheduler.run.joblog`); exit code, duration and the
+output's tail go to the history row. A job past its ``timeout`` has its
 whole process group killed (status ``timeout``); :meth:`Runner.terminate_all` does the same at
 shutdown (status ``interrupted``). ``executor="thread"`` runs light housekeeping in the calling
 thread.
@@ -11,14 +12,10 @@ thread.
 
 from __future__ import annotations
 
-import contextlib
-import importlib
 import logging
 import os
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import traceback
 from collections.abc import Callable
@@ -28,16 +25,21 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
-from fund_scheduler.jobs.context import JobContext
-from fund_scheduler.jobs.registry import JobSpec, Registry
-from fund_scheduler.settings import PROJECT_DIR, Settings
+from fund_common.clock import utcnow
+from fund_common.runstatus import RunStatus
+from fund_common.texttable import last_line
+from fund_scheduler import program
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.spec import JobSpec, resolve
+from fund_scheduler.run.context import JobContext
+from fund_scheduler.run.joblog import header, job_log_path, open_job_log, read_tail
+from fund_scheduler.run.process import kill_group
+from fund_scheduler.settings import Settings
 from fund_scheduler.store import history
-from fund_scheduler.store.spool import Spool, describe_error, is_database_error, whole_second
+from fund_scheduler.store.engine import describe_error, is_database_error
+from fund_scheduler.store.spool import Spool, whole_second
 
 logger = logging.getLogger("scheduler.runner")
-
-DAEMON_SCRIPT = PROJECT_DIR / "scheduler_daemon.py"
-KILL_GRACE_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -48,39 +50,6 @@ class ExecutionResult:
     exit_code: int | None
     error: str | None
     duration: float | None = None
-
-
-def resolve(ref: str) -> Callable:
-    """Import ``module:function`` (dots allowed after the colon)."""
-    module_name, _, attr = ref.partition(":")
-    target = importlib.import_module(module_name)
-    for part in attr.split("."):
-        target = getattr(target, part)
-    return target
-
-
-def last_line(text: str | None) -> str | None:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
-    return lines[-1] if lines else None
-
-
-def kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE_SECONDS) -> None:
-    """SIGTERM the process group of ``proc``; SIGKILL it if the leader outlives ``grace``."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            return
-        if sig == signal.SIGKILL:
-            break
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            continue
-        # The leader is gone; SIGKILL whatever it left behind in its group.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
 
 
 class Runner:
@@ -126,12 +95,12 @@ class Runner:
                 )
             except history.AlreadyRecorded as exc:
                 logger.warning("%s; not running it twice", exc)
-                return ExecutionResult(job_id, None, "skipped", None, str(exc), 0.0)
+                return ExecutionResult(job_id, None, RunStatus.SKIPPED, None, str(exc), 0.0)
             except Exception as exc:
                 if self.spool is None or not is_database_error(exc):
                     raise
                 return self._not_started(job_id, scheduled_run_time, trigger, exc)
-            started_at = history.utcnow()
+            started_at = utcnow()
             logger.info(
                 "job=%s execution=%s started (trigger %s, scheduled %s)",
                 job_id,
@@ -158,7 +127,7 @@ class Runner:
                 row = self._spool_finish(job_id, execution_id, started_at, status, code, error, tail, exc)
             result = ExecutionResult(job_id, execution_id, status, code, error, row.get("duration"))
             self.notify_finished(row)
-            log = logger.info if status == "success" else logger.error
+            log = logger.info if status == RunStatus.SUCCESS else logger.error
             log(
                 "job=%s execution=%s %s in %.1fs%s",
                 job_id,
@@ -178,11 +147,12 @@ class Runner:
     def _not_started(self, job_id: str, scheduled, trigger: str, exc: BaseException) -> ExecutionResult:
         """The database is unreachable: record a ``failed`` row in the spool; nothing runs."""
         error = f"database unavailable, run not started: {describe_error(exc)}"
-        self.record(job_id, "failed", scheduled_run_time=scheduled, trigger=trigger, error=error)
+        self.record(job_id, RunStatus.FAILED, scheduled_run_time=scheduled, trigger=trigger, error=error)
         logger.error("job=%s run (trigger %s) not started: %s", job_id, trigger, error)
-        return ExecutionResult(job_id, None, "failed", None, error, 0.0)
+        return ExecutionResult(job_id, None, RunStatus.FAILED, None, error, 0.0)
 
     def _spool_finish(self, job_id, execution_id, started_at, status, code, error, tail, exc) -> dict:
+        assert self.spool is not None
         finished = whole_second()
         row = {
             "id": execution_id,
@@ -279,48 +249,28 @@ class Runner:
             _engine=self.engine,
         )
         try:
-            outcome = resolve(spec.func)(ctx)
+            outcome = resolve(spec.func or "")(ctx)
         except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal
             tail = traceback.format_exc()
             logger.error("job=%s execution=%s raised %s", spec.id, execution_id, tail.rstrip())
-            return "failed", None, f"{type(exc).__name__}: {exc}", tail
-        return "success", None, None, None if outcome is None else str(outcome)
+            return RunStatus.FAILED, None, f"{type(exc).__name__}: {exc}", tail
+        return RunStatus.SUCCESS, None, None, None if outcome is None else str(outcome)
 
     def _argv(self, spec: JobSpec, execution_id: int, scheduled, trigger) -> list[str]:
         if spec.command:
             return list(spec.command)
-        argv = [
-            sys.executable,
-            str(DAEMON_SCRIPT),
-            "exec",
-            spec.id,
-            "--execution-id",
-            str(execution_id),
-            "--trigger",
-            trigger,
-        ]
+        args = ["exec", spec.id, "--execution-id", str(execution_id), "--trigger", trigger]
         if scheduled is not None:
-            argv += ["--scheduled", scheduled.isoformat()]
-        return argv
+            args += ["--scheduled", scheduled.isoformat()]
+        return program.python_command(*args)
 
     def job_log_path(self, job_id: str) -> Path:
-        return self.settings.job_log_dir / f"{job_id}.log"
-
-    def _open_job_log(self, job_id: str):
-        path = self.job_log_path(job_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists() and path.stat().st_size > self.settings.job_log_max_bytes:
-            path.replace(path.with_suffix(".log.1"))
-        return path, open(path, "ab")  # noqa: SIM115 - closed by the caller
+        return job_log_path(self.settings.job_log_dir, job_id)
 
     def _run_child(self, spec: JobSpec, execution_id: int, scheduled, trigger):
-        path, log_file = self._open_job_log(spec.id)
+        path, log_file = open_job_log(self.settings.job_log_dir, spec.id, self.settings.job_log_max_bytes)
         with log_file:
-            header = (
-                f"=== {datetime.now().astimezone().isoformat(timespec='seconds')} "
-                f"job={spec.id} execution={execution_id} trigger={trigger} ===\n"
-            )
-            log_file.write(header.encode())
+            log_file.write(header(spec.id, execution_id, trigger))
             log_file.flush()
             offset = log_file.tell()
             env = dict(os.environ)
@@ -336,14 +286,14 @@ class Runner:
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
-                    cwd=spec.workdir or str(PROJECT_DIR),
+                    cwd=spec.workdir or str(self.settings.workdir),
                     env=env,
                     start_new_session=True,
                 )
             except OSError as exc:
                 message = f"cannot start {spec.target!r}: {exc}"
                 log_file.write(f"{message}\n".encode())
-                return "failed", None, message, message
+                return RunStatus.FAILED, None, message, message
             with self._lock:
                 self._children[execution_id] = proc
                 stopping = self._stopping
@@ -366,26 +316,26 @@ class Runner:
                     spec.timeout,
                 )
                 kill_group(proc)
-                status = "timeout"
+                status = RunStatus.TIMEOUT
             finally:
                 with self._lock:
                     self._children.pop(execution_id, None)
                     interrupted = self._stopping
-        tail = _read_tail(path, offset)
+        tail = read_tail(path, offset)
         code = proc.returncode
-        if status == "timeout":
+        if status == RunStatus.TIMEOUT:
             return status, code, f"timed out after {spec.timeout:g}s; process group killed", tail
         if code == 0:
-            return "success", code, None, tail
+            return RunStatus.SUCCESS, code, None, tail
         if interrupted:
             return (
-                "interrupted",
+                RunStatus.INTERRUPTED,
                 code,
                 "daemon stopped before the run finished; process group terminated",
                 tail,
             )
         reason = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
-        return "failed", code, last_line(tail) or reason, tail
+        return RunStatus.FAILED, code, last_line(tail) or reason, tail
 
     def terminate_all(self) -> int:
         """Stop starting children and terminate the process group of each running one."""
@@ -398,84 +348,3 @@ class Runner:
             )
             threading.Thread(target=kill_group, args=(proc,), daemon=True).start()
         return len(children)
-
-
-def _read_tail(path: Path, offset: int, limit: int = history.OUTPUT_TAIL_CHARS) -> str:
-    try:
-        with open(path, "rb") as f:
-            size = f.seek(0, os.SEEK_END)
-            f.seek(max(offset, size - limit * 4))
-            data = f.read()
-    except OSError:
-        return ""
-    return data.decode("utf-8", "replace")[-limit:]
-
-
-def _job_process(pid: int | None, execution_id: int):
-    """The live process ``pid`` if it is the child of ``execution_id`` (checked by its environment)."""
-    import psutil
-
-    if not pid:
-        return None
-    try:
-        proc = psutil.Process(pid)
-        environ = proc.environ()
-    except (psutil.Error, OSError):
-        return None
-    if environ.get("SCHEDULER_EXECUTION_ID") != str(execution_id):
-        return None  # the PID was reused by an unrelated process
-    return proc
-
-
-def process_alive(pid: int) -> bool:
-    """True when ``pid`` runs (a zombie left unreaped by its parent does not count)."""
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def reap_orphans(
-    engine: Engine,
-    grace: float = KILL_GRACE_SECONDS,
-    on_finished: Callable[[dict], None] | None = None,
-) -> tuple[int, int]:
-    """Settle rows a dead owner left ``running`` on this host; return (interrupted, left running).
-
-    A job child whose owner (a daemon killed with ``kill -9``) is gone would otherwise keep running
-    beside the next daemon's run of the same job: its process group is terminated and the row
-    recorded ``interrupted``. A child whose owner is alive (a one-shot ``run-job``) is left alone.
-    ``on_finished`` (e.g. :meth:`Runner.notify_finished`) gets each row so recorded.
-    """
-    import psutil
-
-    interrupted = kept = 0
-    for row in history.running_rows(engine):
-        proc = _job_process(row["pid"], row["id"])
-        reason = "the daemon stopped before the run finished"
-        if proc is not None:
-            owner = proc.environ().get("SCHEDULER_OWNER_PID", "")
-            if owner.isdigit() and int(owner) != os.getpid() and process_alive(int(owner)):
-                kept += 1
-                continue
-            logger.warning(
-                "job=%s execution=%s orphaned by a dead daemon is still running (PID %s); "
-                "terminating its process group",
-                row["job_id"],
-                row["id"],
-                proc.pid,
-            )
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, sig)
-                _gone, alive = psutil.wait_procs([proc], timeout=grace)
-                if not alive:
-                    break
-            reason = "orphaned by a daemon that died; process group terminated at the next start"
-        history.finish(engine, row["id"], "interrupted", error=reason)
-        interrupted += 1
-        if on_finished is not None:
-            on_finished(history.get(engine, row["id"]) or {})
-    return interrupted, kept

@@ -1,8 +1,10 @@
-"""The ``job_executions`` run history: one row per execution, and the queries the CLI shares.
+"""The ``job_executions`` run history: one row per execution, written here.
 
-Times are stored as naive UTC and returned as aware UTC datetimes. Statuses: ``running``,
-``success``, ``failed``, ``timeout``, ``interrupted``, ``missed``, ``skipped``. Triggers:
-``schedule``, ``manual``, ``retry``, ``dependency``, ``startup``.
+Times are stored as naive UTC and returned as aware UTC datetimes. Statuses are
+:class:`fund_common.runstatus.RunStatus` values; triggers: ``schedule``, ``manual``, ``retry``,
+``dependency``, ``startup``. The queries below are shared by every front-end (CLI, HTTP API,
+alerts, the jobs that report on runs); each returns nothing, never an error, on a database
+whose table does not exist yet (see :func:`exists`).
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ from sqlalchemy import (
     delete,
     func,
     insert,
+    inspect,
     select,
     update,
 )
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-STATUSES = ("running", "success", "failed", "timeout", "interrupted", "missed", "skipped")
-FINAL_FAILURES = ("failed", "timeout", "interrupted", "missed", "skipped")
+from fund_common.clock import utcnow
+from fund_common.runstatus import DISPLAY_ORDER, FAILURES, FINAL, RunStatus, success_rate
+
+STATUSES = tuple(s.value for s in DISPLAY_ORDER)
 TRIGGERS = ("schedule", "manual", "retry", "dependency", "startup")
 OUTPUT_TAIL_CHARS = 4000
 UNIQUE_RUN_INDEX = "uq_job_executions_job_scheduled"
@@ -75,16 +80,13 @@ class AlreadyRecorded(Exception):  # noqa: N818 - a signal, not a failure
 def _insert_run(engine: Engine, job_id: str, scheduled_run_time: datetime | None, values: dict) -> int:
     try:
         with engine.begin() as conn:
-            result = conn.execute(insert(job_executions).values(**values))
-            return int(result.inserted_primary_key[0])
+            key = conn.execute(insert(job_executions).values(**values)).inserted_primary_key
+            assert key is not None
+            return int(key[0])
     except IntegrityError:
         if scheduled_run_time is None:
             raise
         raise AlreadyRecorded(job_id, scheduled_run_time) from None
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def _db_time(value: datetime | None) -> datetime | None:
@@ -104,11 +106,6 @@ def _row(mapping: Any) -> dict[str, Any]:
     for key in ("scheduled_run_time", "started_at", "finished_at"):
         row[key] = _aware(row[key])
     return row
-
-
-def ensure_schema(engine: Engine) -> None:
-    """Create the history table and its indexes when missing."""
-    metadata.create_all(engine, checkfirst=True)
 
 
 def start(
@@ -132,7 +129,7 @@ def start(
             "job_id": job_id,
             "scheduled_run_time": _db_time(scheduled_run_time),
             "started_at": _db_time(now or utcnow()),
-            "status": "running",
+            "status": RunStatus.RUNNING.value,
             "host": socket.gethostname(),
             "pid": pid,
             "trigger": trigger,
@@ -156,7 +153,7 @@ def finish(
     now: datetime | None = None,
 ) -> None:
     """Close a ``running`` row with its final status, duration and output tail."""
-    if status not in STATUSES or status == "running":
+    if status not in FINAL:
         raise ValueError(f"not a final status: {status!r}")
     finished = _db_time(now or utcnow())
     with engine.begin() as conn:
@@ -210,11 +207,26 @@ def record(
     )
 
 
+def purge_older_than(engine: Engine, days: int, now: datetime | None = None) -> int:
+    """Delete finished rows started more than ``days`` days ago; return how many."""
+    cutoff = _db_time((now or utcnow()) - timedelta(days=days))
+    with engine.begin() as conn:
+        result = conn.execute(
+            delete(job_executions).where(
+                job_executions.c.started_at < cutoff, job_executions.c.status != "running"
+            )
+        )
+        return result.rowcount
+
+
 def running_rows(engine: Engine, host: str | None = None) -> list[dict[str, Any]]:
     """Rows still ``running`` on ``host`` (this host by default), oldest first."""
     query = (
         select(job_executions)
-        .where(job_executions.c.status == "running", job_executions.c.host == (host or socket.gethostname()))
+        .where(
+            job_executions.c.status == RunStatus.RUNNING.value,
+            job_executions.c.host == (host or socket.gethostname()),
+        )
         .order_by(job_executions.c.id)
     )
     with engine.begin() as conn:
@@ -252,7 +264,7 @@ def failures_since(engine: Engine, since: datetime) -> list[dict[str, Any]]:
     query = (
         select(job_executions)
         .where(
-            job_executions.c.status.in_(FINAL_FAILURES),
+            job_executions.c.status.in_(sorted(FAILURES)),
             job_executions.c.started_at >= _db_time(since),
         )
         .order_by(job_executions.c.id.desc())
@@ -268,38 +280,89 @@ def count_for_job(engine: Engine, job_id: str) -> int:
         ).scalar_one()
 
 
-def purge_older_than(engine: Engine, days: int, now: datetime | None = None) -> int:
-    """Delete finished rows started more than ``days`` days ago; return how many."""
-    cutoff = _db_time((now or utcnow()) - timedelta(days=days))
-    with engine.begin() as conn:
-        result = conn.execute(
-            delete(job_executions).where(
-                job_executions.c.started_at < cutoff, job_executions.c.status != "running"
-            )
-        )
-        return result.rowcount
-
-
 def last_success_per_job(engine: Engine) -> dict[str, datetime]:
     """When each job's newest successful run finished (aware UTC)."""
     query = (
         select(job_executions.c.job_id, func.max(job_executions.c.finished_at))
-        .where(job_executions.c.status == "success")
+        .where(job_executions.c.status == RunStatus.SUCCESS.value)
         .group_by(job_executions.c.job_id)
     )
     with engine.begin() as conn:
-        return {job_id: _aware(when) for job_id, when in conn.execute(query) if when is not None}
+        return {job_id: when.replace(tzinfo=UTC) for job_id, when in conn.execute(query) if when is not None}
 
 
-def counts_since(engine: Engine, since: datetime) -> dict[str, dict[str, int]]:
-    """``{job_id: {status: count}}`` of the rows started at or after ``since``."""
+def counts_since(engine: Engine, since: datetime, until: datetime | None = None) -> dict[str, dict[str, int]]:
+    """``{job_id: {status: count}}`` of the rows started at or after ``since`` (and before
+    ``until`` when given)."""
     query = (
         select(job_executions.c.job_id, job_executions.c.status, func.count())
         .where(job_executions.c.started_at >= _db_time(since))
         .group_by(job_executions.c.job_id, job_executions.c.status)
     )
+    if until is not None:
+        query = query.where(job_executions.c.started_at < _db_time(until))
     counts: dict[str, dict[str, int]] = {}
     with engine.begin() as conn:
         for job_id, status, n in conn.execute(query):
             counts.setdefault(job_id, {})[status] = int(n)
     return counts
+
+
+def exists(engine: Engine) -> bool:
+    """True when the database has the history table (read-only commands check before reading)."""
+    return inspect(engine).has_table(job_executions.name)
+
+
+def previous_statuses(engine: Engine, job_id: str, before_id: int, limit: int = 100) -> list[str]:
+    """Statuses of the job's finished rows older than ``before_id``, newest first."""
+    query = (
+        select(job_executions.c.status)
+        .where(
+            job_executions.c.job_id == job_id,
+            job_executions.c.id < before_id,
+            job_executions.c.status != RunStatus.RUNNING.value,
+        )
+        .order_by(job_executions.c.id.desc())
+        .limit(limit)
+    )
+    with engine.begin() as conn:
+        return [status for (status,) in conn.execute(query)]
+
+
+def runs_between(engine: Engine, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Rows started in ``[start, end)``, oldest first: ``job_id``, ``status``, ``started_at``,
+    ``finished_at``, ``duration``, ``trigger`` (what a report of a period needs)."""
+    t = job_executions
+    query = (
+        select(t.c.id, t.c.job_id, t.c.status, t.c.started_at, t.c.finished_at, t.c.duration, t.c.trigger)
+        .where(t.c.started_at >= _db_time(start), t.c.started_at < _db_time(end))
+        .order_by(t.c.started_at, t.c.id)
+    )
+    with engine.begin() as conn:
+        return [
+            {**r._mapping, "started_at": _aware(r.started_at), "finished_at": _aware(r.finished_at)}
+            for r in conn.execute(query)
+        ]
+
+
+def run_stats(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]:
+    """Per job, from :func:`counts_since`: ``runs`` (finished), ``success``, ``failed`` (finished,
+    not a success), ``running``, ``rate`` (None without a finished run) and ``by_status`` (in
+    display order)."""
+    stats = {}
+    for job_id, by_status in sorted(counts.items()):
+        ordered = {s.value: by_status[s.value] for s in DISPLAY_ORDER if by_status.get(s.value)}
+        ordered.update({s: n for s, n in sorted(by_status.items()) if s not in ordered and n})
+        running = ordered.get(RunStatus.RUNNING.value, 0)
+        success = ordered.get(RunStatus.SUCCESS.value, 0)
+        finished = sum(ordered.values()) - running
+        rate = success_rate(ordered)
+        stats[job_id] = {
+            "runs": finished,
+            "success": success,
+            "failed": finished - success,
+            "running": running,
+            "rate": None if rate is None else round(rate, 4),
+            "by_status": ordered,
+        }
+    return stats

@@ -1,4 +1,4 @@
-"""Database engines and the persisted job store, serialising job state as JSON (never pickle).
+"""The persisted job store: APScheduler's SQLAlchemy job store with job state as JSON (never pickle).
 
 A stored row that cannot be restored safely (bad JSON, a trigger class outside the allow-list, an
 unexpected callable or arguments) is moved to ``scheduler_jobs_rejected`` with the reason and
@@ -10,11 +10,10 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from apscheduler.job import Job
-from apscheduler.jobstores.base import ConflictingIdError, JobLookupError
+from apscheduler.jobstores.base import BaseJobStore, ConflictingIdError, JobLookupError
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.util import datetime_to_utc_timestamp
 from sqlalchemy import (
@@ -26,13 +25,12 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    create_engine,
-    event,
     select,
 )
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from fund_common.clock import utcnow_naive
 from fund_scheduler.jobs.triggers import trigger_from_dict, trigger_to_dict
 
 logger = logging.getLogger("scheduler.store")
@@ -42,54 +40,6 @@ JOB_FUNC = "fund_scheduler.run.executor:dispatch"
 #: the job writes the current name), so an upgraded daemon keeps the stored jobs and their state.
 LEGACY_JOB_FUNCS = frozenset({"scheduler.executor:dispatch"})
 STATE_VERSION = 1
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-MYSQL_CONNECT_TIMEOUT = 5  # seconds
-
-
-def make_engine(url: URL | str) -> Engine:
-    """Create an engine shared by the daemon, the CLI and job processes.
-
-    SQLite: WAL journal, a 30 s busy timeout and ``synchronous=NORMAL`` so several processes
-    share the file without "database is locked"; the file's folder is created. MySQL:
-    ``pool_pre_ping`` and ``pool_recycle`` against "server has gone away", utf8mb4. Both hide
-    bound parameters in error messages so row values and secrets never reach a log.
-    """
-    from sqlalchemy.engine import make_url
-
-    url = make_url(url) if isinstance(url, str) else url
-    if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            hide_parameters=True,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-        )
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no branch - trivial
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
-        return engine
-    if url.get_backend_name() == "mysql" and "charset" not in url.query:
-        url = url.update_query_dict({"charset": "utf8mb4"})
-    connect_args = {}
-    if url.get_backend_name() == "mysql" and "connect_timeout" not in url.query:
-        # An unreachable host fails a connect (and /health, the pre-ping) in seconds, not minutes.
-        connect_args["connect_timeout"] = MYSQL_CONNECT_TIMEOUT
-    return create_engine(
-        url,
-        hide_parameters=True,
-        connect_args=connect_args,
-        pool_pre_ping=True,
-        pool_recycle=1800,
-        pool_size=5,
-        max_overflow=5,
-    )
 
 
 def job_to_state(job: Job) -> dict[str, Any]:
@@ -211,17 +161,16 @@ class JsonJobStore(SQLAlchemyJobStore):
     def __init__(self, engine: Engine, tablename: str = "scheduler_jobs", metadata: MetaData | None = None):
         super().__init__(engine=engine, tablename=tablename, metadata=metadata or MetaData())
         # Replace the pickled LargeBinary column by JSON text.
-        metadata = self.jobs_t.metadata
-        metadata.remove(self.jobs_t)
+        pickled: Table = self.jobs_t
+        metadata = pickled.metadata
+        metadata.remove(pickled)
+        self.jobs_t: Table
+        self.rejected_t: Table
         self.jobs_t, self.rejected_t = job_tables(metadata, tablename)
 
     def start(self, scheduler, alias):
-        super().start(scheduler, alias)
-        self.rejected_t.create(self.engine, checkfirst=True)
-
-    def create_tables(self) -> None:
-        """Create the job tables without a running scheduler (CLI use)."""
-        self.jobs_t.metadata.create_all(self.engine, tables=[self.jobs_t, self.rejected_t])
+        """Attach to ``scheduler``; the tables come from the schema migrations, never from here."""
+        BaseJobStore.start(self, scheduler, alias)
 
     def _dumps(self, job: Job) -> str:
         return json.dumps(job_to_state(job), sort_keys=True)
@@ -276,8 +225,6 @@ class JsonJobStore(SQLAlchemyJobStore):
         return job
 
     def _set_aside(self, connection, row_id: str, raw: str, reason: str) -> None:
-        from fund_scheduler.store.history import utcnow
-
         logger.error(
             "job %s: stored state cannot be restored (%s); moved to %s, not executed",
             row_id,
@@ -289,7 +236,7 @@ class JsonJobStore(SQLAlchemyJobStore):
                 id=row_id,
                 job_state=raw if isinstance(raw, str) else repr(raw),
                 reason=reason,
-                rejected_at=utcnow(),
+                rejected_at=utcnow_naive(),
             )
         )
         connection.execute(self.jobs_t.delete().where(self.jobs_t.c.id == row_id))

@@ -32,29 +32,16 @@ from typing import Any
 
 from sqlalchemy import and_, insert, select, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import IntegrityError
 
 from fund_scheduler.store import history
+from fund_scheduler.store.engine import describe_error, is_database_error
 
 logger = logging.getLogger("scheduler.spool")
 
 MAX_BACKOFF = 10.0
 _TIMES = ("scheduled_run_time", "started_at", "finished_at")
 _FINAL = ("status", "finished_at", "exit_code", "error", "output_tail")
-
-
-def is_database_error(exc: BaseException) -> bool:
-    """True for an error meaning "the database is unreachable or the connection broke"."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line naming the driver error, without SQL, parameters or the connection URL."""
-    orig = getattr(exc, "orig", None) or exc
-    text = " ".join(str(orig).split())
-    return f"{type(orig).__name__}: {text}"[:300]
 
 
 def whole_second(value: datetime | None = None) -> datetime:

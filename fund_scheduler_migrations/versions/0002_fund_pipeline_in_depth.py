@@ -12,6 +12,8 @@ Idempotent like 0001: a column or table already there (added by ``create_schema`
 release) is left as it is.
 """
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
@@ -23,7 +25,7 @@ depends_on = None
 
 UtcDateTime = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 Id = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-FUND = {
+FUND: dict[str, Any] = {
     "mysql_engine": "InnoDB",
     "mysql_charset": "utf8mb4",
     "mysql_collate": "utf8mb4_bin",

@@ -58,7 +58,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from fundpipe.db import utcnow
+from fund_common.clock import utcnow_naive
 from fundpipe.errors import SourceError
 from fundpipe.schema import PARSE_ERROR_LENGTH, RAW_CODE_LENGTH, fund_source_files
 from fundpipe.sources import (
@@ -193,6 +193,11 @@ class _File:
     reason: str | None = None  # rejected: why
     staged_before: dict[str, Any] | None = None  # already staged: where
 
+    @property
+    def row_count(self) -> int:
+        """Rows read from the file (0 when it could not be read)."""
+        return 0 if self.rows is None else len(self.rows)
+
 
 class CsvSource:
     """NAV rows from the CSV files in an inbox folder (see the module docstring)."""
@@ -280,7 +285,7 @@ class CsvDelivery(Delivery):
                         "sha256": f.sha256,
                         "size_bytes": f.size,
                         "encoding": f.encoding,
-                        "row_count": len(f.rows),
+                        "row_count": f.row_count,
                         "batch_id": batch_id,
                         "staged_at": now,
                     }
@@ -401,6 +406,6 @@ def _write_reason(target: Path, item: _File, as_of: dt.date) -> None:
         f"size: {item.size} bytes\n"
         f"sha256: {item.sha256}\n"
         f"collection day: {as_of.isoformat()}\n"
-        f"rejected at: {utcnow():%Y-%m-%d %H:%M:%S} UTC\n",
+        f"rejected at: {utcnow_naive():%Y-%m-%d %H:%M:%S} UTC\n",
         encoding="utf-8",
     )

@@ -219,7 +219,9 @@ class DemoSource:
         if labelled:
             kinds = {**fault, "stale_repeat": stale}
             label = np.select(list(kinds.values()), list(kinds), default="")
-            data["fault"] = np.repeat(np.where(label == "", None, label.astype(object)).ravel(), repeat)
+            faults = label.astype(object)
+            faults[label == ""] = None
+            data["fault"] = np.repeat(faults.ravel(), repeat)
         return pd.DataFrame(data, columns=list(data))
 
     def _walk(self, funds: np.ndarray, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

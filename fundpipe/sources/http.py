@@ -16,10 +16,12 @@ Errors. Connection errors, timeouts, HTTP 429 and 5xx are transient: up to
 (1 s, 2 s by default; a ``Retry-After`` of up to 60 s is honoured when longer). Anything
 else fails at once: another HTTP error (404, 401, ...), a body that is not JSON, JSON of
 another shape, an answer larger than :data:`MAX_BYTES`. Each raises
-:class:`~fundpipe.errors.SourceError` naming the URL masked (user info and query values
-``***``, see :func:`fundpipe.settings.masked_url`), the HTTP status and the first bytes of
-the body. The source is read before the staging transaction opens, so a failed fetch
-writes nothing.
+:class:`~fundpipe.errors.SourceError` naming the URL masked (the password, query values and
+key-like path segments ``***``: :func:`fund_common.redaction.mask_url`), the HTTP status and the
+first bytes of the body. Every message and log line is also scrubbed of the URL's secrets
+(:meth:`fund_common.redaction.Redactor.for_url`), wherever they occur in it: in the text of a
+:mod:`requests` error, or in a body that echoes the request. The source is read before the
+staging transaction opens, so a failed fetch writes nothing.
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ from typing import Any
 import pandas as pd
 import requests
 
+from fund_common.redaction import Redactor, mask_url
 from fundpipe.errors import SourceError
-from fundpipe.settings import masked_url
 from fundpipe.sources import NAV_COLUMNS, Delivery, empty_funds, staging_frame
 
 __all__ = ["ATTEMPTS", "MAX_BYTES", "HttpSource"]
@@ -72,7 +74,7 @@ class HttpSource:
         sleep: Callable[[float], None] = time.sleep,
     ):
         if "{date}" not in url_template:
-            raise SourceError(f"http source: URL {masked_url(url_template)!r} must contain {{date}}")
+            raise SourceError(f"http source: URL {mask_url(url_template)!r} must contain {{date}}")
         if attempts < 1:
             raise ValueError(f"attempts={attempts!r} must be at least 1")
         self.url_template = url_template
@@ -82,7 +84,7 @@ class HttpSource:
         self.sleep = sleep
 
     def __repr__(self) -> str:
-        return f"HttpSource({masked_url(self.url_template)!r}, timeout={self.timeout:g})"
+        return f"HttpSource({mask_url(self.url_template)!r}, timeout={self.timeout:g})"
 
     def funds(self) -> pd.DataFrame:
         """The HTTP source carries no fund master data."""
@@ -103,7 +105,15 @@ class HttpSource:
 
     def _get(self, as_of: dt.date) -> tuple[pd.DataFrame, dict[str, Any]]:
         url = self.url_template.replace("{date}", as_of.isoformat())
-        shown = masked_url(url)
+        shown = mask_url(url)
+        secrets = Redactor.for_url(url)
+        try:
+            return self._fetch(url, shown, secrets)
+        except SourceError as exc:
+            raise SourceError(secrets.scrub(str(exc))) from None
+
+    def _fetch(self, url: str, shown: str, secrets: Redactor) -> tuple[pd.DataFrame, dict[str, Any]]:
+        """The attempts of :meth:`_get`; messages may quote the server and requests verbatim."""
         with requests.Session() as session:
             for attempt in range(1, self.attempts + 1):
                 try:
@@ -119,7 +129,7 @@ class HttpSource:
                     logger.warning(
                         "http source: %s: %s; attempt %d of %d, retrying in %.1f s",
                         shown,
-                        exc,
+                        secrets.scrub(str(exc)),
                         attempt,
                         self.attempts,
                         delay,

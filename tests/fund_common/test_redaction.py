@@ -37,6 +37,8 @@ WECOM = "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6-7xyz"
         ),
         ("https://feed.example/{date}/navs-of-the-day.json", "https://feed.example/{date}/***"),
         ("no scheme here", "no scheme here"),
+        ("://fund:hunter2@db", "://fund:***@db"),  # no scheme: masked by the text
+        ("mysql+pymysql://fund:hunter2@[::1/funds", "mysql+pymysql://fund:***@[::1/funds"),  # broken host
     ],
 )
 def test_mask_url_shows_every_secret_part_as_stars(url: str, shown: str) -> None:

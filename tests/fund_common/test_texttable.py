@@ -14,3 +14,11 @@ def test_indent_without_rule_and_cut_cells() -> None:
     )
     assert text.splitlines() == ["  t     v", "  x     a long …"]
     assert one_line("a\n b", 10) == "a b"
+
+
+def test_last_line() -> None:
+    from fund_common.texttable import last_line
+
+    assert last_line("a\n  b  \n\n") == "b"
+    assert last_line("  \n") is None and last_line(None) is None
+    assert last_line("x\n" + "y" * 10, limit=5) == "yyyy…"

@@ -6,7 +6,9 @@
  * "Authorization: Bearer <token>"; the token is asked for once and kept in sessionStorage.
  *
  * Every value from the API reaches the DOM through textContent or setAttribute, never
- * innerHTML.
+ * innerHTML. What a run status means (finished? a failure? its colour) comes from the API
+ * ("statuses" in /api/status); the dashboard panels of the job packages are drawn from what
+ * they declare ("tables", "notes" in /health), whatever their domain.
  */
 "use strict";
 
@@ -26,6 +28,7 @@
     timer: null,
     busy: false,
     successRates: {},
+    statuses: {}, // status -> {final, failure, ran, tone, severity}, from /api/status
   };
 
   const $ = (id) => document.getElementById(id);
@@ -124,9 +127,26 @@
     return `${Math.round(Number(rate) * 1000) / 10} %`;
   }
 
-  function statusBadge(status) {
+  /** The tone (ok, run, warn, bad) of a run status, as the API declares it. */
+  function toneOf(status) {
+    const meaning = state.statuses[String(status)];
+    return meaning && meaning.tone ? String(meaning.tone).replace(/[^a-z_]/gi, "") : "idle";
+  }
+
+  function isFinal(status) {
+    const meaning = state.statuses[String(status)];
+    return meaning ? Boolean(meaning.final) : status !== "running";
+  }
+
+  function isFailure(status) {
+    const meaning = state.statuses[String(status)];
+    return meaning ? Boolean(meaning.failure) : false;
+  }
+
+  function statusBadge(status, tone) {
     const name = status ? String(status) : "none";
-    return el("span", { class: `status status-${name.replace(/[^a-z_]/gi, "")}`, "data-status": name }, status || "–");
+    const cls = `status tone-${tone ? String(tone).replace(/[^a-z_]/gi, "") : toneOf(name)}`;
+    return el("span", { class: cls, "data-status": name }, status || "–");
   }
 
   function replaceChildren(node, ...children) {
@@ -417,9 +437,9 @@
       }
       tr.setAttribute("data-status", String(row.status));
       setText(cell(tr, "started"), formatTime(row.started_at));
-      setText(cell(tr, "duration"), row.status === "running" ? "running…" : formatSeconds(row.duration));
+      setText(cell(tr, "duration"), isFinal(row.status) ? formatSeconds(row.duration) : "running…");
       const errorCell = cell(tr, "error");
-      const failed = row.status !== "success" && row.status !== "running";
+      const failed = isFailure(row.status);
       const errorText = row.error || (failed && row.exit_code ? `exit code ${row.exit_code}` : "");
       if (!errorCell.firstChild) errorCell.appendChild(el("div", { class: "error-text" }));
       if (errorCell.firstChild.textContent !== errorText) errorCell.firstChild.textContent = errorText;
@@ -488,7 +508,7 @@
   function renderChart(rows) {
     const byJob = new Map();
     for (const row of rows) {
-      if (!row || row.status === "running" || row.duration === null || row.duration === undefined) continue;
+      if (!row || !isFinal(row.status) || row.duration === null || row.duration === undefined) continue;
       const duration = Number(row.duration);
       if (isNaN(duration)) continue;
       if (!byJob.has(row.job_id)) byJob.set(row.job_id, []);
@@ -515,7 +535,7 @@
         rect.setAttribute("y", String(30 - h));
         rect.setAttribute("width", "8");
         rect.setAttribute("height", String(h));
-        rect.setAttribute("class", `bar bar-${String(r.status).replace(/[^a-z_]/gi, "")}`);
+        rect.setAttribute("class", `bar tone-${toneOf(r.status)}`);
         const title = document.createElementNS(SVG_NS, "title");
         title.textContent = `#${r.id} ${r.status} ${formatSeconds(r.duration)} · ${formatTime(r.started_at)}`;
         rect.appendChild(title);
@@ -550,6 +570,7 @@
     setText($("daemon-version"), status.version);
     setText($("daemon-running"), status.running_executions);
     state.successRates = normaliseRates(status.success_7d);
+    if (status.statuses && typeof status.statuses === "object") state.statuses = status.statuses;
     if (state.writesEnabled !== status.writes_enabled) {
       state.writesEnabled = status.writes_enabled;
       renderTokenState();
@@ -567,17 +588,6 @@
       out[jobId] = { runs: r.runs !== undefined ? r.runs : "?", success: r.success, rate };
     }
     return out;
-  }
-
-  /** The first object with a "freshness" key anywhere in the health panels (depth ≤ 4). */
-  function findKey(value, key, depth) {
-    if (!value || typeof value !== "object" || depth > 4) return null;
-    if (!Array.isArray(value) && value[key] && typeof value[key] === "object") return value;
-    for (const child of Array.isArray(value) ? value : Object.values(value)) {
-      const found = findKey(child, key, depth + 1);
-      if (found) return found;
-    }
-    return null;
   }
 
   function renderHealth(health, reachable) {
@@ -602,45 +612,57 @@
     const jobs = health.jobs;
     setText($("health-jobs"), Array.isArray(jobs) ? jobs.length : jobs && typeof jobs === "object" ? Object.keys(jobs).length : jobs);
 
-    const panel = findKey(health.panels, "freshness", 0);
-    renderFreshness(panel ? panel.freshness : null);
-    if (!Object.keys(state.successRates).length && panel && panel.jobs && Array.isArray(panel.jobs.jobs)) {
-      // No success_7d in /api/status: take the panel's 7-day job counts.
-      state.successRates = normaliseRates(panel.jobs.jobs);
-    }
+    renderPanels(Array.isArray(health.panels) ? health.panels : []);
   }
 
-  function renderFreshness(fresh) {
-    const tbody = $("freshness").tBodies[0];
-    const rows = [];
-    const extra = [];
-    if (fresh && typeof fresh === "object") {
-      for (const [name, info] of Object.entries(fresh)) {
-        if (!info || typeof info !== "object") continue;
-        if ("latest" in info || "status" in info) {
-          const tr = el("tr", { "data-table": name });
-          tr.appendChild(el("td", {}, name));
-          tr.appendChild(el("td", {}, info.latest || "never"));
-          const behind = info.business_days_behind;
-          tr.appendChild(el("td", {}, behind === null || behind === undefined ? "–" : `${behind} d`));
-          const td = el("td");
-          td.appendChild(statusBadge(info.status || "unknown"));
-          tr.appendChild(td);
-          rows.push(tr);
-        } else if ("unprocessed" in info) {
-          extra.push(`${name}: ${info.unprocessed} row(s) waiting for validation`);
-        } else if ("rows" in info) {
-          extra.push(`${name}: ${info.rows} row(s) in the last ${info.days || 7} days`);
-        }
+  // -- panels ------------------------------------------------------------------------------
+  /** A panel cell: text, or {text, tone} drawn as a badge. */
+  function panelCell(value) {
+    const td = el("td");
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+      td.appendChild(statusBadge(value.text, value.tone));
+    } else {
+      td.textContent = value === undefined || value === null || value === "" ? "–" : String(value);
+    }
+    return td;
+  }
+
+  function panelTable(table) {
+    const wrap = el("div", { class: "table-wrap" });
+    const node = el("table", { class: "panel-table" });
+    const head = el("tr");
+    for (const column of Array.isArray(table.columns) ? table.columns : []) head.appendChild(el("th", {}, column));
+    node.appendChild(el("thead")).appendChild(head);
+    const body = node.appendChild(el("tbody"));
+    for (const row of Array.isArray(table.rows) ? table.rows : []) {
+      if (!Array.isArray(row)) continue;
+      const tr = el("tr", { "data-key": row.length ? String(row[0] && row[0].text !== undefined ? row[0].text : row[0]) : "" });
+      for (const value of row) tr.appendChild(panelCell(value));
+      body.appendChild(tr);
+    }
+    wrap.appendChild(node);
+    return wrap;
+  }
+
+  /** Every panel the job packages contribute, drawn from what it declares (tables, notes). */
+  function renderPanels(panels) {
+    const blocks = [];
+    for (const panel of panels) {
+      if (!panel || typeof panel !== "object") continue;
+      const section = el("section", { class: "panel", "data-panel": panel.name || "" });
+      for (const table of Array.isArray(panel.tables) ? panel.tables : []) {
+        section.appendChild(el("h3", {}, table.title || panel.title || panel.name));
+        section.appendChild(panelTable(table));
       }
+      if (!panel.ok) {
+        section.appendChild(el("h3", {}, panel.title || panel.name));
+        section.appendChild(el("p", { class: "hint panel-error" }, `unavailable: ${panel.error || "error"}`));
+      }
+      const notes = Array.isArray(panel.notes) ? panel.notes.map(String) : [];
+      if (notes.length) section.appendChild(el("p", { class: "hint" }, notes.join(" · ")));
+      if (section.childNodes.length) blocks.push(section);
     }
-    if (!rows.length) {
-      const tr = el("tr");
-      tr.appendChild(el("td", { colspan: 4, class: "hint" }, "no freshness data from /health"));
-      rows.push(tr);
-    }
-    tbody.replaceChildren(...rows);
-    $("freshness-extra").textContent = extra.join(" · ");
+    replaceChildren($("panels"), ...blocks);
   }
 
   // -- refresh loop --------------------------------------------------------------------------

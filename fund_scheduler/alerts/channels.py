@@ -1,0 +1,162 @@
+"""Where alerts go: a webhook (generic JSON, WeCom, DingTalk, Slack) and SMTP mail.
+
+A channel has a printable ``target`` (no secret in it) and ``send(alert)``, which delivers or
+raises. Errors of the HTTP client, which print the URL, are scrubbed of the webhook's secrets
+(:mod:`fund_common.redaction`) before they reach a log line.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from collections.abc import Sequence
+from datetime import UTC, tzinfo
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any, Protocol
+
+import requests
+
+from fund_common.redaction import Redactor, mask_url
+from fund_scheduler.alerts.messages import PRODUCT, Alert
+from fund_scheduler.settings import WEBHOOK_FORMATS, Settings
+
+__all__ = ["Channel", "ChannelError", "EmailChannel", "WebhookChannel", "channels_from"]
+
+
+class Channel(Protocol):
+    target: str  # printable, no secret
+
+    def send(self, alert: Alert) -> None:
+        """Deliver ``alert`` or raise."""
+
+
+class ChannelError(Exception):
+    """A channel answered, but not with success."""
+
+
+class WebhookChannel:
+    """POSTs the alert as JSON in one of the WEBHOOK_FORMATS."""
+
+    def __init__(self, url: str, fmt: str = "json", *, timeout: float = 10.0, timezone: tzinfo = UTC):
+        if fmt not in WEBHOOK_FORMATS:
+            raise ValueError(f"webhook format {fmt!r} is not one of {', '.join(WEBHOOK_FORMATS)}")
+        self.url = url
+        self.format = fmt
+        self.timeout = timeout
+        self.timezone = timezone
+        self.target = f"webhook {mask_url(url)} ({fmt})"
+        self._redactor = Redactor.for_url(url)
+
+    def __repr__(self) -> str:
+        return f"WebhookChannel({self.target!r})"
+
+    def body(self, alert: Alert) -> dict[str, Any]:
+        tz = self.timezone
+        if self.format == "wecom":
+            return {"msgtype": "markdown", "markdown": {"content": alert.markdown(tz)}}
+        if self.format == "dingtalk":
+            return {"msgtype": "markdown", "markdown": {"title": alert.title, "text": alert.markdown(tz)}}
+        if self.format == "slack":
+            return {"text": alert.text(tz)}
+        return alert.as_json(tz)
+
+    def scrub(self, text: str) -> str:
+        return self._redactor.scrub(text)
+
+    def send(self, alert: Alert) -> None:
+        try:
+            response = requests.post(self.url, json=self.body(alert), timeout=(self.timeout, self.timeout))
+        except requests.RequestException as exc:
+            # requests puts the URL (and so the key) into its messages: never let it through.
+            raise ChannelError(self.scrub(f"{type(exc).__name__}: {exc}")) from None
+        if response.status_code >= 300:
+            raise ChannelError(f"HTTP {response.status_code}: {self.scrub(response.text[:200])}")
+        if self.format in ("wecom", "dingtalk"):
+            # Both robots answer 200 with {"errcode": N, "errmsg": ...}; N != 0 is a refusal.
+            try:
+                answer = response.json()
+            except ValueError:
+                answer = {}
+            if isinstance(answer, dict) and answer.get("errcode", 0) != 0:
+                raise ChannelError(f"errcode {answer.get('errcode')}: {answer.get('errmsg', '')}")
+
+
+class EmailChannel:
+    """Sends the alert as a plain-text mail through SMTP (STARTTLS and login when configured)."""
+
+    def __init__(
+        self,
+        host: str,
+        port: int = 587,
+        *,
+        to: Sequence[str],
+        sender: str | None = None,
+        user: str | None = None,
+        password: str | None = None,
+        starttls: bool = True,
+        timeout: float = 10.0,
+        timezone: tzinfo = UTC,
+    ):
+        self.host, self.port = host, port
+        self.to = tuple(to)
+        self.sender = sender or user or f"{PRODUCT}@{socket.gethostname()}"
+        if "@" not in self.sender:
+            self.sender = f"{self.sender}@{host}"
+        self.user, self.password = user, password
+        self.starttls = starttls
+        self.timeout = timeout
+        self.timezone = timezone
+        self.target = f"smtp {host}:{port} to {', '.join(self.to)}"
+
+    def __repr__(self) -> str:
+        return f"EmailChannel({self.target!r})"
+
+    def message(self, alert: Alert) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = alert.title
+        msg["From"] = self.sender
+        msg["To"] = ", ".join(self.to)
+        msg["Date"] = formatdate(localtime=True)
+        msg["Message-ID"] = make_msgid(domain=socket.gethostname())
+        msg.set_content(alert.text(self.timezone) + "\n")
+        return msg
+
+    def send(self, alert: Alert) -> None:
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            if self.starttls:
+                smtp.starttls(context=ssl.create_default_context())
+            if self.user:
+                smtp.login(self.user, self.password or "")
+            smtp.send_message(self.message(alert))
+
+
+def channels_from(settings: Settings) -> list[Channel]:
+    """The channels the ALERT_* settings configure (none: alerts disabled)."""
+    config = settings.alerts
+    channels: list[Channel] = []
+    if config.webhook_url:
+        channels.append(
+            WebhookChannel(
+                config.webhook_url,
+                config.webhook_format,
+                timeout=config.timeout,
+                timezone=settings.timezone,
+            )
+        )
+    if config.smtp_host:
+        channels.append(
+            EmailChannel(
+                config.smtp_host,
+                config.smtp_port,
+                to=config.smtp_to,
+                sender=config.smtp_from,
+                user=config.smtp_user,
+                password=config.smtp_password,
+                starttls=config.smtp_starttls,
+                timeout=config.timeout,
+                timezone=settings.timezone,
+            )
+        )
+    return channels

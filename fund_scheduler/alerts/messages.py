@@ -1,0 +1,95 @@
+"""An alert and how it reads: plain text (mail, Slack), markdown (WeCom, DingTalk), JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+__all__ = ["ERROR_CHARS", "PRODUCT", "Alert"]
+
+PRODUCT = "fund-scheduler"
+ERROR_CHARS = 500  # an alert carries the error's last line, cut to this many characters
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One notice about one execution of a job."""
+
+    job_id: str
+    kind: str  # a status of ALERTED, "skipped" or "recovered"
+    status: str  # the row's status (``success`` for ``recovered``)
+    execution_id: int | None = None
+    scheduled_run_time: datetime | None = None
+    trigger: str | None = None
+    error: str | None = None  # the error's last line
+    log_path: str | None = None
+    host: str | None = None
+    previous_status: str | None = None  # what ``recovered`` recovered from
+    in_a_row: int = 1  # skipped rows in a row, for ``skipped``
+    suppressed: int = 0  # alerts of this job and kind suppressed since the last one sent
+
+    @property
+    def title(self) -> str:
+        if self.kind == "recovered":
+            what = f"recovered (success after {self.previous_status})"
+        elif self.kind == "skipped":
+            what = f"skipped {self.in_a_row} times in a row"
+        else:
+            what = self.status
+        return f"{PRODUCT}: job {self.job_id} {what}"
+
+    def fields(self, tz: tzinfo = UTC) -> list[tuple[str, str]]:
+        """The message's lines as (label, value), in order."""
+        if self.scheduled_run_time is not None:
+            local = self.scheduled_run_time.astimezone(tz)
+            scheduled = f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()}"
+        else:
+            scheduled = f"none ({self.trigger or 'manual'} run)"
+        status = self.status if self.kind != "recovered" else f"success, after {self.previous_status}"
+        rows = [("Job", self.job_id), ("Status", status), ("Scheduled", scheduled)]
+        if self.error:
+            rows.append(("Error", self.error))
+        if self.log_path:
+            rows.append(("Log", self.log_path))
+        if self.execution_id is not None:
+            rows.append(("Execution", f"{self.execution_id} on {self.host or '?'}"))
+        if self.suppressed:
+            rows.append(
+                ("Suppressed", f"{self.suppressed} earlier {self.kind} alert(s) of this job (rate limit)")
+            )
+        return rows
+
+    def text(self, tz: tzinfo = UTC) -> str:
+        return "\n".join([self.title, *(f"{label}: {value}" for label, value in self.fields(tz))])
+
+    def markdown(self, tz: tzinfo = UTC) -> str:
+        lines = [f"**{_md(self.title)}**", ""]
+        for label, value in self.fields(tz):
+            shown = "`" + value.replace("`", "'") + "`" if label in ("Error", "Log") else _md(value)
+            lines.append(f"- {label}: {shown}")
+        return "\n".join(lines)
+
+    def as_json(self, tz: tzinfo = UTC) -> dict[str, Any]:
+        """The generic webhook body."""
+        return {
+            "job": self.job_id,
+            "status": self.status,
+            "kind": self.kind,
+            "scheduled_run_time": (
+                self.scheduled_run_time.astimezone(tz).isoformat() if self.scheduled_run_time else None
+            ),
+            "error": self.error,
+            "log_path": self.log_path,
+            "execution_id": self.execution_id,
+            "host": self.host,
+            "suppressed": self.suppressed,
+            "previous_status": self.previous_status,
+            "text": self.text(tz),
+        }
+
+
+def _md(text: str) -> str:
+    for char in "\\*_`[]":
+        text = text.replace(char, f"\\{char}")
+    return text

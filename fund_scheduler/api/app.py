@@ -1,0 +1,222 @@
+"""The daemon's HTTP API and the dashboard page: one small Flask app over
+:class:`~fund_scheduler.daemon.operations.Operations`.
+
+============================================  ===============================================
+``GET /health``                               scheduler loop, database, jobs, panels
+                                              (:mod:`fund_scheduler.api.health`);
+                                              200 healthy, 503 degraded or unhealthy
+``GET /metrics``                              Prometheus text (:mod:`fund_scheduler.api.metrics`)
+``GET /api/status``                           pid, uptime, version, running executions,
+                                              7-day runs per job, the run-status vocabulary
+``GET /api/jobs``, ``GET /api/jobs/<id>``     the job rows (trigger in words, next run, last run)
+``POST /api/jobs/<id>/run|pause|resume``      ``Authorization: Bearer $SCHEDULER_API_TOKEN``;
+                                              401, 404 unknown job, 409 busy or disabled;
+                                              run answers 202 ``{"execution_id": N}``
+``GET /api/executions?job=&status=&limit=``   history rows, newest first (limit 1..500)
+``GET /api/executions/<id>``                  one row with its output tail
+``GET /``, ``GET /static/<path>``             the dashboard (``fund_scheduler/api/web/``)
+============================================  ===============================================
+
+Write endpoints refuse every request while ``SCHEDULER_API_TOKEN`` is unset; the token is
+compared in constant time and checked before the job. No answer carries a secret: the database
+URL is shown masked, the token never.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, jsonify, request, send_from_directory
+from flask.json.provider import DefaultJSONProvider
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException
+
+from fund_common.runstatus import vocabulary
+from fund_scheduler.api.health import health_report
+from fund_scheduler.api.metrics import DaemonCollector, RunMetrics
+from fund_scheduler.errors import SchedulerError, UnknownJobError
+from fund_scheduler.jobs.panels import error_line
+from fund_scheduler.store.history import STATUSES
+from fund_scheduler.version import version
+
+__all__ = ["EXECUTIONS_LIMIT_MAX", "WEB_DIR", "create_app"]
+
+logger = logging.getLogger("scheduler.http")
+
+WEB_DIR = Path(__file__).resolve().parent / "web"
+EXECUTIONS_LIMIT_DEFAULT = 20
+EXECUTIONS_LIMIT_MAX = 500
+SUCCESS_RATE_DAYS = 7
+
+
+class _JSONProvider(DefaultJSONProvider):
+    """Flask's JSON with ISO 8601 times (Flask's default is the HTTP date format)."""
+
+    sort_keys = False
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        if isinstance(o, datetime):
+            return (o if o.tzinfo else o.replace(tzinfo=UTC)).isoformat()
+        if isinstance(o, date):
+            return o.isoformat()
+        return DefaultJSONProvider.default(o)
+
+
+def _summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "output_tail"}
+
+
+def create_app(ops: Any, api_token: str | None) -> Flask:
+    """The WSGI app answering for ``ops``; ``app.extensions["fund_scheduler"]["metrics"]`` is the
+    :class:`RunMetrics` to subscribe to finished runs."""
+    app = Flask(__name__, static_folder=None)
+    app.json = _JSONProvider(app)
+    registry = CollectorRegistry(auto_describe=False)
+    run_metrics = RunMetrics(registry)
+    registry.register(DaemonCollector(ops))
+    app.extensions["fund_scheduler"] = {"ops": ops, "metrics": run_metrics, "registry": registry}
+
+    def error(status: int, message: str, **extra: Any) -> Response:
+        response = jsonify({"error": message, **extra})
+        response.status_code = status
+        return response
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        return error(exc.code or 500, exc.description or exc.name)
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError):
+        reason = error_line(exc.orig or exc)
+        logger.warning("http %s %s: database unavailable: %s", request.method, request.path, reason)
+        return error(503, f"database unavailable: {reason}")
+
+    @app.errorhandler(Exception)
+    def internal_error(exc: Exception):
+        logger.exception("http %s %s failed", request.method, request.path)
+        return error(500, f"internal error: {error_line(exc)}")
+
+    @app.after_request
+    def headers(response: Response) -> Response:
+        response.headers.setdefault("Cache-Control", "no-store")
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def authorised() -> Response | None:
+        if not api_token:
+            return error(
+                401, "writes are disabled until SCHEDULER_API_TOKEN is set in the daemon's environment"
+            )
+        scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), api_token.encode()):
+            response = error(401, "missing or wrong token (send Authorization: Bearer <SCHEDULER_API_TOKEN>)")
+            response.headers["WWW-Authenticate"] = 'Bearer realm="fund-scheduler"'
+            return response
+        return None
+
+    @app.get("/health")
+    def health():
+        report = health_report(ops)
+        response = jsonify(report)
+        response.status_code = 200 if report["status"] == "healthy" else 503
+        return response
+
+    @app.get("/metrics")
+    def metrics():
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
+
+    @app.get("/api/status")
+    def status():
+        return jsonify(
+            {
+                **ops.status(),
+                "version": version(),
+                "writes_enabled": bool(api_token),
+                "success_7d": ops.run_stats(SUCCESS_RATE_DAYS),
+                "statuses": vocabulary(),
+            }
+        )
+
+    @app.get("/api/jobs")
+    def jobs():
+        return jsonify({"jobs": ops.jobs()})
+
+    @app.get("/api/jobs/<job_id>")
+    def job(job_id: str):
+        row = ops.job(job_id)
+        return jsonify(row) if row else error(404, f"unknown job {job_id!r}")
+
+    def job_action(job_id: str, action: Callable[[], Response]) -> Response:
+        denied = authorised()
+        if denied is not None:
+            return denied
+        try:
+            ops.check_job(job_id)
+            return action()
+        except UnknownJobError as exc:
+            return error(404, str(exc))
+        except SchedulerError as exc:  # disabled, already running (max_instances), stopping
+            return error(409, str(exc))
+
+    @app.post("/api/jobs/<job_id>/run")
+    def run(job_id: str):
+        def act() -> Response:
+            execution_id = ops.run(job_id)["execution_id"]
+            logger.info(
+                "job=%s execution=%s run requested over HTTP by %s", job_id, execution_id, request.remote_addr
+            )
+            response = jsonify({"job": job_id, "execution_id": execution_id, "status": "running"})
+            response.status_code = 202
+            response.headers["Location"] = f"/api/executions/{execution_id}"
+            return response
+
+        return job_action(job_id, act)
+
+    @app.post("/api/jobs/<job_id>/pause")
+    def pause(job_id: str):
+        return job_action(job_id, lambda: jsonify(ops.pause(job_id)))
+
+    @app.post("/api/jobs/<job_id>/resume")
+    def resume(job_id: str):
+        return job_action(job_id, lambda: jsonify(ops.resume(job_id)))
+
+    @app.get("/api/executions")
+    def executions():
+        args = request.args
+        raw_limit = args.get("limit", "").strip()
+        try:
+            limit = int(raw_limit) if raw_limit else EXECUTIONS_LIMIT_DEFAULT
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= EXECUTIONS_LIMIT_MAX:
+            return error(400, f"limit={raw_limit!r} must be a whole number from 1 to {EXECUTIONS_LIMIT_MAX}")
+        status_ = args.get("status", "").strip() or None
+        if status_ is not None and status_ not in STATUSES:
+            return error(400, f"status={status_!r} is not one of {', '.join(STATUSES)}")
+        job_id = args.get("job", "").strip() or None
+        rows = ops.executions(job_id=job_id, status=status_, limit=limit)
+        return jsonify({"executions": [_summary(r) for r in rows], "limit": limit})
+
+    @app.get("/api/executions/<int:execution_id>")
+    def execution(execution_id: int):
+        row = ops.execution(execution_id)
+        return jsonify(row) if row else error(404, f"no execution {execution_id}")
+
+    @app.get("/")
+    def index():
+        if not (WEB_DIR / "index.html").is_file():
+            return error(404, "the dashboard is not installed (fund_scheduler/api/web/index.html is missing)")
+        return send_from_directory(WEB_DIR, "index.html", max_age=0)
+
+    @app.get("/static/<path:path>")
+    def static_file(path: str):
+        return send_from_directory(WEB_DIR, path, max_age=0)
+
+    return app

@@ -1,0 +1,79 @@
+"""``/health``: is the daemon doing its job?
+
+In order: ``unhealthy`` when the scheduler's loop thread is dead (checked on the thread, so a
+crashed loop is noticed while the process lives) or its heartbeat is older than
+:data:`HEARTBEAT_STALE_SECONDS` (the loop passes at least once a minute); ``degraded`` when
+``SELECT 1`` fails or takes longer than the check's limit (the daemon stays up and recovers by
+itself when the database is back) or a dashboard panel contributed by a job package raises;
+else ``healthy``. A standby daemon is healthy. Stale data is reported by the panels themselves
+(their tables say ``stale``) and does not change the status.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from fund_scheduler.jobs.panels import error_line
+
+__all__ = ["HEARTBEAT_STALE_SECONDS", "assess", "health_report"]
+
+HEARTBEAT_STALE_SECONDS = 120.0
+
+
+def assess(
+    *,
+    scheduler_alive: bool,
+    heartbeat_age: float | None,
+    database_ok: bool,
+    failed_panels: Iterable[str] = (),
+    problems: Iterable[str] = (),
+    stale_after: float = HEARTBEAT_STALE_SECONDS,
+) -> tuple[str, list[str]]:
+    """The health status and the reasons for it (a pure function of the checks' results)."""
+    unhealthy: list[str] = []
+    degraded = list(problems)
+    if not scheduler_alive:
+        unhealthy.append("the scheduler loop is not running")
+    elif heartbeat_age is not None and heartbeat_age > stale_after:
+        unhealthy.append(
+            f"the scheduler loop has not passed for {heartbeat_age:.0f}s (limit {stale_after:g}s)"
+        )
+    if not database_ok:
+        degraded.append("the database is unreachable")
+    degraded += [f"dashboard panel {name} failed" for name in failed_panels]
+    if unhealthy:
+        return "unhealthy", unhealthy + degraded
+    return ("degraded" if degraded else "healthy"), degraded
+
+
+def health_report(ops: Any) -> dict[str, Any]:
+    """The ``/health`` answer from ``ops`` (an :class:`~fund_scheduler.daemon.operations.Operations`)."""
+    alive, age = ops.loop_state()
+    database = ops.check_database()
+    report: dict[str, Any] = {
+        "status": "healthy",
+        "scheduler_running": alive,
+        "role": ops.role,
+        "heartbeat_age_seconds": None if age is None else round(age, 3),
+        "database": database,
+        "jobs": 0,
+        "last_success": {},
+        "panels": [],
+        "problems": [],
+    }
+    if database["ok"]:
+        try:
+            report["jobs"] = ops.status()["jobs"]
+            report["last_success"] = {job_id: None for job_id in ops.job_ids()} | ops.last_success()
+            report["panels"] = ops.panels()
+        except Exception as exc:  # noqa: BLE001 - the database went away between the checks
+            report["problems"].append(f"history unavailable: {error_line(exc)}")
+    report["status"], report["problems"] = assess(
+        scheduler_alive=alive,
+        heartbeat_age=age,
+        database_ok=database["ok"],
+        failed_panels=[p["name"] for p in report["panels"] if not p["ok"]],
+        problems=report["problems"],
+    )
+    return report

@@ -1,0 +1,144 @@
+"""``/metrics``: Prometheus text.
+
+:class:`RunMetrics` counts the executions that finished (or were recorded missed/skipped) since
+this daemon process started (``fund_scheduler_runs_total{job,status}``) and the durations of the
+ones that ran (``fund_scheduler_run_duration_seconds{job}``): in memory, reset by a restart, as
+Prometheus counters are. :class:`DaemonCollector` reads everything else at scrape time from the
+daemon's operations: up, loop, role, heartbeat, running executions, database, per job the next
+run, paused state and last success, and the gauges each dashboard panel declares (so a domain
+exports its own numbers, e.g. data freshness, without the scheduler knowing them).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+
+from fund_common.runstatus import RAN, RunStatus
+
+__all__ = ["DaemonCollector", "RunMetrics", "panel_gauges"]
+
+logger = logging.getLogger("scheduler.http")
+
+DURATION_BUCKETS = (1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, float("inf"))
+
+
+class RunMetrics:
+    """Counters and the duration histogram of this daemon process, fed with final history rows."""
+
+    def __init__(self, registry: CollectorRegistry):
+        self.runs = Counter(
+            "fund_scheduler_runs",
+            "Executions finished (or recorded missed/skipped) since the daemon started, by job and status",
+            ["job", "status"],
+            registry=registry,
+        )
+        self.duration = Histogram(
+            "fund_scheduler_run_duration_seconds",
+            "Duration of executions that ran (success, failed, timeout, interrupted)",
+            ["job"],
+            buckets=DURATION_BUCKETS,
+            registry=registry,
+        )
+
+    def prime(self, job_ids: Iterable[str]) -> None:
+        """Export zero series for each job's success and failure, so rates exist from the start."""
+        for job_id in job_ids:
+            for status in (RunStatus.SUCCESS, RunStatus.FAILED):
+                self.runs.labels(job_id, status.value)
+
+    def observe(self, row: dict[str, Any]) -> None:
+        job_id, status = row.get("job_id"), row.get("status")
+        if not job_id or not status or status == RunStatus.RUNNING:
+            return
+        self.runs.labels(job_id, str(status)).inc()
+        if status in RAN and row.get("duration") is not None:
+            self.duration.labels(job_id).observe(float(row["duration"]))
+
+
+class DaemonCollector:
+    """Gauges read at scrape time from ``ops`` (an :class:`~fund_scheduler.daemon.operations.Operations`)."""
+
+    def __init__(self, ops: Any):
+        self.ops = ops
+
+    def describe(self) -> list[Metric]:  # no description at registration: collect() needs a daemon
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        ops = self.ops
+        yield _gauge("fund_scheduler_up", "1 while the daemon process answers", 1)
+        alive, age = ops.loop_state()
+        yield _gauge("fund_scheduler_scheduler_running", "1 while the scheduler loop thread runs", int(alive))
+        yield _gauge(
+            "fund_scheduler_active",
+            "1 while this daemon is active (holds the leader lock), 0 on standby",
+            int(ops.role == "active"),
+        )
+        if age is not None:
+            yield _gauge(
+                "fund_scheduler_heartbeat_age_seconds", "Seconds since the scheduler loop's last pass", age
+            )
+        yield _gauge("fund_scheduler_running_executions", "Executions running now", ops.running_executions())
+        database_ok = ops.check_database()["ok"]
+        yield _gauge("fund_scheduler_database_up", "1 when SELECT 1 answers", int(database_ok))
+        if not database_ok:
+            return  # the job store and the history live in the database
+        next_run = GaugeMetricFamily(
+            "fund_scheduler_next_run_timestamp_seconds",
+            "Next scheduled run per job (Unix time)",
+            labels=["job"],
+        )
+        paused = GaugeMetricFamily("fund_scheduler_job_paused", "1 when the job is paused", labels=["job"])
+        for row in ops.jobs():
+            if not row["enabled"]:
+                continue
+            paused.add_metric([row["id"]], 1 if row["paused"] else 0)
+            if row["next_run_time"] is not None:
+                next_run.add_metric([row["id"]], row["next_run_time"].timestamp())
+        yield next_run
+        yield paused
+        last = GaugeMetricFamily(
+            "fund_scheduler_last_success_timestamp_seconds",
+            "When each job's newest successful run finished (Unix time)",
+            labels=["job"],
+        )
+        for job_id, when in sorted(ops.last_success().items()):
+            last.add_metric([job_id], when.timestamp())
+        yield last
+        yield from panel_gauges(ops.panels())
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation)
+    family.add_metric([], value)
+    return family
+
+
+def panel_gauges(panels: Iterable[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:
+    """The gauges the panels declare: ``{"name", "help", "labels", "samples": [[labels, value]]}``.
+
+    A malformed declaration is logged and skipped; it never breaks the scrape.
+    """
+    seen: set[str] = set()
+    for panel in panels:
+        for gauge in panel.get("gauges") or []:
+            try:
+                name = str(gauge["name"])
+                if name in seen:
+                    continue
+                family = GaugeMetricFamily(
+                    name, str(gauge.get("help", name)), labels=list(gauge.get("labels", []))
+                )
+                for labels, value in gauge.get("samples", []):
+                    if value is not None:
+                        family.add_metric([str(v) for v in labels], float(value))
+            except (KeyError, TypeError, ValueError) as exc:
+                logger.warning("panel %s: gauge %r not exported: %s", panel.get("name"), gauge, exc)
+                continue
+            seen.add(name)
+            yield family

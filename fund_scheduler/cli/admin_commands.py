@@ -1,0 +1,162 @@
+"""Setting up: ``check-config``, ``install-service``, ``db upgrade`` / ``db current``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from fund_scheduler.cli.context import Cli
+from fund_scheduler.errors import ConfigError
+
+__all__ = ["COMMANDS"]
+
+pass_cli = click.make_pass_decorator(Cli)
+
+
+@click.command(name="check-config", epilog="Exit status: 0 valid; 2 with one line per problem.")
+@pass_cli
+def check_config(cli: Cli) -> int:
+    """Load the settings, every job spec and every jobs.toml override, print them (secrets masked)
+    and run nothing; never touches the database."""
+    from fund_scheduler.jobs.triggers import describe
+
+    settings = cli.settings
+    registry = cli.registry(strict=False)
+    print("settings:")
+    for key, value in settings.describe().items():
+        print(f"  {key} = {value}")
+    print(
+        f"jobs ({len(registry.specs)}), overrides from {settings.jobs_config}"
+        f"{'' if settings.jobs_config.is_file() else ' (file absent: no overrides)'}:"
+    )
+    for spec in registry.specs.values():
+        try:
+            when = describe(spec.trigger(settings.timezone))
+        except (ValueError, ConfigError) as exc:
+            when = f"invalid: {exc}"
+        state = "enabled" if spec.enabled else f"disabled ({spec.why_disabled})"
+        print(
+            f"  {spec.id}: {when}; {state}; timeout {spec.timeout or 'none'}; runs {spec.target}"
+            + (f"; overridden: {', '.join(spec.overridden)}" if spec.overridden else "")
+        )
+    if registry.problems:
+        for problem in registry.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return 2
+    print("configuration OK")
+    return 0
+
+
+@click.command(
+    name="install-service",
+    epilog="Exit status: 0 written, unchanged or printed; 1 a different file exists (without --force) or "
+    "the target is not writable; 2 invalid settings or options.",
+)
+@click.option("--user", "user_unit", is_flag=True, help="A systemd --user unit (~/.config/systemd/user).")
+@click.option("--print", "print_only", is_flag=True, help="Write to stdout only; install nothing.")
+@click.option("--supervisor", is_flag=True, help="A supervisor [program:] section instead.")
+@click.option("--cron", is_flag=True, help="The @reboot crontab line instead (printed only).")
+@click.option("--force", is_flag=True, help="Replace an existing, different file.")
+@click.option("--output", type=click.Path(path_type=Path), help="Write here instead of the default location.")
+@click.option("--run-as", metavar="USER", help="User= of a system unit (default: you, or the sudo caller).")
+@pass_cli
+def install_service(
+    cli: Cli,
+    user_unit: bool,
+    print_only: bool,
+    supervisor: bool,
+    cron: bool,
+    force: bool,
+    output: Path | None,
+    run_as: str | None,
+) -> int:
+    """Render the systemd unit (or a supervisor section, or the @reboot crontab line) with this
+    installation's absolute paths and write it, never over a different file without --force."""
+    from fund_scheduler import install
+
+    if supervisor and cron:
+        raise ConfigError("install-service: give at most one of --supervisor and --cron")
+    user, group = run_as, None
+    if user is None:
+        user, group = install.default_user()
+    project_dir = install.default_project_dir(cli.settings.home)
+    ctx = install.ServiceContext(
+        project_dir=project_dir,
+        python=install.default_python(project_dir),
+        stop_timeout=cli.settings.stop_timeout,
+        user=user,
+        group=group,
+    )
+    if cron:
+        sys.stdout.write(install.render_cron(ctx))
+        if not print_only:
+            print("add this line with `crontab -e` as the user who runs the daemon", file=sys.stderr)
+        return 0
+    if supervisor:
+        text = install.render_supervisor(ctx)
+        target = output or install.supervisor_conf_path()
+        next_steps = "supervisorctl reread && supervisorctl update"
+    else:
+        text = install.render_systemd(ctx, user_unit=user_unit)
+        target = output or install.systemd_unit_path(user_unit)
+        ctl = "systemctl --user" if user_unit else "systemctl"
+        next_steps = f"{ctl} daemon-reload && {ctl} enable --now {install.SERVICE_NAME}"
+    if print_only:
+        sys.stdout.write(text)
+        return 0
+    try:
+        written = install.install_file(target, text, force=force)
+    except PermissionError as exc:
+        print(f"error: cannot write {target}: {exc.strerror} (run as root, or use --user)", file=sys.stderr)
+        return 1
+    print(f"{'wrote' if written else 'unchanged'}: {target}")
+    print(f"next: {next_steps}")
+    return 0
+
+
+@click.group(epilog="Exit status: 0; 2 migrations turned off (SCHEDULER_MIGRATIONS=none).")
+def db() -> None:
+    """Schema migrations (Alembic): the job store, the run history and the fund tables."""
+
+
+@db.command(epilog="Exit status: 0; 1 the database refused; 2 migrations turned off.")
+@click.option("--revision", default="head", show_default=True, help="Upgrade to this revision.")
+@pass_cli
+def upgrade(cli: Cli, revision: str) -> int:
+    """Apply the migrations (the daemon also does at every start; a database created by an earlier
+    version is stamped first)."""
+    func = _runner(cli, "upgrade")
+    engine = cli.engine()
+    try:
+        print(f"database {cli.settings.masked_database_url} at revision {func(engine, revision)}")
+    finally:
+        engine.dispose()
+    return 0
+
+
+@db.command(epilog="Exit status: 0; 2 migrations turned off.")
+@pass_cli
+def current(cli: Cli) -> int:
+    """Print the database's revision (none when no database exists yet; nothing is created)."""
+    func = _runner(cli, "current")
+    engine = cli.existing_engine()
+    if engine is None:
+        print("none (no database yet)")
+        return 0
+    try:
+        print(func(engine) or "none (no migration applied)")
+    finally:
+        engine.dispose()
+    return 0
+
+
+def _runner(cli: Cli, name: str):
+    func = cli.migrations(name)
+    if func is None:
+        raise ConfigError("SCHEDULER_MIGRATIONS=none: schema migrations are turned off")
+    return func
+
+
+COMMANDS = [check_config, install_service, db]

@@ -1,0 +1,116 @@
+"""The command line: ``fund-scheduler COMMAND`` (also ``python -m fund_scheduler`` and, from a
+checkout, ``python scheduler_daemon.py``; the shell scripts are thin wrappers).
+
+Exit statuses: 0 success; 1 failure (a job failed, the daemon did not become ready); 2 invalid
+configuration, options or job; 3 daemon not running (pause, resume; status follows LSB: 0
+running, 1 dead with a PID file left, 3 not running); 130 interrupted. Every error is one
+"error: ..." line on stderr, never a traceback; a reader that goes away (| head) ends the
+output quietly.
+
+Shell completion (bash; zsh and fish alike with ``zsh_source`` / ``fish_source``)::
+
+    eval "$(_FUND_SCHEDULER_COMPLETE=bash_source fund-scheduler)"
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from fund_scheduler.cli import admin_commands, daemon_commands, job_commands, report_commands
+from fund_scheduler.cli.context import Cli
+from fund_scheduler.cli.output import error
+from fund_scheduler.errors import SchedulerError
+from fund_scheduler.version import version
+
+__all__ = ["cli", "main"]
+
+COMPLETE_VAR = "_FUND_SCHEDULER_COMPLETE"  # the same for fund-scheduler and scheduler_daemon.py
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:  # in the order they were added
+        return list(self.commands)
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"fund-scheduler {version()}")
+        ctx.exit()
+
+
+@click.group(cls=_Group, context_settings=CONTEXT, epilog=(__doc__ or "").split("\n\n")[1].replace("\n", " "))
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_print_version,
+    help="Print the version and exit.",
+)
+@click.pass_context
+def cli(ctx: click.Context) -> None:
+    """fund-scheduler: a job-scheduler daemon running the fund-data pipeline and any command.
+
+    Settings come from the environment and .env (see `check-config`); the daemon's own log is
+    logs/scheduler.log.
+    """
+    ctx.obj = Cli()
+
+
+for module in (daemon_commands, job_commands, report_commands, admin_commands):
+    for command in module.COMMANDS:
+        cli.add_command(command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit status (see the module docstring)."""
+    try:
+        try:
+            result = cli.main(
+                args=list(argv) if argv is not None else None,
+                prog_name=_prog(),
+                complete_var=COMPLETE_VAR,
+                standalone_mode=False,
+            )
+        except click.exceptions.Exit as exc:
+            return exc.exit_code
+        except click.exceptions.NoArgsIsHelpError as exc:  # no command: the help, as usage
+            click.echo(exc.format_message(), err=True)
+            return exc.exit_code
+        except click.UsageError as exc:
+            error(_usage_line(exc))
+            return exc.exit_code
+        except click.ClickException as exc:
+            error(exc.format_message())
+            return exc.exit_code
+        except click.Abort:
+            return 130
+        except SchedulerError as exc:
+            for line in str(exc).splitlines() or [type(exc).__name__]:
+                error(line)
+            return exc.exit_code
+        except KeyboardInterrupt:
+            return 130
+        sys.stdout.flush()
+        return result if isinstance(result, int) else 0
+    except BrokenPipeError:
+        # The reader went away (``status | head``): no traceback; silence the final flush too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+
+
+def _prog() -> str:
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "fund-scheduler"
+    return "fund-scheduler" if name in ("__main__.py", "-c", "") else name
+
+
+def _usage_line(exc: click.UsageError) -> str:
+    command = exc.ctx.command_path if exc.ctx is not None else "fund-scheduler"
+    message = exc.format_message().rstrip(".")
+    return f"{command}: {message[0].lower() + message[1:] if message else message} (see --help)"

@@ -1,0 +1,143 @@
+"""What the commands share: the settings, the registry, the database (read-only where a command
+only reads), the migration runner and the running daemon's control socket."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from fund_scheduler.errors import ConfigError, SchedulerError
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.settings import Settings
+
+__all__ = ["Cli"]
+
+
+class Cli:
+    """The click context object of every command; settings are read on first use (so ``--help``
+    never needs them), with the ``.env`` files loaded first."""
+
+    def __init__(self, settings: Settings | None = None):
+        if settings is not None:
+            self.__dict__["settings"] = settings
+        self._registries: dict[bool, Registry] = {}
+
+    @functools.cached_property
+    def settings(self) -> Settings:
+        from fund_scheduler.settings import load_dotenv_files
+
+        load_dotenv_files()
+        return Settings.from_env()
+
+    def registry(self, strict: bool = True) -> Registry:
+        """The registry of the configured job packages; with ``strict`` its problems raise
+        ConfigError (exit 2), one line each."""
+        if False not in self._registries:
+            from fund_scheduler.jobs.registry import load_registry
+
+            settings = self.settings
+            self._registries[False] = load_registry(
+                settings.jobs_packages, settings.jobs_config, settings.timezone, settings.environ
+            )
+        registry = self._registries[False]
+        if strict:
+            registry.raise_problems()
+        return registry
+
+    def load_registry(self) -> Registry:
+        """A fresh registry (the daemon's reload), problems kept, not raised."""
+        self._registries.pop(False, None)
+        return self.registry(strict=False)
+
+    def migrations(self, name: str = "upgrade") -> Callable[..., Any] | None:
+        """The migration runner's ``upgrade`` (or ``current``) function; None when turned off.
+
+        ``SCHEDULER_MIGRATIONS`` names the upgrade function as ``module:function``; ``current``
+        is looked up beside it in the same module.
+        """
+        ref = self.settings.migrations
+        if ref is None:
+            return None
+        module_name, _, attr = ref.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+            return getattr(module, attr if name == "upgrade" else name)
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"SCHEDULER_MIGRATIONS={ref!r}: cannot load {name!r} ({exc})") from None
+
+    def engine(self) -> Engine:
+        """An engine that may create the database (commands that write)."""
+        from fund_scheduler.store.engine import make_engine
+
+        return make_engine(self.settings.database_url)
+
+    def existing_engine(self) -> Engine | None:
+        """An engine for reading, or None when there is no database yet (never creates one)."""
+        from fund_scheduler.store.engine import open_existing
+
+        return open_existing(self.settings.database_url)
+
+    def ask_daemon(self, payload: dict[str, Any], timeout: float | None = 10.0) -> dict[str, Any]:
+        """One request over the control socket; DaemonNotRunning / SchedulerError as it answers."""
+        from fund_scheduler.api.control import request
+
+        return request(self.settings.control_socket, payload, timeout=timeout)
+
+    def daemon_running(self) -> bool:
+        from fund_scheduler.daemon.pidfile import RUNNING, probe
+
+        return probe(self.settings.pid_file).state == RUNNING
+
+    def live_reply(self) -> dict[str, Any] | None:
+        """The running daemon's ``status`` reply, or None (no daemon, or it does not answer)."""
+        if not self.daemon_running():
+            return None
+        try:
+            return self.ask_daemon({"cmd": "status"}, timeout=5)
+        except (SchedulerError, OSError):
+            return None
+
+    # -- read-only views ---------------------------------------------------------------------------
+    def read_history(self, query: Callable[[Engine], Any], empty: Any) -> Any:
+        """``query(engine)`` on the run history; ``empty`` when there is no database or no
+        history table yet (nothing is created)."""
+        from fund_scheduler.store import history
+
+        engine = self.existing_engine()
+        if engine is None:
+            return empty
+        try:
+            return query(engine) if history.exists(engine) else empty
+        finally:
+            engine.dispose()
+
+    def local_job_rows(self) -> list[dict[str, Any]]:
+        """The job rows from the specs, the job store and the history, without a daemon."""
+        from fund_scheduler.jobs.rows import job_rows
+        from fund_scheduler.store import history
+        from fund_scheduler.store.engine import has_tables
+        from fund_scheduler.store.jobstore import JsonJobStore, scheduler_jobs
+
+        registry = self.registry(strict=False)
+        stored: list[Any] = []
+        last: dict[str, Any] = {}
+        engine = self.existing_engine()
+        if engine is not None:
+            try:
+                if has_tables(engine, scheduler_jobs.name):
+                    stored = JsonJobStore(engine).get_all_jobs()
+                if history.exists(engine):
+                    last = history.last_per_job(engine)
+            finally:
+                engine.dispose()
+        return job_rows(registry, stored, last, self.settings.timezone)
+
+    def job_rows(self) -> list[dict[str, Any]]:
+        """The running daemon's job rows (its view wins: it may have loaded an older jobs.toml),
+        else :meth:`local_job_rows`."""
+        live = self.live_reply()
+        return live["jobs"] if live is not None else self.local_job_rows()

@@ -1,0 +1,318 @@
+"""The daemon's life: ``run``, ``start``, ``stop``, ``status``."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fund_scheduler import program
+from fund_scheduler.cli.context import Cli
+from fund_scheduler.cli.output import fmt_time, format_table, print_json, row_zone
+from fund_scheduler.errors import SchedulerError
+from fund_scheduler.jobs.rows import state_word
+
+__all__ = ["COMMANDS", "EXIT_ALREADY_RUNNING"]
+
+EXIT_ALREADY_RUNNING = 75  # from `run` when another daemon holds the lock (start maps it to 0)
+READY_TIMEOUT = 15.0
+pass_cli = click.make_pass_decorator(Cli)
+
+
+@click.command(epilog="Exit status: 0 after a clean stop; 2 bad configuration; 70 the scheduler loop died.")
+@click.option("--background", is_flag=True, hidden=True)
+@click.option("--ready-fd", type=int, hidden=True)
+@pass_cli
+def run(cli: Cli, background: bool, ready_fd: int | None) -> int:
+    """Run the daemon in the foreground (systemd, supervisor, ./start_scheduler.sh --foreground).
+
+    Logs to stderr and logs/scheduler.log.
+    """
+    from fund_scheduler import logsetup
+    from fund_scheduler.cli.serve import serve
+    from fund_scheduler.daemon.pidfile import AlreadyRunning
+
+    registry = cli.registry()
+    logsetup.configure(cli.settings, console=not background)
+
+    def on_ready(_daemon: object) -> None:
+        if ready_fd is not None:
+            os.write(ready_fd, b"ready\n")
+            os.close(ready_fd)
+
+    try:
+        return serve(
+            cli.settings,
+            registry,
+            load_registry=cli.load_registry,
+            migrate=cli.migrations("upgrade"),
+            on_ready=on_ready,
+        )
+    except AlreadyRunning as exc:
+        print(f"scheduler {exc}; not starting another", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
+
+
+def _tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"({path} cannot be read)"
+
+
+def _new_error_lines(path: Path, offset: int) -> list[str]:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return [line for line in text.splitlines() if line.startswith("error: ")]
+
+
+@click.command(
+    epilog="Exit status: 0 started (or already running); 1 did not become ready (the log's last lines "
+    "are printed); 2 bad configuration."
+)
+@pass_cli
+def start(cli: Cli) -> int:
+    """Start the daemon in the background and return once it is ready (at most 15 s).
+
+    Prints the PID, the log and each job's next run; starts nothing when one already runs.
+    """
+    from fund_scheduler.daemon.pidfile import RUNNING, probe
+
+    settings = cli.settings
+    state = probe(settings.pid_file)
+    if state.state == RUNNING:
+        print(f"scheduler already running (PID {state.pid}); nothing started")
+        return 0
+    cli.registry()  # refuse to start on a bad job configuration (exit 2)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    out_path = settings.log_dir / "daemon.out"
+    read_fd, write_fd = os.pipe()
+    out_offset = out_path.stat().st_size if out_path.exists() else 0
+    with open(out_path, "ab") as out:
+        proc = subprocess.Popen(
+            program.python_command("run", "--background", "--ready-fd", str(write_fd)),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=out,
+            pass_fds=(write_fd,),
+            start_new_session=True,
+            cwd=str(settings.workdir),
+        )
+    os.close(write_fd)
+    if _wait_ready(read_fd):
+        print(f"scheduler started: PID {proc.pid}")
+        print(f"log: {settings.scheduler_log}")
+        return _print_next_runs(cli)
+    try:
+        code = proc.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        code = None
+    if code == EXIT_ALREADY_RUNNING:
+        state = probe(settings.pid_file)
+        print(f"scheduler already running (PID {state.pid}); nothing started")
+        return 0
+    if code is None:
+        proc.terminate()
+        print(
+            f"error: the scheduler did not become ready within {READY_TIMEOUT:.0f}s; stopped it",
+            file=sys.stderr,
+        )
+    else:
+        print(f"error: the scheduler exited with status {code} before it was ready", file=sys.stderr)
+        for line in _new_error_lines(out_path, out_offset):
+            print(line, file=sys.stderr)  # the daemon's own one-line reason (a port in use, say)
+    print(f"--- last lines of {settings.scheduler_log} ---\n{_tail(settings.scheduler_log)}", file=sys.stderr)
+    print(f"--- last lines of {out_path} ---\n{_tail(out_path)}", file=sys.stderr)
+    return 1
+
+
+def _wait_ready(read_fd: int) -> bool:
+    """True once the daemon wrote ``ready`` on the pipe (False after :data:`READY_TIMEOUT`)."""
+    deadline = time.monotonic() + READY_TIMEOUT
+    data = b""
+    with os.fdopen(read_fd, "rb", buffering=0) as ready:
+        while b"\n" not in data:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([ready], [], [], remaining)[0]:
+                break
+            chunk = ready.read(64)
+            if not chunk:
+                break
+            data += chunk
+    return data.startswith(b"ready")
+
+
+def _print_next_runs(cli: Cli) -> int:
+    reply = cli.ask_daemon({"cmd": "status"})
+    for job in reply["jobs"]:
+        if not job["enabled"]:
+            continue
+        when = "paused" if job["paused"] else fmt_time(job["next_run_time"], row_zone(job))
+        print(f"  {job['id']:<28} next run {when}")
+    return 0
+
+
+@click.command(epilog="Exit status: 0 (also when nothing was running); 1 the daemon did not stop in time.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for running jobs before terminating them.",
+)
+@pass_cli
+def stop(cli: Cli, timeout: float) -> int:
+    """Stop the daemon gracefully (SIGTERM): no new runs, wait for the running ones, then end
+    their process groups (recorded interrupted); the PID file is removed."""
+    from fund_scheduler.daemon.pidfile import RUNNING, STALE, AlreadyRunning, PidFile, probe
+    from fund_scheduler.run.process import process_alive
+
+    settings = cli.settings
+    state = probe(settings.pid_file)
+    if state.state == STALE:
+        lock = PidFile(settings.pid_file)
+        try:
+            lock.acquire()
+            lock.release()
+        except AlreadyRunning:
+            print("a daemon started meanwhile; its PID file was left alone")
+            return 0
+        print(f"scheduler not running (removed a stale PID file naming PID {state.pid})")
+        return 0
+    if state.state != RUNNING or state.pid is None:
+        print("scheduler not running")
+        return 0
+    try:
+        cli.ask_daemon({"cmd": "set-stop-timeout", "timeout": timeout}, timeout=5)
+    except (SchedulerError, OSError) as exc:
+        print(
+            f"warning: could not pass the stop timeout to the daemon ({exc}); using its default",
+            file=sys.stderr,
+        )
+    os.kill(state.pid, signal.SIGTERM)
+    print(f"stopping scheduler (PID {state.pid}); waiting up to {timeout:g}s for running jobs")
+    deadline = time.monotonic() + timeout + 20
+    while probe(settings.pid_file).state == RUNNING:
+        if time.monotonic() > deadline:
+            print(f"error: PID {state.pid} still holds the PID file; it did not stop", file=sys.stderr)
+            return 1
+        time.sleep(0.1)
+    gone_by = time.monotonic() + max(deadline - time.monotonic(), 5.0)
+    while process_alive(state.pid) and time.monotonic() < gone_by:  # interpreter teardown
+        time.sleep(0.05)
+    print("scheduler stopped")
+    return 0
+
+
+def _process_info(pid: int) -> dict[str, Any]:
+    try:
+        import psutil
+
+        proc = psutil.Process(pid)
+        return {"rss_bytes": proc.memory_info().rss, "uptime": time.time() - proc.create_time()}
+    except Exception:  # noqa: BLE001 - best effort; status must answer anyway
+        return {}
+
+
+@click.command(epilog="Exit status (LSB): 0 running; 1 dead, its PID file left; 3 not running.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@pass_cli
+def status(cli: Cli, as_json: bool) -> int:
+    """Whether the daemon runs (PID, uptime, memory, role), the database (password masked), each
+    job's schedule, state, next run and last result, and the failures of the last 24 h."""
+    from fund_scheduler.daemon.pidfile import NOT_RUNNING, RUNNING, probe
+    from fund_scheduler.store import history
+
+    settings = cli.settings
+    state = probe(settings.pid_file)
+    report: dict[str, Any] = {
+        "state": state.state,
+        "pid": state.pid,
+        "database": settings.masked_database_url,
+    }
+    live = None
+    if state.state == RUNNING and state.pid is not None:
+        report.update(_process_info(state.pid))
+        try:
+            live = cli.ask_daemon({"cmd": "status"}, timeout=5)
+            report["uptime"] = live["uptime"]
+            report["running_executions"] = live["running_executions"]
+            report["role"] = live.get("role", "active")
+        except (SchedulerError, OSError) as exc:
+            report["control_error"] = str(exc)
+    registry = cli.registry(strict=False)
+    report["config_problems"] = registry.problems
+    try:
+        report["jobs"] = live["jobs"] if live is not None else cli.local_job_rows()
+        report["failures_24h"] = cli.read_history(
+            lambda engine: history.failures_since(engine, datetime.now(UTC) - timedelta(hours=24)), []
+        )
+    except Exception as exc:  # noqa: BLE001 - report the database problem, keep the exit status
+        report["database_error"] = f"{type(exc).__name__}: {exc}"
+    code = {RUNNING: 0, NOT_RUNNING: 3}.get(state.state, 1)
+    if as_json:
+        print_json(report)
+        return code
+    _print_status(report, state.state)
+    return code
+
+
+def _print_status(report: dict[str, Any], state: str) -> None:
+    from fund_scheduler.daemon.pidfile import NOT_RUNNING, RUNNING
+
+    words = {RUNNING: "running", NOT_RUNNING: "not running"}
+    line = f"scheduler: {words.get(state, 'dead (stale PID file)')}"
+    if report.get("pid"):
+        line += f", PID {report['pid']}"
+    if "uptime" in report and state == RUNNING:
+        line += f", up {timedelta(seconds=int(report['uptime']))}"
+    if "role" in report:
+        line += f", {report['role']}"
+    if "rss_bytes" in report:
+        line += f", memory {report['rss_bytes'] / 2**20:.1f} MiB"
+    print(line)
+    print(f"database: {report['database']}")
+    for key in ("control_error", "database_error"):
+        if key in report:
+            print(f"warning: {report[key]}")
+    for problem in report.get("config_problems") or []:
+        print(f"warning: configuration problem: {problem}")
+    jobs = report.get("jobs") or []
+    if jobs:
+        rows = [
+            [
+                j["id"],
+                j["trigger"],
+                state_word(j),
+                fmt_time(j["next_run_time"], row_zone(j)) if j["enabled"] else "-",
+                j["last_status"] or "-",
+                fmt_time(j["last_started_at"], row_zone(j)),
+            ]
+            for j in jobs
+        ]
+        print(format_table(rows, ["JOB", "TRIGGER", "STATE", "NEXT RUN", "LAST", "LAST STARTED"]))
+    for j in jobs:
+        if not j["enabled"]:
+            print(f"note: {j['id']} is disabled: {j['disabled_reason'] or 'enabled = false in jobs.toml'}")
+    failures = report.get("failures_24h") or []
+    print(f"failures in the last 24 h: {len(failures)}")
+    for row in failures[:10]:
+        print(
+            f"  #{row['id']} {row['job_id']} {row['status']} at {fmt_time(row['started_at'])}: "
+            f"{(row['error'] or '').splitlines()[0] if row['error'] else ''}"
+        )
+
+
+COMMANDS = [run, start, stop, status]

@@ -1,0 +1,192 @@
+"""The jobs: ``jobs``, ``next``, ``run-job``, ``pause``, ``resume`` (and the hidden ``exec``)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from click.shell_completion import CompletionItem
+
+from fund_scheduler.cli.context import Cli
+from fund_scheduler.cli.output import fmt_time, format_table, print_json, row_zone
+from fund_scheduler.errors import DaemonNotRunning, SchedulerError
+from fund_scheduler.jobs.rows import state_word
+
+__all__ = ["COMMANDS"]
+
+pass_cli = click.make_pass_decorator(Cli)
+MAX_COUNT = 1000
+
+
+def complete_job(ctx: click.Context, _param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """Shell completion of a job id: the ids of the configured job packages and jobs.toml."""
+    try:
+        specs = Cli().registry(strict=False).specs
+    except Exception:  # noqa: BLE001 - completion must never print an error
+        return []
+    return [
+        CompletionItem(job_id, help=spec.name)
+        for job_id, spec in specs.items()
+        if job_id.startswith(incomplete)
+    ]
+
+
+@click.command(epilog="Exit status: 0.")
+@click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
+@pass_cli
+def jobs(cli: Cli, as_json: bool) -> int:
+    """The registered jobs: id, name, schedule, timezone, next run, state (active, paused,
+    disabled). The running daemon's view when it runs; never creates the database."""
+    rows = cli.job_rows()
+    if as_json:
+        print_json(rows)
+        return 0
+    table = [
+        [
+            j["id"],
+            j["name"],
+            j["trigger"],
+            j["timezone"],
+            fmt_time(j["next_run_time"], row_zone(j)) if j["enabled"] else "-",
+            state_word(j),
+        ]
+        for j in rows
+    ]
+    print(format_table(table, ["ID", "NAME", "TRIGGER", "TIMEZONE", "NEXT RUN", "STATE"]))
+    for j in rows:
+        if not j["enabled"]:
+            print(f"note: {j['id']} is disabled: {j['disabled_reason'] or 'enabled = false in jobs.toml'}")
+    return 0
+
+
+@click.command(name="next", epilog="Exit status: 0; 2 unknown job or a count below 1.")
+@click.argument("job", required=False, shell_complete=complete_job)
+@click.option(
+    "--count",
+    type=click.IntRange(1, MAX_COUNT),
+    default=5,
+    show_default=True,
+    help="How many fire times per job.",
+)
+@pass_cli
+def next_(cli: Cli, job: str | None, count: int) -> int:
+    """The next fire times of each job (or of JOB), in the job's timezone."""
+    from fund_scheduler.jobs.triggers import next_fire_times
+
+    registry = cli.registry(strict=False)
+    settings = cli.settings
+    specs = [registry.get(job)] if job else list(registry.specs.values())
+    now = datetime.now(UTC)
+    for spec in specs:
+        tz = spec.zone(settings.timezone)
+        note = "" if spec.enabled else f" (disabled: {spec.why_disabled})"
+        print(f"{spec.id}{note}:")
+        for fire in next_fire_times(spec.trigger(settings.timezone), now.astimezone(tz), count):
+            print(f"  {fire.strftime('%Y-%m-%d %H:%M:%S %Z (%a)')}")
+    return 0
+
+
+@click.command(
+    name="run-job",
+    epilog="Exit status: 0 success (or started, without --wait); 1 failed, already running or disabled; "
+    "2 unknown job.",
+)
+@click.argument("job", shell_complete=complete_job)
+@click.option("--wait", is_flag=True, help="Through the daemon: wait for the result.")
+@pass_cli
+def run_job(cli: Cli, job: str, wait: bool) -> int:
+    """Run JOB now: through the running daemon (trigger manual, respecting max_instances), else in
+    this command ("test mode": the same runner, history and alerts)."""
+    spec = cli.registry().get(job)
+    if cli.daemon_running():
+        reply = cli.ask_daemon({"cmd": "run", "job": spec.id, "wait": wait}, timeout=None if wait else 60)
+        print(f"job {spec.id}: execution {reply['execution_id']} {reply['status']} (through the daemon)")
+        if reply.get("error"):
+            print(f"error: {reply['error']}")
+        return 0 if reply["status"] in ("success", "running") else 1
+    if not spec.enabled:
+        raise SchedulerError(f"job {spec.id!r} is disabled: {spec.why_disabled}")
+    return _run_here(cli, spec.id)
+
+
+def _run_here(cli: Cli, job_id: str) -> int:
+    """Run ``job_id`` in this process, as the daemon would (schema upgraded first, alerts sent)."""
+    from fund_scheduler import logsetup
+    from fund_scheduler.alerts import Notifier, channels_from
+    from fund_scheduler.run.runner import Runner
+    from fund_scheduler.store import history
+
+    settings = cli.settings
+    logsetup.configure(settings, console=True)
+    engine = cli.engine()
+    migrate = cli.migrations("upgrade")
+    if migrate is not None:
+        migrate(engine)
+    runner = Runner(settings, cli.registry(), engine)
+    # Alerts as the daemon would send them (only when a channel is configured: no log noise).
+    notifier = Notifier.from_settings(settings, engine) if channels_from(settings) else None
+    if notifier is not None:
+        runner.on_finished.append(notifier.observe)
+    try:
+        result = runner.run(job_id, trigger="manual")
+    finally:
+        if notifier is not None:
+            notifier.close()  # sends what is queued, for at most a couple of seconds
+    row = history.get(engine, result.execution_id) if result.execution_id is not None else None
+    if row and row["output_tail"]:
+        print(row["output_tail"].rstrip())
+    print(
+        f"job {job_id}: execution {result.execution_id} {result.status} in {result.duration or 0:.1f}s "
+        "(no daemon running: ran in this process)"
+    )
+    return 0 if result.status == "success" else 1
+
+
+def _pause_resume(cli: Cli, action: str, job: str) -> int:
+    cli.registry().get(job)
+    if not cli.daemon_running():
+        raise DaemonNotRunning(f"the scheduler daemon is not running: start it to {action} {job}")
+    reply: dict[str, Any] = cli.ask_daemon({"cmd": action, "job": job})
+    when = fmt_time(reply["next_run_time"]) if reply.get("next_run_time") else "-"
+    print(f"job {job} {action}d" + (f"; next run {when}" if action == "resume" else ""))
+    return 0
+
+
+@click.command(epilog="Exit status: 0; 2 unknown job; 3 the daemon is not running.")
+@click.argument("job", shell_complete=complete_job)
+@pass_cli
+def pause(cli: Cli, job: str) -> int:
+    """Pause JOB through the running daemon; it stays paused across restarts."""
+    return _pause_resume(cli, "pause", job)
+
+
+@click.command(epilog="Exit status: 0; 2 unknown job; 3 the daemon is not running.")
+@click.argument("job", shell_complete=complete_job)
+@pass_cli
+def resume(cli: Cli, job: str) -> int:
+    """Resume JOB through the running daemon and print its next run."""
+    return _pause_resume(cli, "resume", job)
+
+
+@click.command(name="exec", hidden=True)
+@click.argument("job")
+@click.option("--execution-id", type=int)
+@click.option("--trigger", default="manual")
+@click.option("--scheduled")
+@pass_cli
+def exec_(cli: Cli, job: str, execution_id: int | None, trigger: str, scheduled: str | None) -> int:
+    """Internal: run one Python job in this process (the daemon's child)."""
+    from fund_scheduler.run.child import run_job_function
+
+    return run_job_function(
+        cli.settings,
+        cli.registry(),
+        job,
+        execution_id=execution_id,
+        trigger=trigger,
+        scheduled=datetime.fromisoformat(scheduled) if scheduled else None,
+    )
+
+
+COMMANDS = [jobs, next_, run_job, pause, resume, exec_]

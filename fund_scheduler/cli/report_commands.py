@@ -1,0 +1,157 @@
+"""What ran: ``history`` and ``dashboard``. Both only read: they never create the database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+
+from fund_common.texttable import format_table as plain_table
+from fund_scheduler.cli.context import Cli
+from fund_scheduler.cli.job_commands import complete_job
+from fund_scheduler.cli.output import fmt_time, format_table, print_json
+from fund_scheduler.errors import UnknownJobError
+from fund_scheduler.store.history import STATUSES
+
+__all__ = ["COMMANDS"]
+
+pass_cli = click.make_pass_decorator(Cli)
+RUN_DAYS = 7
+
+
+@click.command(epilog="Exit status: 0; 2 an unknown job or status, or a limit below 1.")
+@click.option("--job", help="Only this job's runs.", shell_complete=complete_job)
+@click.option("--status", type=click.Choice(STATUSES), help="Only runs that ended so.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=20, show_default=True, help="At most this many rows."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (with their output tail).")
+@pass_cli
+def history(cli: Cli, job: str | None, status: str | None, limit: int, as_json: bool) -> int:
+    """Recent executions, newest first: id, job, trigger, status, start, duration, error."""
+    from fund_scheduler.store import history as runs
+
+    if job:
+        known = cli.registry(strict=False).specs
+        recorded = cli.read_history(lambda engine: runs.count_for_job(engine, job), 0)
+        if job not in known and not recorded:
+            raise UnknownJobError(job, list(known))
+    rows = cli.read_history(lambda engine: runs.recent(engine, job_id=job, status=status, limit=limit), [])
+    if as_json:
+        print_json(rows)
+        return 0
+    table = [
+        [
+            r["id"],
+            r["job_id"],
+            r["trigger"],
+            r["status"],
+            fmt_time(r["started_at"]),
+            f"{r['duration']:.1f}s" if r["duration"] is not None else "-",
+            (r["error"] or "").splitlines()[0][:60] if r["error"] else "",
+        ]
+        for r in rows
+    ]
+    print(format_table(table, ["ID", "JOB", "TRIGGER", "STATUS", "STARTED (UTC)", "DURATION", "ERROR"]))
+    return 0
+
+
+def runs_panel(cli: Cli, now: datetime) -> dict[str, Any]:
+    """The scheduler's own panel: per job, the runs started in the last 7 days (``runs`` counts
+    every row, ``running`` ones included) and the success rate of the finished ones."""
+    from fund_scheduler.store import history as runs
+
+    since = now - timedelta(days=RUN_DAYS)
+    counts = cli.read_history(lambda engine: runs.counts_since(engine, since, until=now), None)
+    stats = runs.run_stats(counts or {})
+    total: dict[str, int] = {}
+    for job in stats.values():
+        for status, n in job["by_status"].items():
+            total[status] = total.get(status, 0) + n
+
+    def shown(job: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "runs": job["runs"] + job["running"],
+            "success": job["success"],
+            "failed": job["failed"],
+            "running": job["running"],
+            "by_status": job["by_status"],
+            "success_rate": job["rate"],
+        }
+
+    data = {
+        "days": RUN_DAYS,
+        "available": counts is not None,
+        "since": since.isoformat(),
+        "jobs": [{"job_id": job_id, **shown(job)} for job_id, job in stats.items()],
+        "total": shown(runs.run_stats({"*": total})["*"])
+        if total
+        else {"runs": 0, "success": 0, "failed": 0, "running": 0, "by_status": {}, "success_rate": None},
+    }
+    return {"title": "runs", "ok": True, "data": data, "text": _runs_text(data)}
+
+
+def _rate(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f} %"
+
+
+def _runs_text(data: dict[str, Any]) -> str:
+    days = data["days"]
+    if not data["available"]:
+        return f"Jobs, last {days} days: no run history available\n"
+    total = data["total"]
+    lines = [f"Jobs, last {days} days: {total['runs']} runs, {_rate(total['success_rate'])} success"]
+    if data["jobs"]:
+        rows = []
+        for j in data["jobs"]:
+            bad = ", ".join(f"{s} {n}" for s, n in j["by_status"].items() if s not in ("success", "running"))
+            rows.append(
+                (
+                    j["job_id"],
+                    j["runs"],
+                    j["success"],
+                    j["failed"],
+                    j["running"],
+                    _rate(j["success_rate"]),
+                    bad or "-",
+                )
+            )
+        headers = ("job", "runs", "success", "failed", "running", "rate", "not ok")
+        lines.append(plain_table(rows, headers, right=(1, 2, 3, 4, 5), indent="  ", rule=False, max_cell=60))
+    return "\n".join(lines) + "\n"
+
+
+@click.command(epilog="Exit status: 0.")
+@click.option("--json", "as_json", is_flag=True, help="Print the panels as JSON.")
+@pass_cli
+def dashboard(cli: Cli, as_json: bool) -> int:
+    """The operator's panel: the daemon's state, the panels the job packages contribute (the fund
+    data's freshness, the last 24 h of updates) and each job's runs of the last 7 days."""
+    from fund_scheduler.daemon.pidfile import RUNNING, probe
+    from fund_scheduler.jobs.panels import run_panels
+
+    registry = cli.registry(strict=False)
+    state = probe(cli.settings.pid_file)
+    engine = cli.existing_engine()
+    try:
+        panels = run_panels(registry.panels, engine, cli.settings.environ) if engine is not None else []
+    finally:
+        if engine is not None:
+            engine.dispose()
+    panels.append(runs_panel(cli, datetime.now(UTC)))
+    report: dict[str, Any] = {"daemon": {"state": state.state, "pid": state.pid}, "panels": panels}
+    if as_json:
+        print_json(report)
+        return 0
+    running = state.state == RUNNING
+    print(f"scheduler: {'running, PID ' + str(state.pid) if running else state.state}")
+    if engine is None:
+        print(f"database: none yet at {cli.settings.masked_database_url} (nothing has run)")
+    for panel in panels:
+        print(f"\n== {panel['title']} ==")
+        print(panel["text"].rstrip())
+    return 0
+
+
+COMMANDS = [history, dashboard]

@@ -1,0 +1,132 @@
+"""Catch-up: what to do at start about fire times that passed while the daemon was down.
+
+:func:`plan_catch_up` decides (pure; ``now`` is passed in); :func:`catch_up_missed` applies the
+plan to every stored job: it records the missed fire times and moves each job's next run time.
+
+Policy (coalesce on, the default): of all fire times from the stored next run time up to ``now``,
+the latest one that is still within the grace time runs once, at start; every one older than the
+grace time is *missed*: recorded in the history with a warning, never silently dropped. Fire
+times within grace that are older than the one that runs are merged into it (coalesced).
+Without coalescing every fire time within grace runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from fund_common.runstatus import RunStatus
+from fund_scheduler.jobs.triggers import after
+from fund_scheduler.store import history
+
+logger = logging.getLogger("scheduler.daemon")
+
+#: At most this many missed fire times of one job are recorded (the newest), with a warning.
+MISSED_ROWS_LIMIT = 50
+
+MAX_FIRE_TIMES = 10_000
+
+
+@dataclass(frozen=True)
+class CatchUpPlan:
+    due: list[datetime]  # every fire time in [stored next run, now]
+    run: list[datetime]  # fire times to run now (one when coalescing)
+    missed: list[datetime]  # fire times older than the grace time
+    next_run_time: datetime | None  # what the job store should hold afterwards
+    truncated: bool = False  # more than MAX_FIRE_TIMES passed; the oldest were not enumerated
+
+
+def due_fire_times(trigger: Any, first: datetime, now: datetime) -> tuple[list[datetime], bool]:
+    """Fire times of ``trigger`` from ``first`` (a fire time) up to and including ``now``.
+
+    Compared and stepped in UTC: aware datetimes sharing a tzinfo compare and add by wall time,
+    which ignores DST and loops on the repeated hour of a fall-back night.
+    """
+    times: list[datetime] = []
+    fire = first
+    limit = now.astimezone(UTC)
+    while fire is not None and fire.astimezone(UTC) <= limit:
+        if len(times) >= MAX_FIRE_TIMES:
+            return times, True
+        times.append(fire)
+        fire = trigger.get_next_fire_time(fire, after(fire))
+    return times, False
+
+
+def plan_catch_up(
+    trigger: Any,
+    stored_next_run: datetime | None,
+    now: datetime,
+    grace_seconds: float | None,
+    coalesce: bool = True,
+) -> CatchUpPlan:
+    """Decide which passed fire times run now and which are recorded as missed."""
+    if stored_next_run is None or stored_next_run.astimezone(UTC) > now.astimezone(UTC):
+        return CatchUpPlan([], [], [], stored_next_run)
+    due, truncated = due_fire_times(trigger, stored_next_run, now)
+    if truncated:  # down for ages on a frequent trigger: record what was enumerated, start afresh
+        return CatchUpPlan(due, [], due, trigger.get_next_fire_time(None, now), truncated)
+    grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
+    # ``due`` is ascending, so the fire times within grace are a suffix (compared in UTC).
+    first_within = next(
+        (i for i, t in enumerate(due) if grace is None or now.astimezone(UTC) - t.astimezone(UTC) <= grace),
+        len(due),
+    )
+    missed, within = due[:first_within], due[first_within:]
+    run = within[-1:] if coalesce else within
+    next_run = run[0] if run else trigger.get_next_fire_time(due[-1], now)
+    return CatchUpPlan(due, run, missed, next_run)
+
+
+def catch_up_missed(
+    scheduler: Any,
+    engine: Engine,
+    now: datetime,
+    on_finished: Callable[[dict], None] | None = None,
+) -> dict[str, int]:
+    """Apply :func:`plan_catch_up` to every stored job of ``scheduler``; record missed runs; return
+    the number missed per job.
+
+    ``on_finished`` (e.g. :meth:`Runner.notify_finished`) gets each recorded row.
+    """
+    counts: dict[str, int] = {}
+    for job in scheduler.get_jobs():
+        plan = plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce)
+        if not plan.due:
+            continue
+        for fire_time in plan.missed[-MISSED_ROWS_LIMIT:]:
+            try:
+                execution_id = history.record(
+                    engine,
+                    job.id,
+                    RunStatus.MISSED,
+                    scheduled_run_time=fire_time,
+                    now=now,
+                    error="daemon was not running at the scheduled time (older than the grace time)",
+                )
+            except history.AlreadyRecorded:
+                continue  # another daemon ran or recorded it
+            if on_finished is not None:
+                on_finished(history.get(engine, execution_id) or {})
+        if plan.missed:
+            more = len(plan.missed) - MISSED_ROWS_LIMIT
+            logger.warning(
+                "job=%s missed %d run(s) while the daemon was down (oldest %s, newest %s)%s",
+                job.id,
+                len(plan.missed),
+                plan.missed[0].isoformat(),
+                plan.missed[-1].isoformat(),
+                f"; only the newest {MISSED_ROWS_LIMIT} recorded" if more > 0 else "",
+            )
+        if plan.run:
+            logger.info(
+                "job=%s run of %s is within the grace time: running it now", job.id, plan.run[-1].isoformat()
+            )
+        counts[job.id] = len(plan.missed)
+        scheduler.modify_job(job.id, next_run_time=plan.next_run_time)
+    return counts

@@ -1,0 +1,103 @@
+"""What the daemon does when APScheduler reports on a run.
+
+* **executed** (a run succeeded): start the jobs that run ``after`` it (trigger ``dependency``),
+  unless the daemon is stopping or on standby;
+* **error**: a run that ended in another status is already recorded and alerted by the runner;
+  anything else (a bug) is logged with its traceback;
+* **missed** (a fire time older than the grace time when it came due): recorded ``missed``;
+* **max instances** (the previous run still going): recorded ``skipped``.
+
+Rows recorded here go through the runner, so alerts and metrics see them like every other row,
+and to the spool while the database is away.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from apscheduler.events import (
+    EVENT_JOB_ERROR,
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    EVENT_JOB_MISSED,
+)
+
+from fund_common.runstatus import RunStatus
+from fund_scheduler.errors import SchedulerError
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.run.executor import RunFailed
+from fund_scheduler.run.runner import Runner
+
+__all__ = ["install_listeners"]
+
+logger = logging.getLogger("scheduler.daemon")
+
+
+class Daemon(Protocol):
+    """What the handlers use of :class:`fund_scheduler.daemon.daemon.Daemon`."""
+
+    scheduler: Any
+    registry: Registry
+    runner: Runner
+    role: str
+
+    @property
+    def stopping(self) -> bool: ...
+
+    def run_now(self, job_id: str, trigger: str = "manual") -> Any: ...
+
+
+def install_listeners(daemon: Daemon) -> None:
+    """Attach the handlers below to ``daemon``'s scheduler."""
+    scheduler = daemon.scheduler
+    scheduler.add_listener(lambda event: _on_executed(daemon, event), EVENT_JOB_EXECUTED)
+    scheduler.add_listener(_on_error, EVENT_JOB_ERROR)
+    scheduler.add_listener(lambda event: _on_missed(daemon, event), EVENT_JOB_MISSED)
+    scheduler.add_listener(lambda event: _on_max_instances(daemon, event), EVENT_JOB_MAX_INSTANCES)
+
+
+def _on_executed(daemon: Daemon, event) -> None:
+    if daemon.stopping or daemon.role != "active":
+        return  # no dependency runs once stopping or on standby
+    result = event.retval
+    for spec in daemon.registry.enabled():
+        if result is not None and result.job_id in spec.after:
+            logger.info("job=%s runs after job=%s succeeded", spec.id, result.job_id)
+            try:
+                daemon.run_now(spec.id, trigger="dependency")
+            except SchedulerError as exc:
+                logger.warning("job=%s dependency run not started: %s", spec.id, exc)
+
+
+def _on_error(event) -> None:
+    if not isinstance(event.exception, RunFailed):
+        logger.error(
+            "job=%s run could not be completed: %r\n%s",
+            event.job_id,
+            event.exception,
+            event.traceback or "",
+        )
+
+
+def _on_missed(daemon: Daemon, event) -> None:
+    daemon.runner.record(
+        event.job_id,
+        RunStatus.MISSED,
+        scheduled_run_time=event.scheduled_run_time,
+        error="run time passed by more than the misfire grace time",
+    )
+    logger.warning(
+        "job=%s run of %s missed (older than the grace time)", event.job_id, event.scheduled_run_time
+    )
+
+
+def _on_max_instances(daemon: Daemon, event) -> None:
+    for run_time in event.scheduled_run_times:
+        daemon.runner.record(
+            event.job_id,
+            RunStatus.SKIPPED,
+            scheduled_run_time=run_time,
+            error="previous run still going (max_instances reached)",
+        )
+    logger.warning("job=%s run skipped: the previous run is still going", event.job_id)

@@ -1,0 +1,218 @@
+"""The operations of a running daemon: the one facade its front-ends call.
+
+Both the Unix control socket (the CLI's channel, :mod:`fund_scheduler.api.control`) and the HTTP
+API (:mod:`fund_scheduler.api.app`) go through :class:`Operations` and nothing else of the
+daemon: status, the job rows, run now, pause, resume, the stop timeout, a subscription to
+finished runs, the health checks (loop, database, panels) and the history reads.
+
+Reads that need the database degrade instead of failing while it is away: the job rows fall back
+to the specs, the status says ``database_error``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from fund_scheduler.daemon.daemon import Daemon
+from fund_scheduler.jobs.panels import error_line, run_panels
+from fund_scheduler.jobs.rows import job_rows
+from fund_scheduler.run.executor import result_of
+from fund_scheduler.store import history
+from fund_scheduler.store.engine import is_database_error
+
+__all__ = ["DB_CHECK_TIMEOUT", "PANEL_CACHE_SECONDS", "Operations"]
+
+DB_CHECK_TIMEOUT = 3.0
+PANEL_CACHE_SECONDS = 5.0
+
+
+class Operations:
+    """What the control socket and the HTTP API may ask of ``daemon``."""
+
+    def __init__(self, daemon: Daemon):
+        self._daemon = daemon
+        self._db_lock = threading.Lock()
+        self._db_check: Future | None = None
+        self._panel_lock = threading.Lock()
+        self._panels: tuple[float, list[dict[str, Any]]] | None = None
+
+    # -- facts ---------------------------------------------------------------------------------
+    @property
+    def timezone(self) -> str:
+        return str(self._daemon.settings.timezone)
+
+    @property
+    def masked_database_url(self) -> str:
+        return self._daemon.settings.masked_database_url
+
+    @property
+    def role(self) -> str:
+        return self._daemon.role
+
+    def loop_state(self) -> tuple[bool, float | None]:
+        """(the scheduler loop thread is alive, seconds since its last pass)."""
+        scheduler = self._daemon.scheduler
+        return scheduler.loop_alive, scheduler.heartbeat_age()
+
+    def running_executions(self) -> int:
+        return self._daemon.runner.active_count
+
+    def status(self) -> dict[str, Any]:
+        """pid, start, uptime, loop, role, running executions, stored job count, database error,
+        spooled history rows."""
+        daemon = self._daemon
+        alive, age = self.loop_state()
+        return {
+            "pid": daemon.pid,
+            "started_at": daemon.started_at,
+            "uptime": daemon.uptime(),
+            "scheduler_running": alive,
+            "heartbeat_age_seconds": None if age is None else round(age, 3),
+            "role": daemon.role,
+            "running_executions": self.running_executions(),
+            "jobs": len(self._stored_jobs()),
+            "timezone": self.timezone,
+            "database": self.masked_database_url,
+            "database_error": daemon.scheduler.database_error,
+            "spooled_history": len(daemon.spool.pending()),
+        }
+
+    # -- jobs ----------------------------------------------------------------------------------
+    def _stored_jobs(self) -> list[Any]:
+        try:
+            return self._daemon.scheduler.get_jobs()
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            return []
+
+    def jobs(self, *, fallback: bool = False) -> list[dict[str, Any]]:
+        """The job rows (:func:`fund_scheduler.jobs.rows.job_rows`) as this daemon sees them.
+
+        A database error is raised, unless ``fallback``: then the rows are the specs' alone.
+        """
+        daemon = self._daemon
+        try:
+            stored = daemon.scheduler.get_jobs()
+            last = history.last_per_job(daemon.engine)
+        except Exception as exc:
+            if not fallback or not is_database_error(exc):
+                raise
+            stored, last = [], {}
+        return job_rows(daemon.registry, stored, last, daemon.settings.timezone)
+
+    def job(self, job_id: str) -> dict[str, Any] | None:
+        return next((row for row in self.jobs() if row["id"] == job_id), None)
+
+    def job_ids(self) -> list[str]:
+        return sorted({job.id for job in self._stored_jobs()} | set(self._daemon.registry.specs))
+
+    def check_job(self, job_id: str) -> None:
+        """UnknownJobError when no spec defines ``job_id``."""
+        self._daemon.registry.get(job_id)
+
+    # -- commands ------------------------------------------------------------------------------
+    def run(self, job_id: str, *, trigger: str = "manual", wait: bool = False) -> dict[str, Any]:
+        """Start a run now: ``{"execution_id", "status", "error"}``; with ``wait``, once it ended.
+
+        Raises UnknownJobError, or SchedulerError (disabled, already running, stopping, standby,
+        database unavailable).
+        """
+        daemon = self._daemon
+        execution_id, done = daemon.run_now(job_id, trigger=trigger)
+        if not wait:
+            return {"execution_id": execution_id, "status": "running", "error": None}
+        result = result_of(done.result())
+        try:
+            row = history.get(daemon.engine, execution_id) or {}
+        except Exception as exc:
+            if not is_database_error(exc) or result is None:
+                raise
+            row = {"status": result.status, "error": result.error}  # spooled meanwhile
+        return {"execution_id": execution_id, "status": row["status"], "error": row["error"]}
+
+    def pause(self, job_id: str) -> dict[str, Any]:
+        return self._set_paused(job_id, True)
+
+    def resume(self, job_id: str) -> dict[str, Any]:
+        return self._set_paused(job_id, False)
+
+    def _set_paused(self, job_id: str, paused: bool) -> dict[str, Any]:
+        job = self._daemon.set_paused(job_id, paused)
+        return {"job": job_id, "paused": job.next_run_time is None, "next_run_time": job.next_run_time}
+
+    def set_stop_timeout(self, seconds: float) -> float:
+        return self._daemon.set_stop_timeout(seconds)
+
+    def subscribe(self, callback: Callable[[dict], None]) -> None:
+        """Call ``callback`` with the final history row of every run this daemon finishes or
+        records (missed, skipped); a callback that raises is logged, never felt by the run."""
+        self._daemon.runner.on_finished.append(callback)
+
+    # -- checks --------------------------------------------------------------------------------
+    def check_database(self) -> dict[str, Any]:
+        """``SELECT 1`` off the caller's thread, waited for at most :data:`DB_CHECK_TIMEOUT`.
+
+        A check that hangs (a blackholed MySQL host) is not started twice: later calls wait on
+        the same one.
+        """
+        with self._db_lock:
+            if self._db_check is None or self._db_check.done():
+                future: Future = Future()
+                threading.Thread(
+                    target=self._select_one, args=(future,), name="db-check", daemon=True
+                ).start()
+                self._db_check = future
+            future = self._db_check
+        try:
+            latency = future.result(timeout=DB_CHECK_TIMEOUT)
+        except FutureTimeout:
+            return {"ok": False, "status": "unreachable", "error": f"no answer in {DB_CHECK_TIMEOUT:g}s"}
+        except Exception as exc:  # noqa: BLE001 - any driver error means unreachable
+            return {"ok": False, "status": "unreachable", "error": error_line(exc)}
+        return {"ok": True, "status": "ok", "latency_ms": round(latency * 1000, 1)}
+
+    def _select_one(self, future: Future) -> None:
+        started = time.monotonic()
+        try:
+            with self._daemon.engine.connect() as conn:
+                conn.execute(text("SELECT 1")).scalar()
+        except Exception as exc:  # noqa: BLE001 - handed to the waiting caller
+            future.set_exception(exc)
+        else:
+            future.set_result(time.monotonic() - started)
+
+    def panels(self) -> list[dict[str, Any]]:
+        """The job packages' dashboard panels (:func:`fund_scheduler.jobs.panels.run_panels`),
+        computed at most every :data:`PANEL_CACHE_SECONDS`."""
+        with self._panel_lock:
+            now = time.monotonic()
+            if self._panels is not None and now - self._panels[0] < PANEL_CACHE_SECONDS:
+                return self._panels[1]
+            daemon = self._daemon
+            panels = run_panels(daemon.registry.panels, daemon.engine, daemon.settings.environ)
+            self._panels = (now, panels)
+            return panels
+
+    # -- history -------------------------------------------------------------------------------
+    def executions(self, *, job_id: str | None, status: str | None, limit: int) -> list[dict[str, Any]]:
+        return history.recent(self._daemon.engine, job_id=job_id, status=status, limit=limit)
+
+    def execution(self, execution_id: int) -> dict[str, Any] | None:
+        return history.get(self._daemon.engine, execution_id)
+
+    def last_success(self) -> dict[str, datetime]:
+        return history.last_success_per_job(self._daemon.engine)
+
+    def run_stats(self, days: int) -> dict[str, dict[str, Any]]:
+        """Per job, the runs of the last ``days`` days (:func:`fund_scheduler.store.history.run_stats`)."""
+        since = self._daemon.clock() - timedelta(days=days)
+        return history.run_stats(history.counts_since(self._daemon.engine, since))

@@ -1,0 +1,75 @@
+"""The collaborators of one daemon, built together and complete before anything starts.
+
+:func:`build_parts` connects nothing and starts no thread of the daemon's own (the notifier's
+worker excepted, which only waits on its queue): it creates the engine (lazy), the spool and its
+flusher, the runner, the alert notifier, the executor, the scheduler (with its JSON job store)
+and the leadership lock, and wires the runner's finished runs to the notifier.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from fund_scheduler.alerts import Notifier
+from fund_scheduler.daemon.leader import Leadership
+from fund_scheduler.daemon.loop import JOBSTORE_RETRY_INTERVAL, GuardedBackgroundScheduler
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.run.executor import RunnerExecutor
+from fund_scheduler.run.runner import Runner
+from fund_scheduler.settings import Settings
+from fund_scheduler.store.engine import make_engine
+from fund_scheduler.store.jobstore import JsonJobStore
+from fund_scheduler.store.spool import Spool, SpoolFlusher
+
+__all__ = ["DaemonParts", "build_parts"]
+
+
+@dataclass
+class DaemonParts:
+    settings: Settings
+    registry: Registry
+    engine: Engine
+    spool: Spool
+    flusher: SpoolFlusher
+    runner: Runner
+    notifier: Notifier
+    executor: RunnerExecutor
+    scheduler: GuardedBackgroundScheduler
+    leadership: Leadership
+
+
+def build_parts(settings: Settings, registry: Registry) -> DaemonParts:
+    """Every collaborator of a daemon for ``settings`` and ``registry``, wired, none started."""
+    engine = make_engine(settings.database_url)
+    spool = Spool(settings.home / "data" / "spool")
+    runner = Runner(settings, registry, engine)
+    runner.spool = spool
+    notifier = Notifier.from_settings(settings, engine)
+    if notifier.enabled:
+        runner.on_finished.append(notifier.observe)
+    executor = RunnerExecutor(runner, settings.max_workers)
+    scheduler = GuardedBackgroundScheduler(
+        jobstores={"default": JsonJobStore(engine)},
+        executors={"default": executor},
+        job_defaults={
+            "coalesce": True,
+            "max_instances": 1,
+            "misfire_grace_time": settings.misfire_grace_time,
+        },
+        timezone=settings.timezone,
+        jobstore_retry_interval=JOBSTORE_RETRY_INTERVAL,
+    )
+    return DaemonParts(
+        settings=settings,
+        registry=registry,
+        engine=engine,
+        spool=spool,
+        flusher=SpoolFlusher(spool, engine),
+        runner=runner,
+        notifier=notifier,
+        executor=executor,
+        scheduler=scheduler,
+        leadership=Leadership(engine),
+    )

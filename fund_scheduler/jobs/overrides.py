@@ -1,0 +1,137 @@
+"""``config/jobs.toml``: operators change a job's schedule and limits, or add a command job,
+without editing code.
+
+::
+
+    [jobs.daily_collection]
+    cron = "30 18 * * mon-fri"     # or cron fields: hour = "18", minute = "30", ...
+    timezone = "Asia/Shanghai"
+    enabled = true
+    timeout = 1800                 # seconds; the job's process group is killed after it
+
+    [jobs.nightly_backup]          # an id no module defines: a new command job
+    cron = "0 3 * * *"
+    command = ["/usr/local/bin/backup", "--all"]
+
+Every problem names the file, the job and the field; none is raised, all are returned.
+"""
+
+from __future__ import annotations
+
+import shlex
+import tomllib
+from collections.abc import Mapping
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fund_scheduler.jobs.spec import JOB_ID_PATTERN, JobSpec, job_zone, schedule_fields
+from fund_scheduler.jobs.triggers import CRON_FIELDS
+
+__all__ = ["OVERRIDE_KEYS", "apply_override", "read_overrides", "resolve_command"]
+
+OVERRIDE_KEYS = frozenset(
+    {
+        "cron",
+        "timezone",
+        "enabled",
+        "timeout",
+        "command",
+        "max_instances",
+        "misfire_grace_time",
+        "workdir",
+        "name",
+        *CRON_FIELDS,
+    }
+)
+
+
+def read_overrides(path: Path) -> tuple[dict[str, dict[str, Any]], list[str]]:
+    """Parse ``jobs.toml``; a missing file means no overrides."""
+    if not path.is_file():
+        return {}, []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return {}, [f"{path}: not valid TOML: {exc}"]
+    unknown_top = sorted(set(data) - {"jobs"})
+    problems = (
+        [f"{path}: unknown section(s) {', '.join(unknown_top)} (use [jobs.<id>])"] if unknown_top else []
+    )
+    jobs = data.get("jobs", {})
+    if not isinstance(jobs, dict) or not all(isinstance(v, dict) for v in jobs.values()):
+        return {}, [*problems, f"{path}: every entry must be a table [jobs.<id>]"]
+    return jobs, problems
+
+
+def apply_override(
+    spec: JobSpec | None, job_id: str, values: Mapping[str, Any], default_tz: ZoneInfo
+) -> JobSpec:
+    """Return ``spec`` with ``values`` applied (a new command job when ``spec`` is None).
+
+    Raises ValueError (or ConfigError for a timezone) naming the bad field.
+    """
+    unknown = sorted(set(values) - OVERRIDE_KEYS)
+    if unknown:
+        raise ValueError(f"unknown field(s) {', '.join(unknown)}")
+    changes: dict[str, Any] = {}
+    cron_fields = {k: values[k] for k in CRON_FIELDS if k in values}
+    if "cron" in values or cron_fields:
+        if not isinstance(values.get("cron", ""), str):
+            raise ValueError(f"cron must be a string, got {values['cron']!r}")
+        changes["schedule"] = schedule_fields(values.get("cron"), cron_fields or None)
+    if "timezone" in values:
+        job_zone(str(values["timezone"]), f"[jobs.{job_id}] timezone")
+        changes["timezone"] = str(values["timezone"])
+    if "enabled" in values:
+        if not isinstance(values["enabled"], bool):
+            raise ValueError(f"enabled must be true or false, got {values['enabled']!r}")
+        changes["enabled"] = values["enabled"]
+    for key in ("timeout", "misfire_grace_time", "max_instances"):
+        if key in values:
+            value = values[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                raise ValueError(f"{key} must be a positive number, got {value!r}")
+            changes[key] = int(value) if key != "timeout" else float(value)
+    for key in ("workdir", "name"):
+        if key in values:
+            changes[key] = str(values[key])
+    if "command" in values:
+        changes["command"] = _command(values["command"], spec)
+    if spec is None:
+        if not JOB_ID_PATTERN.fullmatch(job_id):  # the id names log files: never a path
+            raise ValueError(f"job id {job_id!r} must match {JOB_ID_PATTERN.pattern}")
+        if "command" not in changes or "schedule" not in changes:
+            raise ValueError("no module defines this job; a new job needs command and cron")
+        spec = JobSpec(id=job_id, name=job_id, schedule=changes["schedule"], command=changes["command"])
+    spec = replace(spec, **changes, overridden=tuple(sorted(values)))
+    spec.trigger(default_tz)  # validates the schedule and timezone
+    return spec
+
+
+def _command(command: Any, spec: JobSpec | None) -> tuple[str, ...]:
+    if isinstance(command, str):
+        command = shlex.split(command)
+    if not isinstance(command, list) or not command or not all(isinstance(a, str) for a in command):
+        raise ValueError("command must be a non-empty list of strings (argv, no shell)")
+    if spec is not None and spec.func:
+        raise ValueError("command cannot be set on a Python job")
+    return tuple(command)
+
+
+def resolve_command(spec: JobSpec, environ: Mapping[str, str]) -> JobSpec:
+    """A command job's argv from its ``command_env`` variable when it has none; without any, the
+    job is disabled, saying where to configure it."""
+    if spec.func is not None:
+        return spec
+    if not spec.command and spec.command_env and environ.get(spec.command_env, "").strip():
+        spec = replace(spec, command=tuple(shlex.split(environ[spec.command_env])))
+    if not spec.command:
+        where = f"set {spec.command_env} or " if spec.command_env else ""
+        return replace(
+            spec,
+            enabled=False,
+            disabled_reason=f"no command configured: {where}set command in [jobs.{spec.id}] of jobs.toml",
+        )
+    return spec

@@ -1,0 +1,77 @@
+"""The one job-row view: a job's spec, its stored state (next run, paused) and its last result,
+as one JSON-able dict. The CLI (``jobs``, ``status``), the control socket and the HTTP API all
+show these rows.
+
+A row has ``id``, ``name``, ``trigger`` (in words), ``timezone``, ``enabled``,
+``disabled_reason``, ``next_run_time``, ``paused``, ``target``, ``max_instances``, ``timeout``,
+``last_execution`` (the newest history row without its output) and, flattened from it for the
+CLI's JSON, ``last_status``, ``last_started_at``, ``last_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.triggers import describe
+
+__all__ = ["job_rows", "state_word"]
+
+
+def job_rows(
+    registry: Registry,
+    stored: Iterable[Any],
+    last: Mapping[str, Mapping[str, Any]],
+    default_tz: ZoneInfo,
+) -> list[dict[str, Any]]:
+    """A row per job of ``registry`` and of ``stored`` (APScheduler jobs), sorted by id.
+
+    The stored job (what the scheduler runs) gives the name, trigger, next run and paused state;
+    the spec gives the rest and stands in for a job that is not stored (disabled, or no job
+    store yet). ``last`` maps a job id to its newest history row.
+    """
+    rows: dict[str, dict[str, Any]] = {}
+    for spec in registry.specs.values():
+        rows[spec.id] = {
+            "id": spec.id,
+            "name": spec.name,
+            "trigger": describe(spec.trigger(default_tz)),
+            "timezone": str(spec.zone(default_tz)),
+            "enabled": spec.enabled,
+            "disabled_reason": spec.disabled_reason,
+            "next_run_time": None,
+            "paused": False,
+            "target": spec.target,
+            "max_instances": spec.max_instances,
+            "timeout": spec.timeout,
+        }
+    for job in stored:
+        row = rows.setdefault(
+            job.id,
+            {"id": job.id, "enabled": True, "disabled_reason": None, "target": None, "timeout": None},
+        )
+        row.update(
+            name=job.name,
+            trigger=describe(job.trigger),
+            timezone=str(getattr(job.trigger, "timezone", default_tz)),
+            next_run_time=job.next_run_time,
+            paused=job.next_run_time is None,
+            max_instances=job.max_instances,
+        )
+    for job_id, row in rows.items():
+        newest = last.get(job_id)
+        summary = None if newest is None else {k: v for k, v in newest.items() if k != "output_tail"}
+        row["last_execution"] = summary
+        row["last_status"] = summary["status"] if summary else None
+        row["last_started_at"] = summary["started_at"] if summary else None
+        row["last_error"] = summary["error"] if summary else None
+    return [rows[k] for k in sorted(rows)]
+
+
+def state_word(row: Mapping[str, Any]) -> str:
+    """``disabled``, ``paused`` or ``active``."""
+    if not row.get("enabled", True):
+        return "disabled"
+    return "paused" if row.get("paused") else "active"

@@ -1,0 +1,100 @@
+"""What the daemon knows of a job: a :class:`JobSpec`.
+
+A spec names the job (a stable id), its schedule (cron fields, in its own timezone or the
+daemon's) and how it runs: a Python function ``"module:function"`` called with a
+:class:`~fund_scheduler.run.context.JobContext`, or an argv command run without a shell.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from fund_scheduler.errors import ConfigError
+from fund_scheduler.jobs.triggers import build_cron, crontab_to_fields
+
+__all__ = ["EXECUTORS", "JOB_ID_PATTERN", "JobSpec", "job_zone", "resolve", "schedule_fields"]
+
+#: A job id names its log file, so it is never a path.
+JOB_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: ``process``: a child process in its own process group (the default); ``thread``: light
+#: housekeeping run in the daemon's own thread.
+EXECUTORS = ("process", "thread")
+
+
+def job_zone(name: str, what: str) -> ZoneInfo:
+    """The IANA zone ``name``; ConfigError naming ``what`` (e.g. ``timezone of job x``) when unknown."""
+    from fund_common.envreader import parse_timezone
+
+    try:
+        return parse_timezone(name)
+    except ValueError:
+        raise ConfigError(f"{what}={name!r} is not a known IANA timezone") from None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """Everything the daemon needs to schedule and run one job.
+
+    Exactly one of ``func`` ("module:function", called with a JobContext) and ``command``
+    (an argv list run without a shell) is set for an enabled job.
+    """
+
+    id: str
+    name: str
+    schedule: Mapping[str, str]
+    func: str | None = None
+    command: tuple[str, ...] | None = None
+    timezone: str | None = None
+    description: str = ""
+    max_instances: int = 1
+    coalesce: bool = True
+    misfire_grace_time: int | None = None
+    timeout: float | None = None
+    executor: str = "process"
+    enabled: bool = True
+    disabled_reason: str | None = None
+    after: tuple[str, ...] = ()
+    run_on_first_start: bool = False
+    workdir: str | None = None
+    command_env: str | None = None
+    overridden: tuple[str, ...] = field(default=(), compare=False)
+
+    def zone(self, default: ZoneInfo) -> ZoneInfo:
+        return job_zone(self.timezone, f"timezone of job {self.id}") if self.timezone else default
+
+    def trigger(self, default_tz: ZoneInfo) -> CronTrigger:
+        """The APScheduler CronTrigger of this spec in its (or the default) timezone."""
+        return build_cron(self.schedule, self.zone(default_tz))
+
+    @property
+    def target(self) -> str:
+        """What runs, in words: the function reference or the command line."""
+        return self.func or shlex.join(self.command or ())
+
+    @property
+    def why_disabled(self) -> str:
+        return self.disabled_reason or "enabled = false"
+
+
+def schedule_fields(cron: str | None, fields: Mapping[str, Any] | None) -> dict[str, str]:
+    """Cron fields from a crontab expression or from fields; ValueError unless exactly one is given."""
+    if (cron is None) == (not fields):
+        raise ValueError("give either cron='m h dom mon dow' or cron fields, not both or neither")
+    return crontab_to_fields(cron) if cron is not None else {k: str(v) for k, v in (fields or {}).items()}
+
+
+def resolve(ref: str) -> Callable[..., Any]:
+    """Import ``module:function`` (dots allowed after the colon)."""
+    module_name, _, attr = ref.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in attr.split("."):
+        target = getattr(target, part)
+    return target

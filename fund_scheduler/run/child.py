@@ -1,0 +1,65 @@
+"""Inside a job's child process: run one Python job function and exit with its outcome.
+
+The runner starts ``python -m fund_scheduler exec JOB --execution-id N ...`` in a process group
+of its own; this is what that command does. The function's return value is printed as
+``result: <json>`` (it ends up in the job log and the history row's output tail); an exception's
+traceback goes to the job log and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import datetime
+from typing import Any
+
+from fund_scheduler.errors import SchedulerError
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.spec import resolve
+from fund_scheduler.run.context import JobContext
+from fund_scheduler.settings import Settings
+
+__all__ = ["run_job_function"]
+
+
+def _json_default(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def run_job_function(
+    settings: Settings,
+    registry: Registry,
+    job_id: str,
+    *,
+    execution_id: int | None,
+    trigger: str,
+    scheduled: datetime | None,
+) -> int:
+    """Run ``job_id``'s function in this process; 0 when it returned, 1 when it raised."""
+    logging.basicConfig(
+        level=logging.INFO,
+        stream=sys.stderr,
+        format=f"%(asctime)s %(levelname)-7s job={job_id} execution={execution_id} %(name)s: %(message)s",
+    )
+    spec = registry.get(job_id)
+    if not spec.func:
+        raise SchedulerError(f"job {spec.id!r} is a command job; the daemon runs it directly")
+    log = logging.getLogger(f"jobs.{spec.id}")
+    ctx = JobContext(
+        job_id=spec.id,
+        execution_id=execution_id,
+        scheduled_run_time=scheduled,
+        trigger=trigger,
+        settings=settings,
+        timezone=spec.zone(settings.timezone),
+        logger=log,
+    )
+    try:
+        outcome = resolve(spec.func)(ctx)
+    except Exception:  # noqa: BLE001 - the traceback goes to the job log; exit status says failed
+        log.exception("job %s failed", spec.id)
+        return 1
+    if outcome is not None:
+        print(f"result: {json.dumps(outcome, default=_json_default)}")
+    return 0

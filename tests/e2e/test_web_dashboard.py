@@ -1,0 +1,304 @@
+"""The dashboard page in a real headless Chromium, against a real daemon on a free port.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` and the ``selenium`` package; without them
+the tests are skipped, unless ``BROWSER_REQUIRED=1`` (set by ``.ci/run``), which makes them fail.
+Screenshots (laptop and phone width) are written to ``test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.support.bundled import BUNDLED
+from tests.support.harness import FAR_AWAY, PROJECT, PY, SchedulerHome, wait_for
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+ARTIFACTS = PROJECT / "test-artifacts"
+TOKEN = "web-test-token-1f6c"
+PROBE = "web_probe"
+PROBE_NAME = "<b>probe</b> & co"  # must show as text, never as markup
+WAIT = 20  # seconds: the upper bound of any single wait on the page
+
+try:
+    from selenium import webdriver
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+except ImportError:  # pragma: no cover - depends on the environment
+    webdriver = None
+
+
+def _missing_browser() -> str | None:
+    if webdriver is None:
+        return "selenium is not installed (pip install -r requirements-dev.txt)"
+    for path, package in ((CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")):
+        if not path.exists():
+            return f"{path} not found (apt-get install {package})"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    missing = _missing_browser()
+    if missing:
+        if os.environ.get("BROWSER_REQUIRED") == "1":
+            pytest.fail(f"BROWSER_REQUIRED=1 but {missing}")
+        pytest.skip(missing)
+    profile = tempfile.mkdtemp(prefix="fsh-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={profile}",
+        "--window-size=1366,900",
+    ):
+        options.add_argument(arg)
+    # A browser zone other than the jobs' (Asia/Shanghai): next runs must still show in the job's zone.
+    service = Service(str(CHROMEDRIVER), env={**os.environ, "TZ": "America/New_York"})
+    driver = webdriver.Chrome(service=service, options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def daemon(browser, module_database_url):
+    """A started daemon with the HTTP server on a free port; yields its base URL."""
+    port = _free_port()
+    with SchedulerHome.create(
+        database_url=module_database_url,
+        extra_env={
+            "SCHEDULER_HTTP_HOST": "127.0.0.1",
+            "SCHEDULER_HTTP_PORT": str(port),
+            "SCHEDULER_API_TOKEN": TOKEN,
+            "SCHEDULER_RUN_ON_FIRST_START": "false",
+            "SCHEDULER_TIMEZONE": "Asia/Shanghai",
+        },
+    ) as home:
+        home.write_jobs(f"""
+            [jobs.{PROBE}]
+            name = "{PROBE_NAME}"
+            cron = "{FAR_AWAY}"
+            command = ["{PY}", "-c", "print('<i>hello</i> from {PROBE}')"]
+        """)
+        started = home.cli("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
+        yield base
+        home.cli("stop", "--timeout", "5")
+
+
+@pytest.fixture
+def page(browser, daemon):
+    """The dashboard at laptop size with a fresh session (no token), jobs rendered."""
+    browser.set_window_size(1366, 900)
+    browser.get(daemon + "/")
+    browser.execute_script("sessionStorage.clear()")
+    browser.refresh()
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, f'#jobs tr[data-job-id="{PROBE}"]'), "jobs")
+    return browser
+
+
+def _wait(driver, predicate, what: str, timeout: float = WAIT):
+    return WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)
+    ).until(predicate, f"timed out after {timeout}s waiting for: {what}")
+
+
+def _attr(driver, css: str, name: str) -> str | None:
+    return driver.find_element(By.CSS_SELECTOR, css).get_attribute(name)
+
+
+def _job_button(driver, job_id: str, action: str):
+    return driver.find_element(
+        By.CSS_SELECTOR, f'#jobs tr[data-job-id="{job_id}"] button[data-action="{action}"]'
+    )
+
+
+def _execution_ids(driver) -> set[str]:
+    return {
+        tr.get_attribute("data-execution-id")
+        for tr in driver.find_elements(By.CSS_SELECTOR, "#executions tr[data-execution-id]")
+    }
+
+
+def _enter_token(driver, token: str) -> None:
+    form = _wait(driver, lambda d: d.find_element(By.ID, "token-form").is_displayed(), "token form")
+    assert form
+    field = driver.find_element(By.ID, "token-input")
+    field.clear()
+    field.send_keys(token)
+    driver.find_element(By.ID, "token-submit").click()
+
+
+def _screenshot(driver, name: str, width: int, mobile: bool = False) -> Path:
+    """Save a screenshot of the whole page at ``width`` CSS px under test-artifacts/; print its path."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / name
+    metrics = {"width": width, "deviceScaleFactor": 1, "mobile": mobile}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": 800})
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metrics, "height": min(height, 5000)})
+    try:
+        assert driver.save_screenshot(str(path)), path
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    print(f"screenshot: {path}")
+    return path
+
+
+def test_page_lists_every_job_with_status_and_health(page, daemon):
+    rows = page.find_elements(By.CSS_SELECTOR, "#jobs tr[data-job-id]")
+    assert {r.get_attribute("data-job-id") for r in rows} == BUNDLED | {PROBE}
+    probe = page.find_element(By.CSS_SELECTOR, f'#jobs tr[data-job-id="{PROBE}"]')
+    name = probe.find_element(By.CSS_SELECTOR, 'td[data-field="name"]')
+    assert name.text == PROBE_NAME and not name.find_elements(By.TAG_NAME, "b")
+    # In the job's timezone (Asia/Shanghai by default), whatever the browser's zone.
+    next_run = probe.find_element(By.CSS_SELECTOR, 'td[data-field="next"]').text
+    assert next_run == f"{_next_year(daemon)}-01-01 03:00:00 GMT+8", next_run
+    disabled = page.find_element(By.CSS_SELECTOR, '#jobs tr[data-job-id="weekly_pipeline"]')
+    assert disabled.get_attribute("data-enabled") == "false"
+    assert not disabled.find_element(By.CSS_SELECTOR, 'button[data-action="run"]').is_enabled()
+    _wait(page, lambda d: d.find_element(By.ID, "daemon-status").text == "running", "daemon status")
+    _wait(page, lambda d: d.find_element(By.ID, "daemon-uptime").text != "–", "uptime")
+    _wait(page, lambda d: d.find_element(By.ID, "health-status").text != "–", "health")
+    assert page.find_element(By.ID, "health-status").text in {"healthy", "degraded", "unhealthy"}
+    # The job package's panel, drawn from what it declares: the fund data's freshness table.
+    row_css = '#panels section.panel[data-panel="jobs.fund_monitor.fund_data_panel"] tr[data-key="fund_nav"]'
+    _wait(page, lambda d: d.find_elements(By.CSS_SELECTOR, row_css), "the fund panel's freshness rows")
+    badge = page.find_element(By.CSS_SELECTOR, f"{row_css} .status")
+    assert badge.text == "never" and "tone-bad" in badge.get_attribute("class").split()
+    assert "waiting for validation" in page.find_element(By.ID, "panels").text
+    # Offline: nothing but the daemon's own URLs was requested.
+    urls = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert urls and all(u.startswith(daemon) for u in urls), urls
+
+
+def _api_list(url: str, key: str) -> list[dict]:
+    """A JSON list answer, bare or under ``key``."""
+    status, body = _get(url)
+    assert status == 200, (url, status, body)
+    data = json.loads(body)
+    return data if isinstance(data, list) else data[key]
+
+
+def _next_year(base: str) -> int:
+    jobs = _api_list(f"{base}/api/jobs", "jobs")
+    probe = next(j for j in jobs if j["id"] == PROBE)
+    return int(probe["next_run_time"][:4])
+
+
+def test_wrong_token_shows_the_api_error_and_starts_nothing(page, daemon):
+    before = {r["id"] for r in _api_list(f"{daemon}/api/executions?limit=100", "executions")}
+    banner = page.find_element(By.ID, "error-banner")
+    assert not banner.is_displayed()
+    _job_button(page, "daily_collection", "run").click()
+    _enter_token(page, "not-the-token")
+    _wait(page, lambda d: d.find_element(By.ID, "error-banner").is_displayed(), "error banner")
+    text = page.find_element(By.ID, "error-message").text
+    assert "401" in text and "daily_collection" in text, text
+    assert page.execute_script("return sessionStorage.length") == 0  # the wrong token is forgotten
+    after = {r["id"] for r in _api_list(f"{daemon}/api/executions?limit=100", "executions")}
+    assert after == before
+
+
+def test_run_now_adds_an_execution_that_turns_to_success_and_shows_its_output(page):
+    before = _execution_ids(page)
+    _job_button(page, PROBE, "run").click()
+    _enter_token(page, TOKEN)
+
+    def new_probe_row(d):
+        for tr in d.find_elements(By.CSS_SELECTOR, "#executions tr[data-execution-id]"):
+            if tr.get_attribute("data-execution-id") not in before:
+                job = tr.find_element(By.CSS_SELECTOR, 'td[data-field="job"]').text
+                return tr.get_attribute("data-execution-id") if job == PROBE else None
+        return None
+
+    execution_id = _wait(page, new_probe_row, "a new execution row")
+    row_css = f'#executions tr[data-execution-id="{execution_id}"]'
+    _wait(page, lambda d: _attr(d, row_css, "data-status") == "success", "the run to succeed")
+    badge = page.find_element(By.CSS_SELECTOR, f"{row_css} .status")
+    assert badge.text == "success" and "tone-ok" in badge.get_attribute("class").split()  # the API's tone
+    assert not page.find_element(By.ID, "error-banner").is_displayed()
+    last_css = f'#jobs tr[data-job-id="{PROBE}"] td[data-field="last"] .status'
+    _wait(
+        page, lambda d: d.find_element(By.CSS_SELECTOR, last_css).text == "success", "jobs table's last run"
+    )
+
+    page.find_element(By.CSS_SELECTOR, row_css).click()
+    output_css = f'#executions tr[data-output-for="{execution_id}"] pre'
+    _wait(page, lambda d: "from web_probe" in d.find_element(By.CSS_SELECTOR, output_css).text, "output tail")
+    assert "<i>hello</i> from web_probe" in page.find_element(By.CSS_SELECTOR, output_css).text
+    assert not page.find_elements(By.CSS_SELECTOR, f"{output_css} i")
+
+    # The token is asked once per session: pause and resume go straight through.
+    _job_button(page, PROBE, "pause").click()
+    probe_css = f'#jobs tr[data-job-id="{PROBE}"]'
+    _wait(page, lambda d: _attr(d, probe_css, "data-paused") == "true", "paused")
+    assert not page.find_element(By.ID, "token-form").is_displayed()
+    _job_button(page, PROBE, "resume").click()
+    _wait(page, lambda d: _attr(d, probe_css, "data-paused") == "false", "resumed")
+
+    # A periodic refresh (no reload) keeps the expanded output open.
+    stamp = page.find_element(By.ID, "last-refresh").text
+    _wait(page, lambda d: d.find_element(By.ID, "last-refresh").text != stamp, "a refresh", timeout=12)
+    assert page.find_element(By.CSS_SELECTOR, output_css).is_displayed()
+    assert page.execute_script("return performance.getEntriesByType('navigation').length") == 1
+    _screenshot(page, "dashboard-laptop.png", 1366)
+
+
+def test_phone_width_has_no_horizontal_page_overflow(page):
+    page.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True},
+    )
+    try:
+        _wait(page, lambda d: d.execute_script("return window.innerWidth") == 390, "390 px viewport")
+        widths = page.execute_script(
+            "return [document.body.scrollWidth, document.documentElement.scrollWidth, window.innerWidth,"
+            " document.querySelector('#executions').closest('.table-wrap').scrollWidth,"
+            " document.querySelector('#executions').closest('.table-wrap').clientWidth]"
+        )
+        body, document, viewport, table, wrap = widths
+        assert body <= viewport and document <= viewport, widths
+        assert table > wrap, widths  # the executions table scrolls inside its own container
+    finally:
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    _screenshot(page, "dashboard-phone.png", 390, mobile=True)

@@ -1,0 +1,164 @@
+"""The command line as a user meets it: help, version, validated options (one line, exit 2), a
+closed pipe, shell completion, and read-only commands that never create a database."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from tests.support.bundled import BUNDLED
+from tests.support.harness import PROJECT
+
+COMMANDS = (
+    "run",
+    "start",
+    "stop",
+    "status",
+    "jobs",
+    "next",
+    "run-job",
+    "pause",
+    "resume",
+    "history",
+    "dashboard",
+    "check-config",
+    "install-service",
+    "db",
+)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "home"
+
+
+def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_"))
+    }
+    environ.pop("DATABASE_URL", None)
+    environ.update(SCHEDULER_HOME=str(home), SCHEDULER_JOBS_CONFIG=str(home / "jobs.toml"), **(env or {}))
+    return subprocess.run(
+        [sys.executable, str(PROJECT / "scheduler_daemon.py"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(PROJECT),
+    )
+
+
+def test_version_is_the_projects() -> None:
+    with open(PROJECT / "pyproject.toml", "rb") as f:
+        expected = tomllib.load(f)["project"]["version"]
+    result = cli(Path("/nonexistent"), "--version")
+    assert (result.returncode, result.stdout) == (0, f"fund-scheduler {expected}\n")
+
+
+def test_help_lists_every_command_but_the_internal_exec(home: Path) -> None:
+    result = cli(home, "--help")
+    assert result.returncode == 0
+    listed = [line.split()[0] for line in result.stdout.split("Commands:")[1].splitlines() if line.strip()]
+    assert listed[: len(COMMANDS)] == list(COMMANDS)
+    assert "exec" not in listed
+    assert "Exit statuses" in result.stdout
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_each_command_says_what_it_does_and_its_exit_statuses(home: Path, command: str) -> None:
+    result = cli(home, command, "--help")
+    assert result.returncode == 0, result.stderr
+    usage, description = result.stdout.split("\n\n", 2)[:2]
+    assert usage.startswith("Usage:") and len(description.strip()) > 20
+    assert "Exit status" in result.stdout
+    assert not home.exists()  # help needs no settings and touches nothing
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("history", "--status", "bogus"), "invalid value for '--status': 'bogus' is not one of"),
+        (("history", "--job", "nosuch"), "unknown job 'nosuch' (known jobs: cleanup_old_job_executions"),
+        (("history", "--limit", "-5"), "invalid value for '--limit': -5 is not in the range x>=1"),
+        (("next", "--count", "0"), "invalid value for '--count': 0 is not in the range 1<=x<=1000"),
+        (("next", "nosuch"), "unknown job 'nosuch'"),
+        (("run-job", "nosuch"), "unknown job 'nosuch'"),
+        (("pause",), "missing argument 'JOB'"),
+        (("stop", "--timeout", "-1"), "invalid value for '--timeout'"),
+        (("frobnicate",), "no such command 'frobnicate'"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(home: Path, args: tuple[str, ...], says: str) -> None:
+    result = cli(home, *args)
+    assert result.returncode == 2, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_every_problem_of_the_settings_is_reported_at_once(home: Path) -> None:
+    result = cli(home, "status", env={"SCHEDULER_MAX_WORKERS": "many", "SCHEDULER_HTTP_PORT": "http"})
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "error: SCHEDULER_MAX_WORKERS='many' is not a whole number",
+        "error: SCHEDULER_HTTP_PORT='http' is not a whole number",
+    ]
+
+
+def test_read_only_commands_never_create_the_database(home: Path) -> None:
+    home.mkdir()
+    for args, code in (
+        (("status",), 3),
+        (("status", "--json"), 3),
+        (("jobs",), 0),
+        (("jobs", "--json"), 0),
+        (("next", "--count", "1"), 0),
+        (("history",), 0),
+        (("history", "--job", "daily_collection", "--json"), 0),
+        (("dashboard",), 0),
+        (("dashboard", "--json"), 0),
+        (("check-config",), 0),
+        (("db", "current"), 0),
+    ):
+        result = cli(home, *args)
+        assert result.returncode == code, (args, result.stdout, result.stderr)
+        assert sorted(p.name for p in home.iterdir()) == [], args
+    assert "none (no database yet)" in cli(home, "db", "current").stdout
+    jobs = cli(home, "jobs").stdout
+    assert all(job_id in jobs for job_id in BUNDLED)
+
+
+def test_a_reader_that_goes_away_gets_no_traceback(home: Path) -> None:
+    environ = {**os.environ, "SCHEDULER_HOME": str(home), "SCHEDULER_JOBS_CONFIG": str(home / "none.toml")}
+    producer = subprocess.Popen(
+        [sys.executable, str(PROJECT / "scheduler_daemon.py"), "next", "--count", "1000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environ,
+    )
+    assert producer.stdout is not None and producer.stderr is not None
+    producer.stdout.readline()
+    producer.stdout.close()  # as `| head -1` does
+    stderr = producer.stderr.read().decode()
+    assert producer.wait(30) != 0
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
+
+
+def test_shell_completion_offers_the_job_ids(home: Path) -> None:
+    result = cli(
+        home,
+        env={
+            "_FUND_SCHEDULER_COMPLETE": "bash_complete",
+            "COMP_WORDS": "fund-scheduler run-job daily_c",
+            "COMP_CWORD": "2",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["plain,daily_collection"]
+    result = cli(home, env={"_FUND_SCHEDULER_COMPLETE": "bash_source"})
+    assert "_FUND_SCHEDULER_COMPLETE=bash_complete" in result.stdout
