@@ -3,7 +3,7 @@
 Measures, in the same run on the same disk:
   (a) baseline: APScheduler's SQLAlchemyJobStore (pickled state) on a plain ``create_engine``
       (rollback journal, synchronous=FULL) -- the seeds' set-up;
-  (b) this project: JsonJobStore on ``fund_scheduler.store.jobstore.make_engine`` (WAL, synchronous=NORMAL,
+  (b) this project: JsonJobStore on ``fund_scheduler.store.engine.make_engine`` (WAL, synchronous=NORMAL,
       busy timeout);
   (c) (b) while a second process writes history rows into the same file at full speed: updates/s
       and the number of "database is locked" errors (must be 0).
@@ -29,8 +29,10 @@ from sqlalchemy import create_engine  # noqa: E402
 from sqlalchemy.exc import OperationalError  # noqa: E402
 
 from fund_scheduler.jobs.triggers import build_cron  # noqa: E402
-from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore, make_engine  # noqa: E402
-from scheduler import history  # noqa: E402
+from fund_scheduler.store import history  # noqa: E402
+from fund_scheduler.store.engine import make_engine  # noqa: E402
+from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore  # noqa: E402
+from fund_scheduler_migrations.runner import upgrade  # noqa: E402
 
 
 def _job_store_rate(store, updates: int) -> float:
@@ -53,7 +55,6 @@ def _job_store_rate(store, updates: int) -> float:
 
 def _history_writer(url: str, stop_at: float, result) -> None:
     engine = make_engine(url)
-    history.ensure_schema(engine)
     rows = locked = 0
     while time.time() < stop_at:
         try:
@@ -75,11 +76,13 @@ def main() -> int:
         base_url = f"sqlite:///{tmp}/baseline.db"
         ours_url = f"sqlite:///{tmp}/ours.db"
         baseline = _job_store_rate(SQLAlchemyJobStore(engine=create_engine(base_url)), args.updates)
-        ours = _job_store_rate(JsonJobStore(make_engine(ours_url)), args.updates)
+        ours_engine = make_engine(ours_url)
+        upgrade(ours_engine)  # the schema comes from the migrations, as in the daemon
+        ours = _job_store_rate(JsonJobStore(ours_engine), args.updates)
 
         shared_url = f"sqlite:///{tmp}/shared.db"
         engine = make_engine(shared_url)
-        history.ensure_schema(engine)
+        upgrade(engine)
         store = JsonJobStore(engine)
         result: multiprocessing.Queue = multiprocessing.Queue()
         writer = multiprocessing.Process(target=_history_writer, args=(shared_url, time.time() + 6, result))

@@ -191,3 +191,12 @@ def test_log_redaction_covers_database_password_and_url_credentials(tmp_path):
     )
     RedactSecrets(secrets).filter(record)
     assert record.getMessage() == "GET *** with ***"
+
+
+def test_the_migrations_runner_keeps_its_old_name_and_can_be_turned_off(tmp_path: Path) -> None:
+    base = {"SCHEDULER_HOME": str(tmp_path)}
+    assert Settings.from_env(base).migrations == "fund_scheduler_migrations.runner:upgrade"
+    old = Settings.from_env({**base, "SCHEDULER_MIGRATIONS": "migrations.runner:upgrade"})
+    assert old.migrations == "fund_scheduler_migrations.runner:upgrade"
+    assert Settings.from_env({**base, "SCHEDULER_MIGRATIONS": "none"}).migrations is None
+    assert "module:function" in config_error(tmp_path, SCHEDULER_MIGRATIONS="nonsense")

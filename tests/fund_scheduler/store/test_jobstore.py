@@ -155,6 +155,25 @@ def test_stored_row_is_json_text_not_pickle(open_scheduler, db_url: str) -> None
     assert next_run == datetime.fromisoformat(state["next_run_time"]).timestamp()
 
 
+def test_a_job_stored_by_the_previous_release_is_read_and_rewritten(open_scheduler, db_url: str) -> None:
+    scheduler, store = open_scheduler()
+    add(scheduler, "weekday")
+    scheduler.pause_job("weekday")
+    with store.engine.begin() as conn:
+        raw = conn.execute(text("SELECT job_state FROM scheduler_jobs")).scalar_one()
+        legacy = json.dumps({**json.loads(raw), "func": "scheduler.executor:dispatch"})
+        conn.execute(text("UPDATE scheduler_jobs SET job_state = :s"), {"s": legacy})
+    job = store.lookup_job("weekday")
+    assert job is not None and job.func_ref == JOB_FUNC and job.next_run_time is None  # still paused
+    assert store.rejected_rows() == []
+    scheduler.resume_job("weekday")  # the next save writes the current name
+    with store.engine.connect() as conn:
+        assert (
+            json.loads(conn.execute(text("SELECT job_state FROM scheduler_jobs")).scalar_one())["func"]
+            == JOB_FUNC
+        )
+
+
 @pytest.mark.parametrize(
     "options",
     [
