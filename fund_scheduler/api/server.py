@@ -16,7 +16,7 @@ from typing import Any
 
 from fund_scheduler.errors import ConfigError
 
-__all__ = ["HTTP_THREADS", "HttpServer"]
+__all__ = ["HTTP_THREADS", "HttpServer", "check_port"]
 
 logger = logging.getLogger("scheduler.http")
 
@@ -34,6 +34,12 @@ class _Deferred:
             start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
             return [b"starting\n"]
         return self.app(environ, start_response)
+
+
+def check_port(host: str, port: int) -> None:
+    """Raise :class:`ConfigError` (the one line :class:`HttpServer` would) when ``host:port``
+    cannot be listened on now; bind nothing for longer than the check."""
+    HttpServer(host, port).close()
 
 
 class HttpServer:

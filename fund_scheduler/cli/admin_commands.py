@@ -45,6 +45,9 @@ def check_config(cli: Cli) -> int:
         for problem in registry.problems:
             print(f"error: {problem}", file=sys.stderr)
         return 2
+    held_by = cli.check_http_port()
+    if held_by is not None:
+        print(f"http port: held by the running scheduler (PID {held_by})")
     print("configuration OK")
     return 0
 

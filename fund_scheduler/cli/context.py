@@ -92,6 +92,22 @@ class Cli:
 
         return probe(self.settings.pid_file).state == RUNNING
 
+    def check_http_port(self) -> int | None:
+        """Whether the daemon could listen on its HTTP port now: the PID of the running daemon
+        when one runs (its port is its own), None when the port is free or HTTP is off; raises
+        ConfigError (exit 2, one line) when something else holds it."""
+        from fund_scheduler.daemon.pidfile import RUNNING, probe
+
+        settings = self.settings
+        state = probe(settings.pid_file)
+        if state.state == RUNNING:
+            return state.pid or 0
+        if settings.http_port:
+            from fund_scheduler.api.server import check_port
+
+            check_port(settings.http_host, settings.http_port)
+        return None
+
     def live_reply(self) -> dict[str, Any] | None:
         """The running daemon's ``status`` reply, or None (no daemon, or it does not answer)."""
         if not self.daemon_running():

@@ -41,6 +41,10 @@ def run(cli: Cli, background: bool, ready_fd: int | None) -> int:
     from fund_scheduler.daemon.pidfile import AlreadyRunning
 
     registry = cli.registry()
+    running = cli.check_http_port()  # the HTTP port in use: exit 2 before anything is logged
+    if running is not None:
+        print(f"scheduler already running (PID {running}); not starting another", file=sys.stderr)
+        return EXIT_ALREADY_RUNNING
     logsetup.configure(cli.settings, console=not background)
 
     def on_ready(_daemon: object) -> None:
@@ -80,7 +84,8 @@ def _new_error_lines(path: Path, offset: int) -> list[str]:
 
 @click.command(
     epilog="Exit status: 0 started (or already running); 1 did not become ready (the log's last lines "
-    "are printed); 2 bad configuration."
+    "are printed); 2 bad configuration (a bad job definition, the HTTP port in use): one line, nothing "
+    "started."
 )
 @pass_cli
 def start(cli: Cli) -> int:
@@ -96,6 +101,7 @@ def start(cli: Cli) -> int:
         print(f"scheduler already running (PID {state.pid}); nothing started")
         return 0
     cli.registry()  # refuse to start on a bad job configuration (exit 2)
+    cli.check_http_port()  # nor with the HTTP port in use (exit 2)
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     out_path = settings.log_dir / "daemon.out"
     read_fd, write_fd = os.pipe()
@@ -130,9 +136,14 @@ def start(cli: Cli) -> int:
             file=sys.stderr,
         )
     else:
+        reasons = _new_error_lines(out_path, out_offset)
+        if code == 2 and reasons:  # bad configuration: its one-line reason says it all
+            for line in reasons:
+                print(line, file=sys.stderr)
+            return 2
         print(f"error: the scheduler exited with status {code} before it was ready", file=sys.stderr)
-        for line in _new_error_lines(out_path, out_offset):
-            print(line, file=sys.stderr)  # the daemon's own one-line reason (a port in use, say)
+        for line in reasons:
+            print(line, file=sys.stderr)
     print(f"--- last lines of {settings.scheduler_log} ---\n{_tail(settings.scheduler_log)}", file=sys.stderr)
     print(f"--- last lines of {out_path} ---\n{_tail(out_path)}", file=sys.stderr)
     return 1

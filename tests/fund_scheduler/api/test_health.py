@@ -7,8 +7,10 @@ production code.
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -16,9 +18,11 @@ import pytest
 import requests
 
 from fund_scheduler.api.health import assess
+from fund_scheduler.cli.serve import serve
 from fund_scheduler.errors import ConfigError
+from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.settings import Settings
-from tests.support.harness import SchedulerHome
+from tests.support.harness import ISOLATED_PREFIXES, PROJECT, PY, SchedulerHome
 from tests.support.inprocess import InProcessDaemon
 from tests.support.mariadb import MariaDBServer, ServerBinaryNotFound, skip_or_fail
 
@@ -117,20 +121,48 @@ def test_writes_are_refused_while_no_token_is_configured(tmp_home):
         assert requests.get(d.base + "/api/status", timeout=5).json()["writes_enabled"] is False
 
 
-def test_a_port_in_use_stops_start_with_a_clear_message():
+def test_a_port_in_use_is_one_line_and_exit_2_from_check_config_start_and_run():
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
         with SchedulerHome.create(extra_env={"SCHEDULER_HTTP_PORT": str(port)}) as home:
-            result = home.cli("start")
-            assert result.returncode != 0
-            message = f"SCHEDULER_HTTP_PORT={port}: 127.0.0.1:{port} is already in use"
-            assert message in result.stderr
+            message = f"error: SCHEDULER_HTTP_PORT={port}: 127.0.0.1:{port} is already in use"
+            for command in ("check-config", "start", "run"):
+                result = home.cli(command)
+                assert result.returncode == 2, (command, result.stderr)
+                assert result.stderr.strip().splitlines() == [message], command
+            assert "configuration OK" not in home.cli("check-config").stdout
             assert home.daemon_pid() is None
-            assert message in home.scheduler_log.read_text()
-            run = home.cli("run")
-            assert run.returncode == 2 and f"error: {message}" in run.stderr
+            assert not home.scheduler_log.exists()  # nothing started, nothing migrated or logged
+
+
+def test_the_daemon_itself_refuses_a_port_taken_after_the_check(tmp_home):
+    """The CLI's check and the daemon's bind race; the bind before anything starts still holds."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        settings = Settings.from_env({"SCHEDULER_HOME": str(tmp_home), "SCHEDULER_HTTP_PORT": str(port)})
+        with pytest.raises(ConfigError, match=f"127.0.0.1:{port} is already in use"):
+            serve(settings, Registry({}))
+        assert not settings.pid_file.exists()
+
+
+def test_check_config_leaves_the_running_daemons_port_alone(tmp_home):
+    with InProcessDaemon(tmp_home) as d:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(ISOLATED_PREFIXES)}
+        env.update(
+            SCHEDULER_HOME=str(tmp_home),
+            SCHEDULER_JOBS_CONFIG=str(tmp_home / "jobs.toml"),
+            SCHEDULER_HTTP_PORT=str(d.port),
+        )
+        result = subprocess.run(
+            [PY, str(PROJECT / "scheduler_daemon.py"), "check-config"],
+            env=env, capture_output=True, text=True, timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        assert f"held by the running scheduler (PID {os.getpid()})" in result.stdout
 
 
 def test_http_port_zero_disables_the_server(tmp_home):
