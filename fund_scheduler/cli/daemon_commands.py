@@ -93,6 +93,13 @@ def start(cli: Cli) -> int:
 
     Prints the PID, the log and each job's next run; starts nothing when one already runs.
     """
+    from fund_scheduler.daemon.pidfile import starting
+
+    with starting(cli.settings.pid_file):  # a second start waits here, then finds this daemon
+        return _start(cli)
+
+
+def _start(cli: Cli) -> int:
     from fund_scheduler.daemon.pidfile import RUNNING, probe
 
     settings = cli.settings
@@ -129,6 +136,9 @@ def start(cli: Cli) -> int:
         state = probe(settings.pid_file)
         print(f"scheduler already running (PID {state.pid}); nothing started")
         return 0
+    if code == 0:  # a stop came while it started
+        print("error: the scheduler was stopped before it became ready", file=sys.stderr)
+        return 1
     if code is None:
         proc.terminate()
         print(
@@ -166,7 +176,11 @@ def _wait_ready(read_fd: int) -> bool:
 
 
 def _print_next_runs(cli: Cli) -> int:
-    reply = cli.ask_daemon({"cmd": "status"})
+    try:
+        reply = cli.ask_daemon({"cmd": "status"})
+    except (SchedulerError, OSError) as exc:  # a stop came right after it became ready
+        print(f"warning: the scheduler did not answer after it became ready ({exc}); see `status`")
+        return 0
     for job in reply["jobs"]:
         if not job["enabled"]:
             continue
@@ -191,7 +205,7 @@ def stop(cli: Cli, timeout: float) -> int:
     from fund_scheduler.run.process import process_alive
 
     settings = cli.settings
-    state = probe(settings.pid_file)
+    state = _wait_for_start(settings.pid_file)
     if state.state == STALE:
         lock = PidFile(settings.pid_file)
         try:
@@ -225,6 +239,24 @@ def stop(cli: Cli, timeout: float) -> int:
         time.sleep(0.05)
     print("scheduler stopped")
     return 0
+
+
+def _wait_for_start(pid_file: Path) -> Any:
+    """The PID file's state once no ``start`` is under way, or as soon as its daemon holds the
+    lock (so a stop that comes while a daemon starts stops it, never reports "not running")."""
+    from fund_scheduler.daemon.pidfile import RUNNING, probe, start_in_progress
+
+    state = probe(pid_file)
+    if state.state == RUNNING or not start_in_progress(pid_file):
+        return state
+    print("scheduler is starting; waiting for it to come up")
+    deadline = time.monotonic() + READY_TIMEOUT + 10
+    while start_in_progress(pid_file) and time.monotonic() < deadline:
+        state = probe(pid_file)
+        if state.state == RUNNING:
+            return state
+        time.sleep(0.05)
+    return probe(pid_file)
 
 
 def _process_info(pid: int) -> dict[str, Any]:

@@ -1,7 +1,12 @@
-"""A PID file held with ``flock`` for the daemon's whole life.
+"""A PID file held with ``flock`` for the daemon's whole life, and the start lock beside it.
 
 Whether a daemon runs is decided by the lock, never by guessing from the PID: a PID file left
 behind by ``kill -9`` is unlocked, so it never blocks a start and its PID is never signalled.
+
+The start lock (``<pid file>.starting``) is held by ``start`` from its first step until the
+daemon it spawned is ready or gone: concurrent starts queue on it (the later ones then find the
+daemon running), and ``stop`` waits on it instead of reporting "not running" while a daemon is
+still coming up.
 """
 
 from __future__ import annotations
@@ -10,6 +15,8 @@ import errno
 import fcntl
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +117,37 @@ def probe(path: Path) -> PidState:
         return PidState(STALE, pid)
     finally:
         os.close(fd)
+
+
+def start_lock_path(pid_file: Path) -> Path:
+    return pid_file.with_name(pid_file.name + ".starting")
+
+
+@contextmanager
+def starting(pid_file: Path) -> Iterator[None]:
+    """Hold the start lock for the block, waiting while another start holds it."""
+    path = start_lock_path(pid_file)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # the lock goes with the descriptor; the file stays for the next start
+
+
+def start_in_progress(pid_file: Path) -> bool:
+    """True while a ``start`` holds the start lock (its daemon is not ready yet)."""
+    try:
+        fd = os.open(start_lock_path(pid_file), os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EAGAIN, errno.EACCES):
+            return True
+        raise
+    finally:
+        os.close(fd)
+    return False

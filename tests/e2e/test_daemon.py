@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests.support.bundled import BUNDLED
-from tests.support.harness import FAR_AWAY, PY, pid_alive, set_next_run_times, wait_for
+from tests.support.harness import FAR_AWAY, PROJECT, PY, pid_alive, set_next_run_times, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -106,16 +107,58 @@ def test_stop_with_stale_pid_file_never_signals_the_named_process(home):
         victim.wait()
 
 
-def test_five_concurrent_starts_leave_exactly_one_daemon(home):
-    with ThreadPoolExecutor(5) as pool:
-        results = list(pool.map(lambda _: home.cli("start"), range(5)))
+def _daemons_of(home) -> list[int]:
+    daemons = subprocess.run(["pgrep", "-f", "scheduler_daemon.py run"], capture_output=True, text=True)
+    return [int(p) for p in daemons.stdout.split() if _home_of(int(p)) == str(home.root)]
+
+
+def test_twenty_concurrent_starts_leave_exactly_one_daemon(home):
+    with ThreadPoolExecutor(20) as pool:
+        results = list(pool.map(lambda _: home.cli("start", timeout=120), range(20)))
     assert all(r.returncode == 0 for r in results), [r.stderr for r in results]
     assert sum("scheduler started" in r.stdout for r in results) == 1
-    assert sum("already running" in r.stdout for r in results) == 4
-    pid = home.daemon_pid()
-    daemons = subprocess.run(["pgrep", "-f", "scheduler_daemon.py run"], capture_output=True, text=True)
-    ours = [int(p) for p in daemons.stdout.split() if _home_of(int(p)) == str(home.root)]
-    assert ours == [pid]
+    assert sum("already running" in r.stdout for r in results) == 19
+    assert _daemons_of(home) == [home.daemon_pid()]
+
+
+@pytest.mark.parametrize("delay", [0.0, 1.5])
+def test_stop_while_a_daemon_starts_waits_for_it_and_stops_it(home, delay):
+    """``start &`` then ``stop``: never "not running" while a daemon comes up, none left behind.
+
+    A job package that takes 1.5 s to import holds ``start`` (and then its daemon) in the window
+    before the PID file is locked; ``stop`` comes at its beginning or while the daemon imports.
+    """
+    from fund_scheduler.daemon.pidfile import start_in_progress
+
+    (home.root / "slow_import_jobs.py").write_text("import time\n\ntime.sleep(1.5)\n")
+    env = {
+        "SCHEDULER_JOBS_PACKAGES": "jobs,slow_import_jobs",
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(home.root), os.environ.get("PYTHONPATH")])),
+    }
+    starter = subprocess.Popen(
+        [PY, "scheduler_daemon.py", "start"],
+        env={**home.env, **env},
+        cwd=str(PROJECT),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for(lambda: start_in_progress(home.pid_file), 20, "start under way", interval=0.02)
+        time.sleep(delay)
+        stop = home.cli("stop", env=env)
+        out, err = starter.communicate(timeout=60)
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+    assert stop.returncode == 0, stop.stderr
+    assert "not running" not in stop.stdout
+    assert "scheduler stopped" in stop.stdout
+    assert starter.returncode in (0, 1), err  # ready just before the stop, or stopped first
+    if starter.returncode == 1:
+        assert "stopped before it became ready" in err
+    wait_for(lambda: not _daemons_of(home), 10, "no daemon of this home left")
+    assert home.daemon_pid() is None
 
 
 def test_sigterm_while_a_job_runs_lets_it_finish(home):
