@@ -74,3 +74,4 @@ def configure(settings: Settings, *, console: bool, to_file: bool = True, level:
         root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin

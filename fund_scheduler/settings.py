@@ -109,6 +109,24 @@ def _port(env: EnvReader, name: str, default: int, minimum: int = 0) -> int:
     return value
 
 
+DEFAULT_UMASK = 0o077
+
+
+def _umask(env: EnvReader, name: str) -> int:
+    """An octal umask (``077``, ``0027``); files the daemon creates get ``0666 & ~umask``."""
+    raw = env.text(name)
+    if not raw:
+        return DEFAULT_UMASK
+    try:
+        value = int(raw, 8)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= 0o777:
+        env.problem(f"{name}={raw!r} is not an octal umask such as 077 or 027")
+        return DEFAULT_UMASK
+    return value
+
+
 @dataclass(frozen=True)
 class AlertSettings:
     """The ALERT_* settings; alerts are off while neither a webhook nor an SMTP host is set."""
@@ -245,6 +263,7 @@ class Settings:
     http_host: str = "127.0.0.1"
     http_port: int = 5000
     api_token: str | None = field(default=None, repr=False)
+    umask: int = DEFAULT_UMASK
     alerts: AlertSettings = field(default_factory=AlertSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -282,6 +301,7 @@ class Settings:
             http_host=env.text("SCHEDULER_HTTP_HOST") or "127.0.0.1",
             http_port=_port(env, "SCHEDULER_HTTP_PORT", 5000),
             api_token=env.raw("SCHEDULER_API_TOKEN"),
+            umask=_umask(env, "SCHEDULER_UMASK"),
             alerts=AlertSettings.read(env),
             environ=environ,
         )
@@ -340,5 +360,6 @@ class Settings:
             "SCHEDULER_HTTP_HOST": self.http_host,
             "SCHEDULER_HTTP_PORT": str(self.http_port) + ("" if self.http_port else " (HTTP disabled)"),
             "SCHEDULER_API_TOKEN": "***" if self.api_token else "(unset: write endpoints disabled)",
+            "SCHEDULER_UMASK": f"{self.umask:03o}",
             **self.alerts.describe(),
         }

@@ -4,9 +4,11 @@ In order: ``unhealthy`` when the scheduler's loop thread is dead (checked on the
 crashed loop is noticed while the process lives) or its heartbeat is older than
 :data:`HEARTBEAT_STALE_SECONDS` (the loop passes at least once a minute); ``degraded`` when
 ``SELECT 1`` fails or takes longer than the check's limit (the daemon stays up and recovers by
-itself when the database is back) or a dashboard panel contributed by a job package raises;
-else ``healthy``. A standby daemon is healthy. Stale data is reported by the panels themselves
-(their tables say ``stale``) and does not change the status.
+itself when the database is back), a dashboard panel contributed by a job package raises, or
+the job store needs the operator (a job module that fails to import, a job set aside because
+nothing defines it, a stored row rejected as unreadable); else ``healthy``. A standby daemon
+is healthy. Stale data is reported by the panels themselves (their tables say ``stale``) and
+does not change the status.
 """
 
 from __future__ import annotations
@@ -67,8 +69,11 @@ def health_report(ops: Any) -> dict[str, Any]:
             report["jobs"] = ops.status()["jobs"]
             report["last_success"] = {job_id: None for job_id in ops.job_ids()} | ops.last_success()
             report["panels"] = ops.panels()
+            report["problems"] += ops.job_store_problems()
         except Exception as exc:  # noqa: BLE001 - the database went away between the checks
             report["problems"].append(f"history unavailable: {error_line(exc)}")
+    else:
+        report["problems"] += ops.job_store_problems(read_database=False)
     report["status"], report["problems"] = assess(
         scheduler_alive=alive,
         heartbeat_age=age,

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from fund_scheduler.cli.context import Cli
-from fund_scheduler.errors import ConfigError
+from fund_scheduler.errors import ConfigError, SchedulerError
 
 __all__ = ["COMMANDS"]
 
@@ -41,9 +41,11 @@ def check_config(cli: Cli) -> int:
             f"  {spec.id}: {when}; {state}; timeout {spec.timeout or 'none'}; runs {spec.target}"
             + (f"; overridden: {', '.join(spec.overridden)}" if spec.overridden else "")
         )
-    if registry.problems:
+    if registry.problems or registry.broken:
         for problem in registry.problems:
             print(f"error: {problem}", file=sys.stderr)
+        for line in registry.broken_lines():
+            print(f"error: {line} (the daemon would run the other jobs)", file=sys.stderr)
         return 2
     held_by = cli.check_http_port()
     if held_by is not None:
@@ -152,6 +154,28 @@ def current(cli: Cli) -> int:
         print(func(engine) or "none (no migration applied)")
     finally:
         engine.dispose()
+    return 0
+
+
+@db.command(epilog="Exit status: 0; 1 no database, or the database refused.")
+@pass_cli
+def vacuum(cli: Cli) -> int:
+    """Give the space freed by deleted rows (an old history purged) back to the file system: on
+    SQLite the file is rebuilt (jobs that write wait meanwhile); a server database needs nothing."""
+    from fund_scheduler.store.engine import vacuum as vacuum_database
+
+    engine = cli.existing_engine()
+    if engine is None:
+        raise SchedulerError(f"no database at {cli.settings.masked_database_url}")
+    try:
+        sizes = vacuum_database(engine)
+    finally:
+        engine.dispose()
+    if sizes is None:
+        print(f"database {cli.settings.masked_database_url}: a server database reuses freed space itself")
+        return 0
+    before, after = sizes
+    print(f"database {cli.settings.masked_database_url}: {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB")
     return 0
 
 

@@ -1,7 +1,8 @@
 """The command line: ``fund-scheduler COMMAND`` (also ``python -m fund_scheduler`` and, from a
 checkout, ``python scheduler_daemon.py``; the shell scripts are thin wrappers).
 
-Exit statuses: 0 success; 1 failure (a job failed, the daemon did not become ready); 2 invalid
+Exit statuses: 0 success; 1 failure (a job failed, the daemon did not become ready, the database is
+unreachable or refuses: one line naming it, password masked); 2 invalid
 configuration, options or job; 3 daemon not running (pause, resume; status follows LSB: 0
 running, 1 dead with a PID file left, 3 not running); 130 interrupted. Every error is one
 "error: ..." line on stderr, never a traceback; a reader that goes away (| head) ends the
@@ -96,6 +97,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
         except KeyboardInterrupt:
             return 130
+        except Exception as exc:
+            from fund_scheduler.store.engine import describe_error, is_database_error
+
+            if not is_database_error(exc):
+                raise
+            error(f"database {_masked_database_url()} unavailable: {describe_error(exc)}")
+            return 1
         sys.stdout.flush()
         return result if isinstance(result, int) else 0
     except BrokenPipeError:
@@ -103,6 +111,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 1
+
+
+def _masked_database_url() -> str:
+    """The configured database, password masked (``?`` when the settings cannot be read)."""
+    try:
+        from fund_scheduler.settings import Settings
+
+        return Settings.from_env().masked_database_url
+    except Exception:  # noqa: BLE001 - only for an error line
+        return "?"
 
 
 def _prog() -> str:

@@ -28,10 +28,16 @@ class Cli:
 
     @functools.cached_property
     def settings(self) -> Settings:
+        """The settings; their ``SCHEDULER_UMASK`` is applied to this process (and so to the
+        daemon, its logs, its database file and its job runs) before anything is created."""
+        import os
+
         from fund_scheduler.settings import load_dotenv_files
 
         load_dotenv_files()
-        return Settings.from_env()
+        settings = Settings.from_env()
+        os.umask(settings.umask)
+        return settings
 
     def registry(self, strict: bool = True) -> Registry:
         """The registry of the configured job packages; with ``strict`` its problems raise
@@ -145,12 +151,36 @@ class Cli:
         if engine is not None:
             try:
                 if has_tables(engine, scheduler_jobs.name):
-                    stored = JsonJobStore(engine).get_all_jobs()
+                    stored = JsonJobStore(engine, read_only=True).get_all_jobs()
                 if history.exists(engine):
                     last = history.last_per_job(engine)
             finally:
                 engine.dispose()
         return job_rows(registry, stored, last, self.settings.timezone)
+
+    def local_job_store_problems(self) -> list[str]:
+        """What the job store holds for the operator (see
+        :func:`fund_scheduler.daemon.reconcile.job_store_problems`), read without a daemon and
+        without changing anything: an unreadable row is reported where it lies."""
+        from fund_scheduler.daemon.reconcile import job_store_problems
+        from fund_scheduler.store.engine import has_tables
+        from fund_scheduler.store.jobstore import JsonJobStore, scheduler_jobs, scheduler_jobs_set_aside
+
+        registry = self.registry(strict=False)
+        engine = self.existing_engine()
+        if engine is None or not has_tables(engine, scheduler_jobs.name):
+            return registry.broken_lines()
+        try:
+            store = JsonJobStore(engine, read_only=True)
+            store.get_all_jobs()
+            rejected = store.rejected_rows() + [
+                {"id": job_id, "reason": f"{reason} (moved aside when the daemon next starts)"}
+                for job_id, reason in store.unreadable
+            ]
+            set_aside = store.set_aside_rows() if has_tables(engine, scheduler_jobs_set_aside.name) else []
+            return job_store_problems(registry, set_aside, rejected)
+        finally:
+            engine.dispose()
 
     def job_rows(self) -> list[dict[str, Any]]:
         """The running daemon's job rows (its view wins: it may have loaded an older jobs.toml),

@@ -299,6 +299,9 @@ def status(cli: Cli, as_json: bool) -> int:
     report["config_problems"] = registry.problems
     try:
         report["jobs"] = live["jobs"] if live is not None else cli.local_job_rows()
+        report["job_store_problems"] = (
+            live.get("job_store_problems", []) if live is not None else cli.local_job_store_problems()
+        )
         report["failures_24h"] = cli.read_history(
             lambda engine: history.failures_since(engine, datetime.now(UTC) - timedelta(hours=24)), []
         )
@@ -332,6 +335,8 @@ def _print_status(report: dict[str, Any], state: str) -> None:
             print(f"warning: {report[key]}")
     for problem in report.get("config_problems") or []:
         print(f"warning: configuration problem: {problem}")
+    for problem in report.get("job_store_problems") or []:
+        print(f"warning: {problem}")
     jobs = report.get("jobs") or []
     if jobs:
         rows = [

@@ -1,4 +1,5 @@
-"""The jobs: ``jobs``, ``next``, ``run-job``, ``pause``, ``resume`` (and the hidden ``exec``)."""
+"""The jobs: ``jobs``, ``next``, ``run-job``, ``pause``, ``resume``, ``forget-job`` (and the hidden
+``exec``)."""
 
 from __future__ import annotations
 
@@ -169,6 +170,33 @@ def resume(cli: Cli, job: str) -> int:
     return _pause_resume(cli, "resume", job)
 
 
+@click.command(
+    name="forget-job",
+    epilog="Exit status: 0 deleted; 1 nothing is kept for JOB (or no database).",
+)
+@click.argument("job")
+@pass_cli
+def forget_job(cli: Cli, job: str) -> int:
+    """Delete what the job store keeps aside for JOB: its state set aside when nothing defined it
+    (or it was disabled), and its stored rows rejected as unreadable. A job that is defined
+    and stored is not touched; nothing else deletes these rows."""
+    from fund_scheduler.store.engine import has_tables
+    from fund_scheduler.store.jobstore import JsonJobStore, scheduler_jobs_set_aside
+
+    engine = cli.existing_engine()
+    kept = rejected = 0
+    if engine is not None:
+        try:
+            if has_tables(engine, scheduler_jobs_set_aside.name):
+                kept, rejected = JsonJobStore(engine).forget(job)
+        finally:
+            engine.dispose()
+    if kept + rejected == 0:
+        raise SchedulerError(f"nothing is set aside or rejected for job {job!r}")
+    print(f"job {job}: deleted {kept} set-aside and {rejected} rejected row(s)")
+    return 0
+
+
 @click.command(name="exec", hidden=True)
 @click.argument("job")
 @click.option("--execution-id", type=int)
@@ -189,4 +217,4 @@ def exec_(cli: Cli, job: str, execution_id: int | None, trigger: str, scheduled:
     )
 
 
-COMMANDS = [jobs, next_, run_job, pause, resume, exec_]
+COMMANDS = [jobs, next_, run_job, pause, resume, forget_job, exec_]

@@ -57,6 +57,7 @@ REQUIRED_TABLES = (
     history.job_executions.name,
     jobstore.scheduler_jobs.name,
     jobstore.scheduler_jobs_rejected.name,
+    jobstore.scheduler_jobs_set_aside.name,
 )
 
 
@@ -80,6 +81,7 @@ class Daemon:
         self.notifier = parts.notifier
         self.executor = parts.executor
         self.scheduler = parts.scheduler
+        self.jobstore = parts.jobstore
         self.leadership = parts.leadership
         self.clock = clock or (lambda: datetime.now(UTC))
         self.started_at: datetime | None = None
@@ -107,6 +109,7 @@ class Daemon:
     def start(self) -> None:
         """Bring the schema up to date, settle leftovers, start the scheduler; see the module doc."""
         self.started_at = self.clock()
+        _log_broken(self.registry)
         if self._migrate is not None:
             self._migrate(self.engine)
         else:
@@ -132,14 +135,8 @@ class Daemon:
     def _activate(self) -> None:
         """Reconcile, catch up and resume: this daemon now runs the jobs."""
         self.role = "active"
-        report = reconcile(self.scheduler, self.registry, self.settings.misfire_grace_time)
-        logger.info(
-            "job store reconciled: %d added, %d updated, %d unchanged, %d removed",
-            len(report.added),
-            len(report.updated),
-            len(report.unchanged),
-            len(report.removed),
-        )
+        report = reconcile(self.scheduler, self.jobstore, self.registry, self.settings.misfire_grace_time)
+        logger.info("job store reconciled: %s", report.summary())
         for spec in self.registry.specs.values():
             if not spec.enabled:
                 logger.warning("job=%s is disabled: %s", spec.id, spec.why_disabled)
@@ -251,12 +248,13 @@ class Daemon:
             for problem in registry.problems:
                 logger.error("reload refused: %s", problem)
             return False
+        _log_broken(registry)
         if self.role != "active":  # the active daemon owns the job store; reconciled on activation
             self._use_registry(registry)
             logger.info("reloaded job specs (standby: reconciled once this daemon becomes active)")
             return True
         try:
-            report = reconcile(self.scheduler, registry, self.settings.misfire_grace_time)
+            report = reconcile(self.scheduler, self.jobstore, registry, self.settings.misfire_grace_time)
         except Exception as exc:
             if not is_database_error(exc):
                 raise
@@ -265,13 +263,7 @@ class Daemon:
             )
             return False
         self._use_registry(registry)
-        logger.info(
-            "reloaded job specs: %d added, %d updated, %d unchanged, %d removed",
-            len(report.added),
-            len(report.updated),
-            len(report.unchanged),
-            len(report.removed),
-        )
+        logger.info("reloaded job specs: %s", report.summary())
         return True
 
     def _use_registry(self, registry: Registry) -> None:
@@ -411,6 +403,11 @@ class Daemon:
     @property
     def pid(self) -> int:
         return os.getpid()
+
+
+def _log_broken(registry: Registry) -> None:
+    for line in registry.broken_lines():
+        logger.error("%s; its jobs are set aside, the other jobs run", line)
 
 
 def _not_started_error(future: Future) -> BaseException:

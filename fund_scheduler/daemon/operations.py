@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import text
 
 from fund_scheduler.daemon.daemon import Daemon
+from fund_scheduler.daemon.reconcile import job_store_problems
 from fund_scheduler.jobs.panels import error_line, run_panels
 from fund_scheduler.jobs.rows import job_rows
 from fund_scheduler.run.executor import result_of
@@ -83,7 +84,22 @@ class Operations:
             "database": self.masked_database_url,
             "database_error": daemon.scheduler.database_error,
             "spooled_history": len(daemon.spool.pending()),
+            "job_store_problems": self.job_store_problems(),
         }
+
+    def job_store_problems(self, *, read_database: bool = True) -> list[str]:
+        """:func:`~fund_scheduler.daemon.reconcile.job_store_problems` of this daemon (the broken
+        job modules alone without ``read_database`` or while the database is away)."""
+        daemon = self._daemon
+        set_aside: list[dict[str, Any]] = []
+        rejected: list[dict[str, Any]] = []
+        try:
+            if read_database:
+                set_aside, rejected = daemon.jobstore.set_aside_rows(), daemon.jobstore.rejected_rows()
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+        return job_store_problems(daemon.registry, set_aside, rejected)
 
     # -- jobs ----------------------------------------------------------------------------------
     def _stored_jobs(self) -> list[Any]:

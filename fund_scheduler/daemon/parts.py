@@ -37,6 +37,7 @@ class DaemonParts:
     notifier: Notifier
     executor: RunnerExecutor
     scheduler: GuardedBackgroundScheduler
+    jobstore: JsonJobStore
     leadership: Leadership
 
 
@@ -50,8 +51,9 @@ def build_parts(settings: Settings, registry: Registry) -> DaemonParts:
     if notifier.enabled:
         runner.on_finished.append(notifier.observe)
     executor = RunnerExecutor(runner, settings.max_workers)
+    jobstore = JsonJobStore(engine)
     scheduler = GuardedBackgroundScheduler(
-        jobstores={"default": JsonJobStore(engine)},
+        jobstores={"default": jobstore},
         executors={"default": executor},
         job_defaults={
             "coalesce": True,
@@ -71,5 +73,6 @@ def build_parts(settings: Settings, registry: Registry) -> DaemonParts:
         notifier=notifier,
         executor=executor,
         scheduler=scheduler,
+        jobstore=jobstore,
         leadership=Leadership(engine),
     )

@@ -1,13 +1,19 @@
 """Bring the persisted job store in line with the registry's specs at start (and on reload).
 
 New specs are added; a stored job whose trigger or defaults differ from its spec is replaced
-(its next run recomputed from now); stored jobs no longer defined, or disabled, are removed and
-logged. A paused job stays paused whatever changed.
+(its next run recomputed from now); a paused job stays paused whatever changed. A stored job no
+longer defined (its module gone or failing to import) or disabled is *set aside*, never deleted:
+its state is kept in the job store's set-aside table with the reason, and when its definition
+returns it is restored, paused if it was paused. Only the operator's ``forget-job`` deletes it.
+
+:func:`job_store_problems` says what an operator must look at: broken job modules, jobs set
+aside because nothing defines them, stored rows rejected as unreadable.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,9 +22,12 @@ from apscheduler.schedulers.base import BaseScheduler
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.spec import JobSpec
 from fund_scheduler.jobs.triggers import trigger_to_dict
-from fund_scheduler.store.jobstore import JOB_FUNC
+from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore
 
 logger = logging.getLogger("scheduler.reconcile")
+
+#: How a set-aside reason starts when the job is merely disabled (not an operator problem).
+DISABLED = "disabled"
 
 
 @dataclass
@@ -26,7 +35,14 @@ class ReconcileReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    set_aside: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return ", ".join(
+            f"{len(getattr(self, name))} {name.replace('_', ' ')}"
+            for name in ("added", "updated", "unchanged", "set_aside", "restored")
+        )
 
 
 def job_options(spec: JobSpec, default_grace: int) -> dict[str, Any]:
@@ -39,8 +55,10 @@ def job_options(spec: JobSpec, default_grace: int) -> dict[str, Any]:
     }
 
 
-def reconcile(scheduler: BaseScheduler, registry: Registry, default_grace: int) -> ReconcileReport:
-    """Apply the registry to ``scheduler``'s job store; return what changed."""
+def reconcile(
+    scheduler: BaseScheduler, store: JsonJobStore, registry: Registry, default_grace: int
+) -> ReconcileReport:
+    """Apply the registry to ``scheduler``'s job ``store``; return what changed."""
     report = ReconcileReport()
     stored = {job.id: job for job in scheduler.get_jobs()}
     wanted = {spec.id: spec for spec in registry.enabled()}
@@ -49,9 +67,22 @@ def reconcile(scheduler: BaseScheduler, registry: Registry, default_grace: int) 
         options = job_options(spec, default_grace)
         job = stored.get(job_id)
         if job is None:
+            kept = store.take_back(job_id)
             scheduler.add_job(JOB_FUNC, trigger=trigger, id=job_id, replace_existing=True, **options)
-            report.added.append(job_id)
-            logger.info("job=%s added: %s", job_id, spec.name)
+            if kept is None:
+                report.added.append(job_id)
+                logger.info("job=%s added: %s", job_id, spec.name)
+                continue
+            if kept["paused"]:
+                scheduler.pause_job(job_id)
+            report.restored.append(job_id)
+            logger.warning(
+                "job=%s restored from the set-aside jobs (%s since %s)%s",
+                job_id,
+                kept["reason"],
+                kept["set_aside_at"],
+                "; stays paused" if kept["paused"] else "",
+            )
             continue
         changed = [k for k, v in options.items() if getattr(job, k) != v]
         trigger_changed = trigger_to_dict(job.trigger) != trigger_to_dict(trigger)
@@ -72,10 +103,54 @@ def reconcile(scheduler: BaseScheduler, registry: Registry, default_grace: int) 
             ", ".join(changed + (["trigger"] if trigger_changed else [])),
             "; stays paused" if paused else "",
         )
-    for job_id in stored.keys() - wanted.keys():
-        scheduler.remove_job(job_id)
-        report.removed.append(job_id)
-        defined = registry.specs.get(job_id)
-        why = f"disabled ({defined.why_disabled})" if defined else "no longer defined"
-        logger.warning("job=%s removed from the job store: %s", job_id, why)
+    for job_id in sorted(stored.keys() - wanted.keys()):
+        why = _why_not_wanted(registry, job_id)
+        with _store_lock(scheduler):  # not under a loop pass that is about to update the job
+            store.set_aside(job_id, why)
+        report.set_aside.append(job_id)
+        logger.warning(
+            "job=%s set aside: %s; its state is kept and restored when it is defined again "
+            "(`forget-job %s` deletes it)",
+            job_id,
+            why,
+            job_id,
+        )
     return report
+
+
+def _why_not_wanted(registry: Registry, job_id: str) -> str:
+    defined: JobSpec | None = registry.specs.get(job_id)
+    if defined is not None:
+        return f"{DISABLED} ({defined.why_disabled})"
+    if registry.broken:
+        return f"not defined: job module(s) {', '.join(registry.broken)} failed to import"
+    return "no longer defined by any job module"
+
+
+def _store_lock(scheduler: BaseScheduler) -> Any:
+    """APScheduler 3.11's lock around its job stores (held by each loop pass)."""
+    return scheduler._jobstores_lock
+
+
+def job_store_problems(
+    registry: Registry,
+    set_aside: Iterable[Mapping[str, Any]],
+    rejected: Iterable[Mapping[str, Any]],
+) -> list[str]:
+    """One line per thing an operator must act on (``status`` warnings, ``/health`` degraded):
+    broken job modules, jobs set aside that nothing defines, stored rows rejected as unreadable.
+    A job set aside because it is disabled is not one: ``status`` lists it as disabled."""
+    lines = registry.broken_lines()
+    for row in set_aside:
+        if row["id"] in registry.specs or str(row["reason"]).startswith(DISABLED):
+            continue
+        lines.append(
+            f"job {row['id']} set aside{' (paused)' if row.get('paused') else ''}: {row['reason']}; "
+            f"define it again to restore it, or `forget-job {row['id']}`"
+        )
+    for row in rejected:
+        lines.append(
+            f"stored job {row['id']} rejected as unreadable: {row['reason']} "
+            f"(kept in scheduler_jobs_rejected; `forget-job {row['id']}` clears it)"
+        )
+    return lines

@@ -4,6 +4,11 @@
 (modules whose name starts with ``_`` are skipped), collects what they declare (see
 :mod:`fund_scheduler.jobs.declare`), applies ``config/jobs.toml``
 (:mod:`fund_scheduler.jobs.overrides`), runs the config checks and reports every problem at once.
+
+Two kinds of trouble are kept apart. :attr:`Registry.problems` (a package that cannot be imported,
+a bad ``jobs.toml``, a failing config check) refuse a start or a reload. :attr:`Registry.broken`
+(a job module of a package that fails to import) does not: the daemon runs every other job,
+sets the stored jobs it cannot find aside and reports the module until it imports again.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ class Registry:
     checks: list[Check] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     panels: list[Panel] = field(default_factory=list)
+    #: Job modules that failed to import: module name -> the error, one line.
+    broken: dict[str, str] = field(default_factory=dict)
 
     def get(self, job_id: str) -> JobSpec:
         """The spec of ``job_id``; UnknownJobError (naming the known ids) when there is none."""
@@ -50,15 +57,23 @@ class Registry:
         if self.problems:
             raise ConfigError("\n".join(self.problems))
 
+    def broken_lines(self) -> list[str]:
+        """One line per job module that failed to import."""
+        return [f"job module {name!r} cannot be imported: {error}" for name, error in self.broken.items()]
 
-def discover(packages: Iterable[str]) -> tuple[list[JobSpec], list[Callable[..., Any]], list[str]]:
-    """Import every module of ``packages``; return declared specs, hooks and problems.
+
+def discover(
+    packages: Iterable[str],
+) -> tuple[list[JobSpec], list[Callable[..., Any]], list[str], dict[str, str]]:
+    """Import every module of ``packages``; return declared specs, hooks, problems (packages that
+    cannot be imported) and broken modules (module name -> error).
 
     Hooks are the functions marked by ``@config_check`` or ``@dashboard_panel``.
     """
     specs: list[JobSpec] = []
     hooks: list[Callable[..., Any]] = []
     problems: list[str] = []
+    broken: dict[str, str] = {}
     for package_name in packages:
         try:
             package = importlib.import_module(package_name)
@@ -71,8 +86,8 @@ def discover(packages: Iterable[str]) -> tuple[list[JobSpec], list[Callable[...,
                 continue
             try:
                 modules.append(importlib.import_module(info.name))
-            except Exception as exc:  # noqa: BLE001
-                problems.append(f"job module {info.name!r} cannot be imported: {exc}")
+            except Exception as exc:  # noqa: BLE001 - reported; the other modules still load
+                broken[info.name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
         for module in modules:
             for value in vars(module).values():
                 if isinstance(value, JobSpec):
@@ -85,7 +100,7 @@ def discover(packages: Iterable[str]) -> tuple[list[JobSpec], list[Callable[...,
                         value, "__dashboard_panel__", False
                     ):
                         hooks.append(value)
-    return specs, hooks, problems
+    return specs, hooks, problems, broken
 
 
 def _declared(declared: list[JobSpec], default_tz: ZoneInfo, problems: list[str]) -> dict[str, JobSpec]:
@@ -117,7 +132,7 @@ def load_registry(
 ) -> Registry:
     """Discover specs, apply overrides and config checks; collect every problem, raise none."""
     environ = os.environ if environ is None else environ
-    declared, hooks, problems = discover(packages)
+    declared, hooks, problems, broken = discover(packages)
     checks = [h for h in hooks if getattr(h, "__config_check__", False)]
     panels = [h for h in hooks if getattr(h, "__dashboard_panel__", False)]
     specs = _declared(declared, default_tz, problems)
@@ -138,4 +153,6 @@ def load_registry(
             problems.extend(check(environ))
         except Exception as exc:  # noqa: BLE001 - a broken check is itself a problem
             problems.append(f"config check {check.__module__}.{check.__name__} failed: {exc}")
-    return Registry(specs=dict(sorted(specs.items())), checks=checks, problems=problems, panels=panels)
+    return Registry(
+        specs=dict(sorted(specs.items())), checks=checks, problems=problems, panels=panels, broken=broken
+    )

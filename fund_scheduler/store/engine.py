@@ -9,6 +9,7 @@ bound parameters in error messages so row values and secrets never reach a log.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect
@@ -22,6 +23,7 @@ __all__ = [
     "make_engine",
     "missing_tables",
     "open_existing",
+    "vacuum",
 ]
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -79,6 +81,21 @@ def _sqlite_engine(url: URL) -> Engine:
         cursor.close()
 
     return engine
+
+
+def vacuum(engine: Engine) -> tuple[int, int] | None:
+    """Rebuild a SQLite file so the space freed by deletions (a large history purge) goes back to
+    the file system; (bytes before, bytes after), or None for a server database (InnoDB reuses
+    freed pages itself). Writers wait while it runs."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        return None
+    path = engine.url.database
+    before = os.path.getsize(path)
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.exec_driver_sql("VACUUM")
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    return before, os.path.getsize(path)
 
 
 def missing_tables(engine: Engine, names: tuple[str, ...] | list[str]) -> list[str]:

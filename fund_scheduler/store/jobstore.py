@@ -2,7 +2,13 @@
 
 A stored row that cannot be restored safely (bad JSON, a trigger class outside the allow-list, an
 unexpected callable or arguments) is moved to ``scheduler_jobs_rejected`` with the reason and
-logged as an error: it is never executed and never silently deleted.
+logged as an error: it is never executed and never silently deleted. A read-only store (the
+CLI's views) moves nothing: it skips such a row and lists it in :attr:`JsonJobStore.unreadable`.
+
+A job the specs no longer define (or disable) is *set aside*, not deleted: its row moves to
+``scheduler_jobs_set_aside`` with the reason (:meth:`JsonJobStore.set_aside`), and
+:meth:`JsonJobStore.take_back` returns its state when the definition comes back, so a paused job
+comes back paused. Only :meth:`JsonJobStore.forget` (the operator's ``forget-job``) deletes it.
 """
 
 from __future__ import annotations
@@ -150,15 +156,35 @@ def job_tables(metadata: MetaData, tablename: str = "scheduler_jobs") -> tuple[T
     return jobs, rejected
 
 
+def set_aside_table(metadata: MetaData, tablename: str = "scheduler_jobs") -> Table:
+    """``<tablename>_set_aside``: one row per job the specs stopped defining, its state kept."""
+    return Table(
+        f"{tablename}_set_aside",
+        metadata,
+        Column("id", String(191), primary_key=True),
+        Column("job_state", Text, nullable=False),
+        Column("reason", Text, nullable=False),
+        Column("set_aside_at", DateTime, nullable=False),
+    )
+
+
 #: The daemon's job-store tables, for the schema migrations (JsonJobStore builds its own copies).
 metadata = MetaData()
 scheduler_jobs, scheduler_jobs_rejected = job_tables(metadata)
+scheduler_jobs_set_aside = set_aside_table(metadata)
 
 
 class JsonJobStore(SQLAlchemyJobStore):
     """APScheduler's SQLAlchemy job store with JSON job state and quarantine of bad rows."""
 
-    def __init__(self, engine: Engine, tablename: str = "scheduler_jobs", metadata: MetaData | None = None):
+    def __init__(
+        self,
+        engine: Engine,
+        tablename: str = "scheduler_jobs",
+        metadata: MetaData | None = None,
+        *,
+        read_only: bool = False,
+    ):
         super().__init__(engine=engine, tablename=tablename, metadata=metadata or MetaData())
         # Replace the pickled LargeBinary column by JSON text.
         pickled: Table = self.jobs_t
@@ -167,6 +193,10 @@ class JsonJobStore(SQLAlchemyJobStore):
         self.jobs_t: Table
         self.rejected_t: Table
         self.jobs_t, self.rejected_t = job_tables(metadata, tablename)
+        self.set_aside_t = set_aside_table(metadata, tablename)
+        self.read_only = read_only
+        #: Rows a read-only store could not restore and left where they are: (id, reason).
+        self.unreadable: list[tuple[str, str]] = []
 
     def start(self, scheduler, alias):
         """Attach to ``scheduler``; the tables come from the schema migrations, never from here."""
@@ -225,6 +255,9 @@ class JsonJobStore(SQLAlchemyJobStore):
         return job
 
     def _set_aside(self, connection, row_id: str, raw: str, reason: str) -> None:
+        if self.read_only:
+            self.unreadable.append((row_id, reason))
+            return
         logger.error(
             "job %s: stored state cannot be restored (%s); moved to %s, not executed",
             row_id,
@@ -259,3 +292,60 @@ class JsonJobStore(SQLAlchemyJobStore):
         query = select(self.rejected_t).order_by(self.rejected_t.c.rejection_id.desc())
         with self.engine.begin() as connection:
             return [dict(r._mapping) for r in connection.execute(query)]
+
+    # -- jobs the specs no longer define -------------------------------------------------------
+    def set_aside(self, job_id: str, reason: str) -> bool:
+        """Move ``job_id``'s row to the set-aside table with ``reason`` (replacing an older one);
+        False when it is not stored."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(self.jobs_t.c.job_state).where(self.jobs_t.c.id == job_id)
+            ).first()
+            if row is None:
+                return False
+            connection.execute(self.set_aside_t.delete().where(self.set_aside_t.c.id == job_id))
+            connection.execute(
+                self.set_aside_t.insert().values(
+                    id=job_id, job_state=row.job_state, reason=reason, set_aside_at=utcnow_naive()
+                )
+            )
+            connection.execute(self.jobs_t.delete().where(self.jobs_t.c.id == job_id))
+        return True
+
+    def take_back(self, job_id: str) -> dict[str, Any] | None:
+        """Remove ``job_id`` from the set-aside table and return its row (with ``paused``), or
+        None when it was not set aside."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(self.set_aside_t).where(self.set_aside_t.c.id == job_id)
+            ).first()
+            if row is None:
+                return None
+            connection.execute(self.set_aside_t.delete().where(self.set_aside_t.c.id == job_id))
+        return _set_aside_row(row._mapping)
+
+    def set_aside_rows(self) -> list[dict[str, Any]]:
+        """Every job set aside, by id: ``id``, ``reason``, ``set_aside_at``, ``paused``."""
+        query = select(self.set_aside_t).order_by(self.set_aside_t.c.id)
+        with self.engine.begin() as connection:
+            return [_set_aside_row(r._mapping) for r in connection.execute(query)]
+
+    def forget(self, job_id: str) -> tuple[int, int]:
+        """Delete what is kept of ``job_id`` outside the job table: (set-aside, rejected) rows."""
+        with self.engine.begin() as connection:
+            kept = connection.execute(self.set_aside_t.delete().where(self.set_aside_t.c.id == job_id))
+            rejected = connection.execute(self.rejected_t.delete().where(self.rejected_t.c.id == job_id))
+        return kept.rowcount, rejected.rowcount
+
+
+def _set_aside_row(mapping: Any) -> dict[str, Any]:
+    try:
+        paused = json.loads(mapping["job_state"]).get("next_run_time") is None
+    except (ValueError, TypeError, AttributeError):
+        paused = False
+    return {
+        "id": mapping["id"],
+        "reason": mapping["reason"],
+        "set_aside_at": mapping["set_aside_at"],
+        "paused": paused,
+    }

@@ -14,10 +14,13 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from fund_scheduler.store.engine import make_engine
+from fund_scheduler.store.jobstore import scheduler_jobs_rejected
 from tests.support.bundled import BUNDLED
 from tests.support.harness import FAR_AWAY, PROJECT, PY, SchedulerHome, wait_for
 
@@ -97,6 +100,9 @@ def browser():
         shutil.rmtree(profile, ignore_errors=True)
 
 
+HOMES: dict[str, SchedulerHome] = {}  # the daemon fixture's home, by its base URL
+
+
 @pytest.fixture(scope="module")
 def daemon(browser, module_database_url):
     """A started daemon with the HTTP server on a free port; yields its base URL."""
@@ -121,6 +127,7 @@ def daemon(browser, module_database_url):
         assert started.returncode == 0, started.stdout + started.stderr
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
+        HOMES[base] = home
         yield base
         home.cli("stop", "--timeout", "5")
 
@@ -209,6 +216,30 @@ def test_page_lists_every_job_with_status_and_health(page, daemon):
     # Offline: nothing but the daemon's own URLs was requested.
     urls = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert urls and all(u.startswith(daemon) for u in urls), urls
+
+
+def test_the_health_card_lists_what_the_operator_must_act_on(page, daemon):
+    home = HOMES[daemon]
+    engine = make_engine(home.database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                scheduler_jobs_rejected.insert().values(
+                    id="ghost",
+                    job_state="{}",
+                    reason="job state has missing keys",
+                    rejected_at=datetime.now(),
+                )
+            )
+        problems = page.find_element(By.ID, "health-problems")
+        _wait(page, lambda d: problems.is_displayed() and "ghost" in problems.text, "the problem listed")
+        (item,) = problems.find_elements(By.TAG_NAME, "li")
+        assert item.text.startswith("stored job ghost rejected as unreadable: job state has missing keys")
+        assert page.find_element(By.ID, "health-status").text == "degraded"
+        assert home.cli("forget-job", "ghost").returncode == 0
+        _wait(page, lambda d: not problems.is_displayed(), "the list hidden once nothing is left")
+    finally:
+        engine.dispose()
 
 
 def _api_list(url: str, key: str) -> list[dict]:

@@ -612,7 +612,18 @@
     const jobs = health.jobs;
     setText($("health-jobs"), Array.isArray(jobs) ? jobs.length : jobs && typeof jobs === "object" ? Object.keys(jobs).length : jobs);
 
+    renderProblems(Array.isArray(health.problems) ? health.problems : []);
     renderPanels(Array.isArray(health.panels) ? health.panels : []);
+  }
+
+  /** Why the daemon is not healthy, one line each, as /health says it. */
+  function renderProblems(problems) {
+    const list = $("health-problems");
+    const lines = problems.map(String);
+    if (list.dataset.lines === JSON.stringify(lines)) return;
+    list.dataset.lines = JSON.stringify(lines);
+    list.replaceChildren(...lines.map((line) => el("li", {}, line)));
+    list.hidden = lines.length === 0;
   }
 
   // -- panels ------------------------------------------------------------------------------

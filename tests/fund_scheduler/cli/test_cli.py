@@ -4,6 +4,7 @@ closed pipe, shell completion, and read-only commands that never create a databa
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import tomllib
@@ -24,6 +25,7 @@ COMMANDS = (
     "run-job",
     "pause",
     "resume",
+    "forget-job",
     "history",
     "dashboard",
     "check-config",
@@ -101,6 +103,22 @@ def test_bad_input_is_one_clear_line_and_exit_2(home: Path, args: tuple[str, ...
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    "args", [("history",), ("run-job", "daily_collection"), ("db", "current"), ("jobs",), ("forget-job", "x")]
+)
+def test_a_database_that_cannot_be_reached_is_one_line_and_exit_1(home: Path, args: tuple[str, ...]) -> None:
+    with socket.socket() as s:  # a port nobody listens on: the server is down
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"mysql+pymysql://fs:Kp9-secret@127.0.0.1:{port}/fund"
+    result = cli(home, *args, env={"DATABASE_URL": url})
+    assert result.returncode == 1, result.stdout + result.stderr
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"error: database mysql+pymysql://fs:***@127.0.0.1:{port}/fund unavailable: ")
+    assert "Can't connect" in line
+    assert "Kp9-secret" not in result.stdout + result.stderr
+
+
 def test_every_problem_of_the_settings_is_reported_at_once(home: Path) -> None:
     result = cli(home, "status", env={"SCHEDULER_MAX_WORKERS": "many", "SCHEDULER_HTTP_PORT": "http"})
     assert result.returncode == 2
@@ -162,3 +180,65 @@ def test_shell_completion_offers_the_job_ids(home: Path) -> None:
     assert result.stdout.split() == ["plain,daily_collection"]
     result = cli(home, env={"_FUND_SCHEDULER_COMPLETE": "bash_source"})
     assert "_FUND_SCHEDULER_COMPLETE=bash_complete" in result.stdout
+
+
+@pytest.mark.parametrize(("umask", "file_mode", "dir_mode"), [(None, 0o600, 0o700), ("027", 0o640, 0o750)])
+def test_files_the_scheduler_creates_are_private_by_default(
+    home: Path, umask: str | None, file_mode: int, dir_mode: int
+) -> None:
+    home.mkdir()
+    (home / "jobs.toml").write_text('[jobs.echo]\ncron = "0 3 1 1 *"\ncommand = ["echo", "hi"]\n')
+    result = cli(home, "run-job", "echo", env={"SCHEDULER_UMASK": umask} if umask else None)
+    assert result.returncode == 0, result.stderr
+    created = [home / "data" / "scheduler.db", home / "logs" / "jobs" / "echo.log"]
+    assert {p.name: oct(p.stat().st_mode & 0o777) for p in created} == {
+        p.name: oct(file_mode) for p in created
+    }
+    assert oct((home / "logs").stat().st_mode & 0o777) == oct(dir_mode)
+
+
+def test_a_bad_umask_is_named(home: Path) -> None:
+    result = cli(home, "check-config", env={"SCHEDULER_UMASK": "999"})
+    assert result.returncode == 2
+    assert "SCHEDULER_UMASK='999' is not an octal umask such as 077 or 027" in result.stderr
+
+
+def test_db_vacuum_gives_a_purged_historys_space_back(home: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from fund_scheduler.store import history
+    from fund_scheduler.store.engine import make_engine
+    from tests.support.schema import create_scheduler_tables
+
+    (home / "data").mkdir(parents=True)
+    path = home / "data" / "scheduler.db"
+    engine = make_engine(f"sqlite:///{path}")
+    create_scheduler_tables(engine)
+    long_ago = datetime.now(UTC) - timedelta(days=400)
+    with engine.begin() as conn:
+        conn.execute(
+            history.job_executions.insert(),
+            [
+                {
+                    "job_id": "old",
+                    "status": "success",
+                    "trigger": "schedule",
+                    "started_at": long_ago,
+                    "output_tail": "x" * 2000,
+                }
+                for _ in range(3000)
+            ],
+        )
+    assert history.purge_older_than(engine, 7) == 3000
+    engine.dispose()
+    before = path.stat().st_size
+    result = cli(home, "db", "vacuum")
+    assert result.returncode == 0, result.stderr
+    assert path.stat().st_size < before / 10
+    assert result.stdout.startswith("database sqlite:///") and " MiB -> " in result.stdout
+
+
+def test_db_vacuum_without_a_database_creates_none(home: Path) -> None:
+    result = cli(home, "db", "vacuum")
+    assert result.returncode == 1 and result.stderr.startswith("error: no database at sqlite:///")
+    assert not home.exists()

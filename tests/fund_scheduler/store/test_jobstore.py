@@ -417,3 +417,17 @@ def test_two_processes_write_history_concurrently(db_url: str) -> None:
     assert history.count_for_job(engine, "writer_2") == 300
     assert {r["status"] for r in history.recent(engine, limit=1000)} == {"success"}
     engine.dispose()
+
+
+def test_a_read_only_store_reports_a_tampered_row_and_moves_nothing(open_scheduler, tmp_path: Path) -> None:
+    raw, good = tampered_state(open_scheduler, tmp_path, "func os:system")
+    _, store = open_scheduler()
+    plant(store.engine, raw)
+    viewer = JsonJobStore(store.engine, read_only=True)
+    assert sorted(j.id for j in viewer.get_all_jobs()) == sorted(good)
+    assert viewer.lookup_job("victim") is None
+    assert [job_id for job_id, _ in viewer.unreadable] == ["victim", "victim"]
+    assert "callable 'os:system' is not allowed" in viewer.unreadable[0][1]
+    assert store.rejected_rows() == []
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM scheduler_jobs WHERE id = 'victim'")).scalar() == 1
