@@ -31,8 +31,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
 
 from fund_common.clock import utcnow
 from fund_common.runstatus import DISPLAY_ORDER, FAILURES, FINAL, RunStatus, success_rate
@@ -59,8 +60,11 @@ job_executions = Table(
     Column("host", String(255)),
     Column("pid", Integer),
     Column("trigger", String(16), nullable=False),
+    # Every read below is a range of one of these (none passes over every row: see
+    # bench/history_bench.py, a history of 1,000,000 rows).
     Index("ix_job_executions_job_started", "job_id", "started_at"),
-    Index("ix_job_executions_status", "status"),
+    Index("ix_job_executions_status_started", "status", "started_at"),
+    Index("ix_job_executions_started", "started_at", "job_id", "status"),
     # One row per scheduled run time (manual runs have NULL: any number allowed): the last guard
     # against two daemons running the same fire time during an active/standby hand-over.
     Index(UNIQUE_RUN_INDEX, "job_id", "scheduled_run_time", unique=True),
@@ -207,16 +211,26 @@ def record(
     )
 
 
+PURGE_BATCH = 5_000
+
+
 def purge_older_than(engine: Engine, days: int, now: datetime | None = None) -> int:
-    """Delete finished rows started more than ``days`` days ago; return how many."""
+    """Delete finished rows started more than ``days`` days ago; return how many.
+
+    In transactions of :data:`PURGE_BATCH` rows, oldest first, so a large purge never holds the
+    database's write lock long enough to keep a run from being recorded.
+    """
+    t = job_executions
     cutoff = _db_time((now or utcnow()) - timedelta(days=days))
-    with engine.begin() as conn:
-        result = conn.execute(
-            delete(job_executions).where(
-                job_executions.c.started_at < cutoff, job_executions.c.status != "running"
-            )
-        )
-        return result.rowcount
+    old = (t.c.started_at < cutoff, t.c.status != RunStatus.RUNNING.value)
+    deleted = 0
+    while True:
+        with engine.begin() as conn:
+            batch = select(t.c.id).where(*old).order_by(t.c.started_at).limit(PURGE_BATCH)
+            ids = [i for (i,) in conn.execute(batch)]
+            if not ids:
+                return deleted
+            deleted += conn.execute(delete(t).where(t.c.id.in_(ids))).rowcount
 
 
 def running_rows(engine: Engine, host: str | None = None) -> list[dict[str, Any]]:
@@ -242,8 +256,9 @@ def get(engine: Engine, execution_id: int) -> dict[str, Any] | None:
 def recent(
     engine: Engine, *, job_id: str | None = None, status: str | None = None, limit: int = 20
 ) -> list[dict[str, Any]]:
-    """The newest ``limit`` rows, optionally for one job and/or status."""
-    query = select(job_executions).order_by(job_executions.c.id.desc()).limit(limit)
+    """The newest ``limit`` rows (by start), optionally for one job and/or status."""
+    t = job_executions
+    query = select(t).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)
     if job_id:
         query = query.where(job_executions.c.job_id == job_id)
     if status:
@@ -252,12 +267,32 @@ def recent(
         return [_row(r._mapping) for r in conn.execute(query)]
 
 
+def _job_ids(conn: Connection) -> list[str]:
+    """Every job id of the history, by a loose scan of the (job_id, started_at) index: one index
+    probe per job, not a pass over every row."""
+    t = job_executions
+    ids = select(func.min(t.c.job_id).label("id")).cte("ids", recursive=True)
+    following = select(func.min(t.c.job_id)).where(t.c.job_id > ids.c.id).scalar_subquery()
+    ids = ids.union_all(select(following).where(ids.c.id.is_not(None)))
+    return [job_id for (job_id,) in conn.execute(select(ids.c.id).where(ids.c.id.is_not(None)))]
+
+
+def _newest(job_id: str, *conditions: Any) -> Select:
+    """The job's newest row (by start) meeting ``conditions``: a backward walk of its index."""
+    t = job_executions
+    return (
+        select(t)
+        .where(t.c.job_id == job_id, *conditions)
+        .order_by(t.c.started_at.desc(), t.c.id.desc())
+        .limit(1)
+    )
+
+
 def last_per_job(engine: Engine) -> dict[str, dict[str, Any]]:
-    """The newest row of each job."""
-    newest = select(func.max(job_executions.c.id).label("id")).group_by(job_executions.c.job_id).subquery()
-    query = select(job_executions).join(newest, job_executions.c.id == newest.c.id)
+    """The newest row of each job (the one started last)."""
     with engine.begin() as conn:
-        return {r.job_id: _row(r._mapping) for r in conn.execute(query)}
+        rows = (conn.execute(_newest(job_id)).first() for job_id in _job_ids(conn))
+        return {r.job_id: _row(r._mapping) for r in rows if r is not None}
 
 
 def failures_since(engine: Engine, since: datetime) -> list[dict[str, Any]]:
@@ -267,7 +302,7 @@ def failures_since(engine: Engine, since: datetime) -> list[dict[str, Any]]:
             job_executions.c.status.in_(sorted(FAILURES)),
             job_executions.c.started_at >= _db_time(since),
         )
-        .order_by(job_executions.c.id.desc())
+        .order_by(job_executions.c.started_at.desc(), job_executions.c.id.desc())
     )
     with engine.begin() as conn:
         return [_row(r._mapping) for r in conn.execute(query)]
@@ -282,29 +317,30 @@ def count_for_job(engine: Engine, job_id: str) -> int:
 
 def last_success_per_job(engine: Engine) -> dict[str, datetime]:
     """When each job's newest successful run finished (aware UTC)."""
-    query = (
-        select(job_executions.c.job_id, func.max(job_executions.c.finished_at))
-        .where(job_executions.c.status == RunStatus.SUCCESS.value)
-        .group_by(job_executions.c.job_id)
-    )
+    success = job_executions.c.status == RunStatus.SUCCESS.value
+    found: dict[str, datetime] = {}
     with engine.begin() as conn:
-        return {job_id: when.replace(tzinfo=UTC) for job_id, when in conn.execute(query) if when is not None}
+        for job_id in _job_ids(conn):
+            row = conn.execute(_newest(job_id, success)).first()
+            if row is not None and row.finished_at is not None:
+                found[job_id] = row.finished_at.replace(tzinfo=UTC)
+    return found
 
 
 def counts_since(engine: Engine, since: datetime, until: datetime | None = None) -> dict[str, dict[str, int]]:
     """``{job_id: {status: count}}`` of the rows started at or after ``since`` (and before
     ``until`` when given)."""
-    query = (
-        select(job_executions.c.job_id, job_executions.c.status, func.count())
-        .where(job_executions.c.started_at >= _db_time(since))
-        .group_by(job_executions.c.job_id, job_executions.c.status)
-    )
+    t = job_executions
+    # Counted here, not by GROUP BY: SQLite would group along (job_id, started_at) and so read
+    # every row; the period alone is a range of the covering (started_at, job_id, status) index.
+    query = select(t.c.job_id, t.c.status).where(t.c.started_at >= _db_time(since))
     if until is not None:
-        query = query.where(job_executions.c.started_at < _db_time(until))
+        query = query.where(t.c.started_at < _db_time(until))
     counts: dict[str, dict[str, int]] = {}
     with engine.begin() as conn:
-        for job_id, status, n in conn.execute(query):
-            counts.setdefault(job_id, {})[status] = int(n)
+        for job_id, status in conn.execute(query):
+            per_job = counts.setdefault(job_id, {})
+            per_job[status] = per_job.get(status, 0) + 1
     return counts
 
 

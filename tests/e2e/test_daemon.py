@@ -434,6 +434,47 @@ def test_job_orphaned_by_kill_9_is_terminated_and_recorded_at_next_start(home):
     assert "orphaned by a daemon that died" in row["error"]
 
 
+def test_kill_9_during_a_scheduled_run_then_the_next_fire_time_runs_once(home):
+    """The daemon dies mid-run; at its next start the orphan is ended and recorded, the schedule
+    goes on, and no (job, scheduled time) has two rows."""
+    home.write_jobs(f"""
+        [jobs.tick]
+        second = "*/2"
+        command = ["{PY}", "-c", "import time; print('begin', flush=True); time.sleep(60)"]
+    """)
+    assert home.cli("start").returncode == 0
+    first = wait_for(
+        lambda: next((r for r in home.history("--job", "tick") if r["status"] == "running"), None),
+        15,
+        "a scheduled run started",
+    )
+    assert first["scheduled_run_time"] and first["trigger"] == "schedule"
+    os.kill(home.daemon_pid(), signal.SIGKILL)
+    wait_for(lambda: home.daemon_pid() is None, 10, "daemon dead")
+    assert pid_alive(first["pid"])
+    assert home.cli("start").returncode == 0
+    wait_for(lambda: not pid_alive(first["pid"]), 15, "the orphan's group terminated")
+
+    def a_later_run() -> dict | None:
+        return next(
+            (
+                r
+                for r in home.history("--job", "tick")
+                if r["status"] == "running" and r["scheduled_run_time"] > first["scheduled_run_time"]
+            ),
+            None,
+        )
+
+    wait_for(a_later_run, 20, "the schedule going on after the restart")
+    assert home.cli("stop", "--timeout", "0").returncode == 0
+    rows = home.history("--job", "tick")
+    killed = next(r for r in rows if r["id"] == first["id"])
+    assert killed["status"] == "interrupted" and "orphaned by a daemon that died" in killed["error"]
+    scheduled = [r["scheduled_run_time"] for r in rows if r["scheduled_run_time"]]
+    assert len(scheduled) == len(set(scheduled)), rows
+    assert not any(r["status"] == "running" for r in rows)
+
+
 def test_sighup_reloads_jobs_toml_and_refuses_a_broken_one(home):
     assert home.cli("start").returncode == 0
     pid = home.daemon_pid()

@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import event, insert
 from sqlalchemy.engine import Engine
 
 from fund_scheduler.store import history
@@ -172,3 +172,18 @@ def test_purge_older_than(engine: Engine) -> None:
     assert kept == {still_running, edge, fresh}
     assert history.purge_older_than(engine, 7, now=now) == 0
     assert history.purge_older_than(engine, 1, now=now + day) == 2  # edge and fresh; running kept
+
+
+def test_a_large_purge_goes_in_batches_and_misses_nothing(engine: Engine, monkeypatch) -> None:
+    monkeypatch.setattr(history, "PURGE_BATCH", 7)
+    old = [
+        history.record(engine, "a", "skipped", scheduled_run_time=T0 + timedelta(minutes=i), now=T0)
+        for i in range(30)
+    ]
+    running = history.start(engine, "b", scheduled_run_time=None, trigger="manual", now=T0)
+    statements: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert history.purge_older_than(engine, 1, now=T0 + timedelta(days=3)) == 30
+    assert sum(s.startswith("DELETE") for s in statements) == 5  # 7 + 7 + 7 + 7 + 2
+    assert all(history.get(engine, i) is None for i in old)
+    assert history.get(engine, running)["status"] == "running"
