@@ -273,7 +273,7 @@ def test_migration_0004_drops_duplicate_scheduled_rows_and_keeps_manual_ones(tmp
     with engine.begin() as conn:
         for when in ("2026-01-01 00:00:00", "2026-01-01 00:00:00", "2026-01-01 00:00:00", None, None):
             conn.execute(insert, {"t": when})
-    assert runner.upgrade(engine) == runner.head() == "0004"
+    assert runner.upgrade(engine, "0004") == "0004"
     with engine.begin() as conn:
         rows = conn.execute(sa.text("SELECT id, scheduled_run_time FROM job_executions ORDER BY id")).all()
     assert [r[0] for r in rows] == [1, 4, 5]
