@@ -1,6 +1,10 @@
 """Logging for the daemon and the CLI: a size-rotated ``scheduler.log`` flushed per line, stderr
 optionally, and a filter that masks every known secret in every record.
 
+A log file that cannot be written (disk full, folder gone) is a :class:`WriteFailure`: counted,
+shown by ``/health`` and ``status`` (:func:`log_problems`), retried, and summed up in the log
+once it can be written again; logging never gives up and never stops the daemon.
+
 Logger names are the stable vocabulary of the log (``scheduler.daemon``, ``scheduler.runner``,
 ``scheduler.alerts``, ...), independent of the module layout, so ``grep`` and log shippers keep
 working across releases.
@@ -8,11 +12,16 @@ working across releases.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 
+from fund_common.clock import utcnow
 from fund_common.redaction import Redactor, environ_secrets
 from fund_scheduler.settings import Settings
 
@@ -59,7 +68,7 @@ def configure(settings: Settings, *, console: bool, to_file: bool = True, level:
     if to_file:
         settings.log_dir.mkdir(parents=True, exist_ok=True)
         handlers.append(
-            logging.handlers.RotatingFileHandler(
+            RetryingFileHandler(
                 settings.scheduler_log,
                 maxBytes=settings.log_max_bytes,
                 backupCount=settings.log_backup_count,
@@ -75,3 +84,114 @@ def configure(settings: Settings, *, console: bool, to_file: bool = True, level:
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # one line per plugin
+
+
+@dataclass
+class WriteFailure:
+    """A log file that cannot be written: why, since when, and how many writes were lost."""
+
+    path: str
+    reason: str
+    since: datetime
+    lost: int = 0
+
+    @classmethod
+    def of(cls, path: str | Path, exc: OSError, now: datetime) -> WriteFailure:
+        """The failure ``exc`` (``No space left on device``; the file it names when another)."""
+        reason = exc.strerror or str(exc)
+        if exc.filename is not None and str(exc.filename) != str(path):
+            reason = f"{exc.filename}: {reason}"
+        return cls(str(path), reason, now)
+
+    @property
+    def message(self) -> str:
+        """``cannot write <path>: <reason>``."""
+        return f"cannot write {self.path}: {self.reason}"
+
+    def problem(self, unit: str) -> str:
+        """The problem as ``/health`` and ``status`` list it (``unit``: what ``lost`` counts)."""
+        return f"{self.message} (since {_stamp(self.since)}; {unit}: {self.lost})"
+
+    def resumed(self, unit: str, now: datetime) -> str:
+        """The line written first once ``path`` can be written again."""
+        return (
+            f"{self.path} written again; it could not be from {_stamp(self.since)} to {_stamp(now)} "
+            f"({self.reason}); {unit}: {self.lost}"
+        )
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S %Z").rstrip()
+
+
+class RetryingFileHandler(logging.handlers.RotatingFileHandler):
+    """``RotatingFileHandler`` that outlives a file it cannot write (disk full, folder gone).
+
+    A record that cannot be written is counted as lost (:attr:`failure`), one line on stderr
+    says so when it starts, and the file is reopened at the next record or :meth:`retry`: once
+    it can be written, the first line says how many lines were lost, since when and why, and
+    logging goes on. Errors other than ``OSError`` are reported as ``logging`` does.
+    """
+
+    LOST = "log lines lost"
+
+    def __init__(self, *args, clock: Callable[[], datetime] = utcnow, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.clock = clock
+        self.failure: WriteFailure | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.failure is not None and not self._resume():
+            self.failure.lost += 1
+            return
+        super().emit(record)
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        exc = sys.exc_info()[1]
+        if not isinstance(exc, OSError):
+            super().handleError(record)
+            return
+        self._drop_stream()
+        if self.failure is None:
+            self.failure = WriteFailure.of(self.baseFilename, exc, self.clock())
+            with contextlib.suppress(OSError, ValueError):  # stderr gone too: nothing left to tell
+                print(f"logging: {self.failure.message}; lines are lost until it can", file=sys.stderr)
+        self.failure.lost += 1
+
+    def retry(self) -> WriteFailure | None:
+        """Try to write again now (the "written again" line); the failure that remains, or None."""
+        with self.lock or contextlib.nullcontext():
+            if self.failure is not None:
+                self._resume()
+            return self.failure
+
+    def _resume(self) -> bool:
+        """Write the "written again" line of :attr:`failure`; True (failure cleared) when it worked."""
+        assert self.failure is not None
+        line = self.failure.resumed(self.LOST, self.clock())
+        notice = logging.LogRecord("scheduler.logging", logging.WARNING, __file__, 0, line, None, None)
+        try:
+            if self.stream is None:
+                self.stream = self._open()
+            self.stream.write(self.format(notice) + self.terminator)
+            self.stream.flush()
+        except OSError:
+            self._drop_stream()
+            return False
+        self.failure = None
+        return True
+
+    def _drop_stream(self) -> None:
+        """Close the stream (its unwritten bytes fail again and are dropped); reopened when next used."""
+        stream, self.stream = self.stream, None
+        if stream is not None:
+            with contextlib.suppress(OSError):  # the buffered bytes that could not be written
+                stream.close()
+
+
+def log_problems() -> list[str]:
+    """What this process's file logging cannot write now, each file retried first (``/health``,
+    ``status``)."""
+    handlers = [h for h in logging.getLogger().handlers if isinstance(h, RetryingFileHandler)]
+    failures = [h.retry() for h in handlers]
+    return [f.problem(RetryingFileHandler.LOST) for f in failures if f is not None]

@@ -6,9 +6,10 @@ crashed loop is noticed while the process lives) or its heartbeat is older than
 ``SELECT 1`` fails or takes longer than the check's limit (the daemon stays up and recovers by
 itself when the database is back), a dashboard panel contributed by a job package raises, or
 the job store needs the operator (a job module that fails to import, a job set aside because
-nothing defines it, a stored row rejected as unreadable); else ``healthy``. A standby daemon
-is healthy. Stale data is reported by the panels themselves (their tables say ``stale``) and
-does not change the status.
+nothing defines it, a stored row rejected as unreadable), or a log cannot be written
+(``scheduler.log``, or a job's log at its last run: ``cannot write <path>: <reason>``); else
+``healthy``. A standby daemon is healthy. Stale data is reported by the panels themselves
+(their tables say ``stale``) and does not change the status.
 """
 
 from __future__ import annotations
@@ -74,6 +75,7 @@ def health_report(ops: Any) -> dict[str, Any]:
             report["problems"].append(f"history unavailable: {error_line(exc)}")
     else:
         report["problems"] += ops.job_store_problems(read_database=False)
+    report["problems"] += ops.log_problems()
     report["status"], report["problems"] = assess(
         scheduler_alive=alive,
         heartbeat_age=age,

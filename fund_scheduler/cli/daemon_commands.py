@@ -302,6 +302,7 @@ def status(cli: Cli, as_json: bool) -> int:
         report["job_store_problems"] = (
             live.get("job_store_problems", []) if live is not None else cli.local_job_store_problems()
         )
+        report["log_problems"] = live.get("log_problems", []) if live is not None else []
         report["failures_24h"] = cli.read_history(
             lambda engine: history.failures_since(engine, datetime.now(UTC) - timedelta(hours=24)), []
         )
@@ -335,7 +336,7 @@ def _print_status(report: dict[str, Any], state: str) -> None:
             print(f"warning: {report[key]}")
     for problem in report.get("config_problems") or []:
         print(f"warning: configuration problem: {problem}")
-    for problem in report.get("job_store_problems") or []:
+    for problem in (report.get("job_store_problems") or []) + (report.get("log_problems") or []):
         print(f"warning: {problem}")
     jobs = report.get("jobs") or []
     if jobs:

@@ -3,7 +3,7 @@
 Both the Unix control socket (the CLI's channel, :mod:`fund_scheduler.api.control`) and the HTTP
 API (:mod:`fund_scheduler.api.app`) go through :class:`Operations` and nothing else of the
 daemon: status, the job rows, run now, pause, resume, the stop timeout, a subscription to
-finished runs, the health checks (loop, database, panels) and the history reads.
+finished runs, the health checks (loop, database, panels, logs) and the history reads.
 
 Reads that need the database degrade instead of failing while it is away: the job rows fall back
 to the specs, the status says ``database_error``.
@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from fund_scheduler import logsetup
 from fund_scheduler.daemon.daemon import Daemon
 from fund_scheduler.daemon.reconcile import job_store_problems
 from fund_scheduler.jobs.panels import error_line, run_panels
@@ -68,7 +69,7 @@ class Operations:
 
     def status(self) -> dict[str, Any]:
         """pid, start, uptime, loop, role, running executions, stored job count, database error,
-        spooled history rows."""
+        spooled history rows, the job store's and the logs' problems."""
         daemon = self._daemon
         alive, age = self.loop_state()
         return {
@@ -85,7 +86,12 @@ class Operations:
             "database_error": daemon.scheduler.database_error,
             "spooled_history": len(daemon.spool.pending()),
             "job_store_problems": self.job_store_problems(),
+            "log_problems": self.log_problems(),
         }
+
+    def log_problems(self) -> list[str]:
+        """The logs this daemon cannot write (``scheduler.log``, a job's log), each retried first."""
+        return logsetup.log_problems() + self._daemon.runner.log_problems()
 
     def job_store_problems(self, *, read_database: bool = True) -> list[str]:
         """:func:`~fund_scheduler.daemon.reconcile.job_store_problems` of this daemon (the broken

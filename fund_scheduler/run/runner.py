@@ -8,6 +8,12 @@ output's tail go to the history row. A job past its ``timeout`` has its
 whole process group killed (status ``timeout``); :meth:`Runner.terminate_all` does the same at
 shutdown (status ``interrupted``). ``executor="thread"`` runs light housekeeping in the calling
 thread.
+
+A run whose job log cannot be written (disk full, folder unwritable) is not started: its row is
+``failed`` with ``cannot write <log>: <reason>; run not started``, and :meth:`Runner.log_problems`
+lists the log until it can be written again. Whatever raises between the ``running`` row and
+its end (in the daemon's own code, not the job's) finishes the row ``failed`` with the exception:
+no row stays ``running`` while its daemon lives.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy.engine import Engine
 
@@ -31,8 +38,9 @@ from fund_common.texttable import last_line
 from fund_scheduler import program
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.spec import JobSpec, resolve
+from fund_scheduler.logsetup import WriteFailure
 from fund_scheduler.run.context import JobContext
-from fund_scheduler.run.joblog import header, job_log_path, open_job_log, read_tail
+from fund_scheduler.run.joblog import banner, header, job_log_path, open_job_log, read_tail
 from fund_scheduler.run.process import kill_group
 from fund_scheduler.settings import Settings
 from fund_scheduler.store import history
@@ -40,6 +48,11 @@ from fund_scheduler.store.engine import describe_error, is_database_error
 from fund_scheduler.store.spool import Spool, whole_second
 
 logger = logging.getLogger("scheduler.runner")
+
+RUNS_REFUSED = "runs not started"
+
+#: A run's end: status, exit code, error, output tail.
+Outcome = tuple[str, int | None, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,12 @@ class ExecutionResult:
     exit_code: int | None
     error: str | None
     duration: float | None = None
+
+
+def _crashed(exc: BaseException) -> Outcome:
+    """The outcome of a run cut short by ``exc`` in the daemon's own code."""
+    error = f"run failed in the daemon: {type(exc).__name__}: {exc}"
+    return RunStatus.FAILED, None, error, traceback.format_exc()
 
 
 class Runner:
@@ -70,6 +89,7 @@ class Runner:
         self.on_finished: list[Callable[[dict], None]] = []
         #: Where history writes go while the database is unreachable (None: such errors raise).
         self.spool: Spool | None = None
+        self._log_failures: dict[str, WriteFailure] = {}  # by job id: its log cannot be written
 
     @property
     def active_count(self) -> int:
@@ -108,41 +128,55 @@ class Runner:
                 trigger,
                 scheduled_run_time.isoformat() if scheduled_run_time else "now",
             )
-            if on_started is not None:
-                on_started(execution_id)
-            if spec.executor == "thread":
-                status, code, error, tail = self._run_in_thread(
-                    spec, execution_id, scheduled_run_time, trigger
-                )
-            else:
-                status, code, error, tail = self._run_child(spec, execution_id, scheduled_run_time, trigger)
             try:
-                history.finish(
-                    self.engine, execution_id, status, exit_code=code, error=error, output_tail=tail
-                )
-                row = history.get(self.engine, execution_id) or {}
-            except Exception as exc:
-                if self.spool is None or not is_database_error(exc):
-                    raise
-                row = self._spool_finish(job_id, execution_id, started_at, status, code, error, tail, exc)
-            result = ExecutionResult(job_id, execution_id, status, code, error, row.get("duration"))
-            self.notify_finished(row)
-            log = logger.info if status == RunStatus.SUCCESS else logger.error
-            log(
-                "job=%s execution=%s %s in %.1fs%s",
-                job_id,
-                execution_id,
-                status,
-                result.duration or 0.0,
-                f": {error}" if error else "",
-            )
-            return result
+                outcome = self._execute(spec, execution_id, scheduled_run_time, trigger, on_started)
+            except BaseException as exc:  # SystemExit, KeyboardInterrupt: finish the row, re-raise
+                self._finish(job_id, execution_id, started_at, _crashed(exc))
+                raise
+            return self._finish(job_id, execution_id, started_at, outcome)
         finally:
             with self._lock:
                 self._active -= 1
                 idle = self._active == 0
             if idle and self.on_idle is not None:
                 self.on_idle()
+
+    def _execute(self, spec: JobSpec, execution_id: int, scheduled, trigger: str, on_started) -> Outcome:
+        """The run's outcome; an exception of the daemon's own (not the job's) is a failed one."""
+        try:
+            if on_started is not None:
+                on_started(execution_id)
+            if spec.executor == "thread":
+                return self._run_in_thread(spec, execution_id, scheduled, trigger)
+            return self._run_child(spec, execution_id, scheduled, trigger)
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, never left running
+            logger.exception("job=%s execution=%s: the run failed in the daemon", spec.id, execution_id)
+            return _crashed(exc)
+
+    def _finish(
+        self, job_id: str, execution_id: int, started_at: datetime, outcome: Outcome
+    ) -> ExecutionResult:
+        """Write the final row (or spool it), tell the subscribers, log the end; the result."""
+        status, code, error, tail = outcome
+        try:
+            history.finish(self.engine, execution_id, status, exit_code=code, error=error, output_tail=tail)
+            row = history.get(self.engine, execution_id) or {}
+        except Exception as exc:
+            if self.spool is None or not is_database_error(exc):
+                raise
+            row = self._spool_finish(job_id, execution_id, started_at, status, code, error, tail, exc)
+        result = ExecutionResult(job_id, execution_id, status, code, error, row.get("duration"))
+        self.notify_finished(row)
+        log = logger.info if status == RunStatus.SUCCESS else logger.error
+        log(
+            "job=%s execution=%s %s in %.1fs%s",
+            job_id,
+            execution_id,
+            status,
+            result.duration or 0.0,
+            f": {error}" if error else "",
+        )
+        return result
 
     def _not_started(self, job_id: str, scheduled, trigger: str, exc: BaseException) -> ExecutionResult:
         """The database is unreachable: record a ``failed`` row in the spool; nothing runs."""
@@ -237,7 +271,7 @@ class Runner:
                     "job=%s execution=%s: on_finished callback failed", row.get("job_id"), row.get("id")
                 )
 
-    def _run_in_thread(self, spec: JobSpec, execution_id: int, scheduled, trigger):
+    def _run_in_thread(self, spec: JobSpec, execution_id: int, scheduled, trigger) -> Outcome:
         ctx = JobContext(
             job_id=spec.id,
             execution_id=execution_id,
@@ -267,11 +301,53 @@ class Runner:
     def job_log_path(self, job_id: str) -> Path:
         return job_log_path(self.settings.job_log_dir, job_id)
 
-    def _run_child(self, spec: JobSpec, execution_id: int, scheduled, trigger):
-        path, log_file = open_job_log(self.settings.job_log_dir, spec.id, self.settings.job_log_max_bytes)
+    def log_problems(self) -> list[str]:
+        """The job logs that could not be written at their last run, each retried first (a
+        retry that works writes the "written again" line and clears the problem)."""
+        with self._lock:
+            failing = list(self._log_failures)
+        for job_id in failing:
+            try:
+                self._open_log(job_id, b"").close()
+            except OSError as exc:
+                self._log_failed(job_id, exc, refused=0)
+        with self._lock:
+            failures = sorted(self._log_failures.items())
+            return [f"job {job_id}: {failure.problem(RUNS_REFUSED)}" for job_id, failure in failures]
+
+    def _open_log(self, job_id: str, first: bytes) -> BinaryIO:
+        """:func:`~fund_scheduler.run.joblog.open_job_log`, with the "written again" line first
+        when it failed before (that failure then cleared)."""
+        with self._lock:
+            failure = self._log_failures.get(job_id)
+        if failure is not None:
+            first = banner(f"job={job_id} {failure.resumed(RUNS_REFUSED, utcnow())}") + first
+        _, log_file = open_job_log(self.settings.job_log_dir, job_id, self.settings.job_log_max_bytes, first)
+        if failure is not None:
+            with self._lock:
+                if self._log_failures.get(job_id) is failure:
+                    del self._log_failures[job_id]
+            logger.warning("job=%s %s", job_id, failure.resumed(RUNS_REFUSED, utcnow()))
+        return log_file
+
+    def _log_failed(self, job_id: str, exc: OSError, *, refused: int) -> str:
+        """Record that ``job_id``'s log cannot be written (``refused`` more runs not started);
+        ``cannot write <log>: <reason>``."""
+        current = WriteFailure.of(self.job_log_path(job_id), exc, utcnow())
+        with self._lock:
+            failure = self._log_failures.setdefault(job_id, current)
+            failure.reason = current.reason
+            failure.lost += refused
+            return failure.message
+
+    def _run_child(self, spec: JobSpec, execution_id: int, scheduled, trigger) -> Outcome:
+        path = self.job_log_path(spec.id)
+        try:
+            log_file = self._open_log(spec.id, header(spec.id, execution_id, trigger))
+        except OSError as exc:
+            message = f"{self._log_failed(spec.id, exc, refused=1)}; run not started"
+            return RunStatus.FAILED, None, message, None
         with log_file:
-            log_file.write(header(spec.id, execution_id, trigger))
-            log_file.flush()
             offset = log_file.tell()
             env = dict(os.environ)
             env.update(
@@ -299,14 +375,9 @@ class Runner:
                 stopping = self._stopping
             if stopping:
                 kill_group(proc)
-            try:
-                history.set_pid(self.engine, execution_id, proc.pid)
-            except Exception as exc:
-                if not is_database_error(exc):
-                    raise
-                logger.warning("execution=%s: pid not recorded (%s)", execution_id, describe_error(exc))
             status = None
             try:
+                self._set_pid(execution_id, proc.pid)
                 proc.wait(timeout=spec.timeout)
             except subprocess.TimeoutExpired:
                 logger.error(
@@ -317,6 +388,9 @@ class Runner:
                 )
                 kill_group(proc)
                 status = RunStatus.TIMEOUT
+            except BaseException:  # the daemon's own failure: the child does not outlive its row
+                kill_group(proc)
+                raise
             finally:
                 with self._lock:
                     self._children.pop(execution_id, None)
@@ -336,6 +410,14 @@ class Runner:
             )
         reason = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
         return RunStatus.FAILED, code, last_line(tail) or reason, tail
+
+    def _set_pid(self, execution_id: int, pid: int) -> None:
+        try:
+            history.set_pid(self.engine, execution_id, pid)
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            logger.warning("execution=%s: pid not recorded (%s)", execution_id, describe_error(exc))
 
     def terminate_all(self) -> int:
         """Stop starting children and terminate the process group of each running one."""

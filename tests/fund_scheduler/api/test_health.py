@@ -110,6 +110,27 @@ def test_a_failing_dashboard_panel_only_degrades(tmp_home):
         assert any(p["ok"] and p["data"] for p in body["panels"])  # the fund panel still answers
 
 
+def test_a_job_log_on_a_full_disk_degrades_until_it_can_be_written(tmp_home):
+    with InProcessDaemon(tmp_home) as d:
+        log = d.settings.job_log_dir / "tick.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.symlink_to("/dev/full")  # a real ENOSPC on every write
+        ran = d.ops.run("tick", wait=True)
+        reason = f"cannot write {log}: No space left on device"
+        assert (ran["status"], ran["error"]) == ("failed", f"{reason}; run not started")
+        response = d.health()
+        assert response.status_code == 503
+        body = response.json()
+        assert body["status"] == "degraded"
+        [problem] = [p for p in body["problems"] if reason in p]
+        assert problem.startswith(f"job tick: {reason} (since ")
+        assert problem.endswith("; runs not started: 1)")
+        assert any(p.startswith(f"job tick: {reason}") for p in d.ops.status()["log_problems"])
+        log.unlink()  # space again: the next check's retry writes the log and clears it
+        assert d.health().status_code == 200
+        assert log.read_text().endswith("; runs not started: 1 ===\n")
+
+
 def test_writes_are_refused_while_no_token_is_configured(tmp_home):
     with InProcessDaemon(tmp_home) as d:
         for token in ("", "anything"):
@@ -159,7 +180,10 @@ def test_check_config_leaves_the_running_daemons_port_alone(tmp_home):
         )
         result = subprocess.run(
             [PY, str(PROJECT / "scheduler_daemon.py"), "check-config"],
-            env=env, capture_output=True, text=True, timeout=60,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
         )
         assert result.returncode == 0, result.stderr
         assert f"held by the running scheduler (PID {os.getpid()})" in result.stdout

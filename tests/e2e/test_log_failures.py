@@ -1,0 +1,53 @@
+"""End to end: a real daemon whose logs sit on a full disk (``scheduler.log`` and a job's log
+are /dev/full: every write fails with ENOSPC). The run is refused and recorded ``failed`` with
+the reason, ``status`` says what cannot be written, and once there is room again both logs
+resume, saying what was lost."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.harness import PY
+
+pytestmark = pytest.mark.e2e
+
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+@SQLITE_ONLY
+def test_a_job_log_that_cannot_be_written_fails_the_run_and_status_says_why(home):
+    home.command_job("echo", [PY, "-c", "print('echoed')"])
+    home.logs.mkdir()
+    home.scheduler_log.symlink_to("/dev/full")
+    job_log = home.job_log("echo")
+    job_log.parent.mkdir()
+    job_log.symlink_to("/dev/full")
+    started = home.cli("start")
+    assert started.returncode == 0, started.stdout + started.stderr
+
+    ran = home.cli("run-job", "echo", "--wait")
+    reason = f"cannot write {job_log}: No space left on device"
+    assert ran.returncode == 1
+    assert f"error: {reason}; run not started" in ran.stdout
+    [row] = home.history("--job", "echo")
+    assert (row["status"], row["error"]) == ("failed", f"{reason}; run not started")
+    status = home.cli("status")
+    assert status.returncode == 0, status.stderr
+    assert f"warning: job echo: {reason} (since " in status.stdout
+    assert f"warning: cannot write {home.scheduler_log}: No space left on device (since " in status.stdout
+    assert "log lines lost: " in status.stdout
+
+    home.scheduler_log.unlink()  # room again
+    job_log.unlink()
+    status = home.cli("status")
+    assert "warning: job echo" not in status.stdout and "warning: cannot write" not in status.stdout
+    assert "written again; it could not be from " in home.scheduler_log.read_text()
+    assert job_log.read_text().endswith("; runs not started: 1 ===\n")
+    again = home.cli("run-job", "echo", "--wait")
+    assert again.returncode == 0, again.stdout
+    assert home.history("--job", "echo")[0]["output_tail"] == "echoed\n"
+    stopped = home.cli("stop")
+    assert stopped.returncode == 0, stopped.stderr
+    assert "job=echo execution=" in home.scheduler_log.read_text()  # logging resumed for good
+    said = f"logging: cannot write {home.scheduler_log}: No space left on device; lines are lost until it can"
+    assert said in (home.logs / "daemon.out").read_text()  # the daemon's stderr, told once
