@@ -3,17 +3,22 @@ free text (log lines, exception messages, HTTP answers).
 
 The rule (:func:`url_secrets`). In a URL these parts are secrets:
 
-1. the password of the user info (the user name is not);
-2. every query value, except a ``{placeholder}`` of a template, an ISO date (``2024-06-03``) and
-   the value of a key in :data:`HARMLESS_QUERY_KEYS` (``charset``);
+1. the password of the user info (the user name is not), however it is written: unencoded
+   ``@`` ``/`` ``?`` ``#`` in it never show a part of it (:func:`_split_userinfo`);
+2. every query value (up to the next ``&``, a ``#`` included), except a ``{placeholder}`` of a
+   template, the value of a key in :data:`HARMLESS_QUERY_KEYS` (``charset``) and an ISO date
+   (``2024-06-03``) unless the key names a credential (``password``, ``passwd``, ``token``...);
 3. in an ``http``/``https`` URL, every path segment after the first one that is at least
    :data:`MIN_PATH_SECRET` characters long and holds no ``{placeholder}``: webhook services put
    their key there (Slack's ``/services/T…/B…/<key>``), while ``webhook`` or ``send`` stay
    readable. The path of a database URL (a file or a database name) is never a secret.
 
-:func:`mask_url` shows a URL with exactly those parts as ``***``; :class:`Redactor` replaces every
-occurrence of given secrets in any text. :func:`environ_secrets` names the secrets an environment
-holds, by the variable's name alone, so no layer needs to know another's variables::
+:func:`url_secrets` lists each also percent-decoded. :func:`mask_url` shows a URL with exactly
+those parts as ``***``; :class:`Redactor` replaces every occurrence of given secrets in any text,
+then masks the credentials of every URL it finds there (:func:`mask_urls_in`: the password and
+the values of credential keys), so a URL no setting names is covered too.
+:func:`environ_secrets` names the secrets an environment holds, by the variable's name alone, so
+no layer needs to know another's variables::
 
     >>> mask_url("https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=693a91f6")
     'https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=***'
@@ -25,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import unquote, unquote_plus, urlsplit
 
 __all__ = [
     "HARMLESS_QUERY_KEYS",
@@ -35,6 +40,7 @@ __all__ = [
     "Redactor",
     "environ_secrets",
     "mask_url",
+    "mask_urls_in",
     "url_secrets",
 ]
 
@@ -51,12 +57,21 @@ HARMLESS_QUERY_KEYS = frozenset({"charset"})
 SECRET_SUFFIXES = ("_PASSWORD", "_TOKEN", "_SECRET", "_KEY")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Query keys naming a credential: their value is a secret whatever it looks like.
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|key|sign|auth", re.IGNORECASE)
+#: A URL in free text: a scheme, ``://`` and everything up to a blank or a quote.
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>`]+")
+_SECRET_QUERY_ITEM = re.compile(
+    r"([?&;][^=&#\s]*(?:pass|pwd|secret|token|key|sign|auth)[^=&#\s]*=)[^&\s]*", re.IGNORECASE
+)
 
 
 def _secret_query_value(key: str, value: str) -> bool:
     if not value or key.lower() in HARMLESS_QUERY_KEYS:
         return False
-    return not ("{" in value or _ISO_DATE.fullmatch(value))
+    if "{" in value:
+        return False
+    return _secret_key(key) or not _ISO_DATE.fullmatch(value)
 
 
 def _secret_path_segment(scheme: str, index: int, segment: str) -> bool:
@@ -69,22 +84,79 @@ def _secret_path_segment(scheme: str, index: int, segment: str) -> bool:
     )
 
 
+def _split_userinfo(url: str, widest: bool = False) -> tuple[str | None, str | None, str] | None:
+    """``(user, password, rest)`` of ``scheme://user:password@rest``; None without ``://``.
+
+    A password may hold ``@`` ``/`` ``?`` ``#`` unencoded, and clients read such a URL
+    differently: urllib (and so an http client) ends the user info at the last ``@`` before
+    the first ``/``, ``?`` or ``#``; SQLAlchemy ends the password at the first ``@`` after
+    ``user:``. For an http(s) URL urllib's reading is taken; for any other (a database URL)
+    whichever of the two ends later, so neither reading shows a part of the password (``widest``:
+    for any URL, as free text is masked). ``user`` and ``password`` are None when absent
+    (``rest`` then starts after ``scheme://``).
+    """
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return None
+    authority = _authority(rest)
+    end = authority.rfind("@")
+    user = re.match(r"[^:/?#@]*", rest)
+    assert user is not None  # the pattern matches the empty string
+    if (widest or scheme.lower() not in ("http", "https")) and rest.startswith(":", user.end()):
+        first = rest.find("@", user.end())
+        end = max(end, first)
+    if end < 0:
+        return None, None, rest
+    name, colon, password = rest[:end].partition(":")
+    return name, password if colon else None, rest[end + 1 :]
+
+
+def _authority(rest: str) -> str:
+    """What urllib reads as the host part of ``rest`` (up to the first ``/``, ``?`` or ``#``)."""
+    return re.split(r"[/?#]", rest, maxsplit=1)[0]
+
+
+def _secret_key(key: str) -> bool:
+    """A query key naming a credential (``password``, ``passwd``, ``pwd``, ``*token*``, ...)."""
+    return bool(_SECRET_KEY.search(key))
+
+
 def url_secrets(url: str) -> list[str]:
-    """The secret parts of ``url`` (see the module's rule), in order; ``[]`` when it does not parse."""
-    try:
-        parts = urlsplit(url)
-        password = parts.password
-    except ValueError:
+    """The secret parts of ``url`` (see the module's rule), in order, each also percent-decoded
+    when that differs; ``[]`` when it does not parse. A query value runs to the next ``&``,
+    ``#`` included (``?password=a#b``)."""
+    split = _split_userinfo(url)
+    if split is None:
         return []
+    _user, password, rest = split
     found = [password or ""]
-    for item in parts.query.split("&") if parts.query else []:
+    try:
+        parts = urlsplit(f"x://{rest}")
+    except ValueError:
+        return _with_decoded(found)
+    query = rest.partition("?")[2] if "?" in _authority_and_path(rest) else ""
+    for item in query.split("&") if query else []:
         key, _, value = item.partition("=")
         if _secret_query_value(key, value):
-            found.append(value)
+            found += [value.partition("#")[0], value]
+    scheme = url.partition("://")[0]
     for index, segment in enumerate(parts.path.split("/")[1:], start=1):
-        if _secret_path_segment(parts.scheme, index, segment):
+        if _secret_path_segment(scheme, index, segment):
             found.append(segment)
-    return [s for s in found if s]
+    return _with_decoded(found)
+
+
+def _authority_and_path(rest: str) -> str:
+    return rest.partition("#")[0]
+
+
+def _with_decoded(found: list[str]) -> list[str]:
+    out: list[str] = []
+    for secret in found:
+        for form in (secret, unquote(secret), unquote_plus(secret)):
+            if form and form not in out:
+                out.append(form)
+    return out
 
 
 def mask_url(url: str) -> str:
@@ -93,19 +165,20 @@ def mask_url(url: str) -> str:
     Text that is not a URL is returned as it is; a URL-like text that does not parse has the
     password before its host and its whole query masked.
     """
+    split = _split_userinfo(url)
+    if split is None or not url.partition("://")[0]:
+        return _mask_text(url)
+    scheme = url.partition("://")[0]
+    user, password, rest = split
     try:
-        parts = urlsplit(url)
+        parts = urlsplit(f"{scheme}://{rest}")
     except ValueError:  # e.g. a broken IPv6 host: mask by the text alone
         return _mask_text(url)
-    if not parts.scheme:
-        return _mask_text(url)
-    if not (parts.netloc or parts.query):
+    if not (parts.netloc or parts.query) and user is None:
         return url
     netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user, colon, _password = userinfo.partition(":")
-        netloc = f"{user}:{MASK}@{hostport}" if colon else f"{userinfo}@{hostport}"
+    if user is not None:
+        netloc = f"{user}:{MASK}@{netloc}" if password is not None else f"{user}@{netloc}"
     segments = parts.path.split("/")
     path = "/".join(
         MASK if i and _secret_path_segment(parts.scheme, i, s) else s for i, s in enumerate(segments)
@@ -114,7 +187,7 @@ def mask_url(url: str) -> str:
     for item in parts.query.split("&") if parts.query else []:
         key, eq, value = item.partition("=")
         query.append(f"{key}={MASK}" if eq and _secret_query_value(key, value) else item)
-    text = f"{parts.scheme}://{netloc}{path}"
+    text = f"{scheme}://{netloc}{path}"
     if query:
         text += "?" + "&".join(query)
     if parts.fragment:
@@ -136,6 +209,35 @@ def _mask_text(raw: str) -> str:
     return f"{scheme}://{rest}" + (f"?{MASK}" if question else "")
 
 
+def mask_urls_in(text: str) -> str:
+    """``text`` with the credentials of every URL in it masked: the password of its user info
+    and the value of each query key naming a credential (``password``, ``passwd``, ``token``,
+    ...). The safety net for URLs no setting names (a job's message, a driver's error)."""
+    if "://" not in text:
+        return text
+    return _URL_IN_TEXT.sub(_mask_match, text)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    """A URL found in text, the punctuation that ends a sentence or a clause left after it."""
+    url = match.group()
+    tail = len(url) - len(url.rstrip(".,;:!?)]}"))
+    return _mask_credentials(url[: len(url) - tail]) + url[len(url) - tail :]
+
+
+def _mask_credentials(url: str) -> str:
+    split = _split_userinfo(url, widest=True)
+    if split is None:
+        return url
+    user, password, rest = split
+    head = url.partition("://")[0] + "://"
+    if password is not None:
+        head += f"{user}:{MASK}@"
+    elif user is not None:
+        head += f"{user}@"
+    return head + _SECRET_QUERY_ITEM.sub(lambda m: m.group(1) + MASK, rest)
+
+
 def environ_secrets(environ: Mapping[str, str]) -> list[str]:
     """The secrets an environment holds, told by the variables' names alone.
 
@@ -154,7 +256,8 @@ def environ_secrets(environ: Mapping[str, str]) -> list[str]:
 
 
 class Redactor:
-    """Replaces every occurrence of known secrets in a text by ``***`` (longest first)."""
+    """Replaces every occurrence of known secrets in a text by ``***`` (longest first), then
+    the credentials of any URL in it (:func:`mask_urls_in`)."""
 
     def __init__(self, secrets: Iterable[str] = ()):
         unique = {s for s in secrets if s and len(s) >= MIN_SCRUBBED}
@@ -167,7 +270,7 @@ class Redactor:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, MASK)
-        return text
+        return mask_urls_in(text)
 
     @classmethod
     def for_url(cls, url: str) -> Redactor:

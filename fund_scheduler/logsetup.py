@@ -1,5 +1,6 @@
 """Logging for the daemon and the CLI: a size-rotated ``scheduler.log`` flushed per line, stderr
-optionally, and a filter that masks every known secret in every record.
+optionally, a filter that masks every known secret in every record, and a formatter that keeps
+each record on one line whatever its message holds (:class:`OneLineFormatter`).
 
 A log file that cannot be written (disk full, folder gone) is a :class:`WriteFailure`: counted,
 shown by ``/health`` and ``status`` (:func:`log_problems`), retried, and summed up in the log
@@ -22,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fund_common.clock import utcnow
+from fund_common.escaping import one_line, traceback_text
 from fund_common.redaction import Redactor, environ_secrets
 from fund_scheduler.settings import Settings
 
@@ -29,22 +31,38 @@ FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
 
 class RedactSecrets(logging.Filter):
-    """Replace each known secret by ``***`` in the formatted message and traceback."""
+    """Replace each known secret by ``***`` in the formatted message and traceback, and mask the
+    credentials of any URL there (:meth:`fund_common.redaction.Redactor.scrub`)."""
 
     def __init__(self, secrets: Iterable[str]):
         super().__init__()
         self.redactor = Redactor(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.redactor:
-            return True
         message = self.redactor.scrub(record.getMessage())
         if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
+            record.exc_text = traceback_text(record.exc_info[1]) if record.exc_info[1] else None
         if record.exc_text:
             record.exc_text = self.redactor.scrub(record.exc_text)
         record.msg, record.args = message, None
         return True
+
+
+class OneLineFormatter(logging.Formatter):
+    """:data:`FORMAT` with one line per record: every control character of the message (a file
+    name, a job's output, an exception's text) shown by its escape (``\\n``, ``\\x1b``:
+    :func:`fund_common.escaping.one_line`). A record's traceback follows on lines of its own;
+    its frames are the program's, its exception messages one line each
+    (:func:`fund_common.escaping.traceback_text`)."""
+
+    def __init__(self, fmt: str = FORMAT):
+        super().__init__(fmt)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 - logging's name
+        return one_line(super().formatMessage(record))
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return traceback_text(ei[1]) if ei[1] is not None else ""
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -63,7 +81,7 @@ def configure(settings: Settings, *, console: bool, to_file: bool = True, level:
         root.removeHandler(handler)
         handler.close()
     redact = RedactSecrets(secrets_of(settings))
-    formatter = logging.Formatter(FORMAT)
+    formatter = OneLineFormatter()
     handlers: list[logging.Handler] = []
     if to_file:
         settings.log_dir.mkdir(parents=True, exist_ok=True)

@@ -11,9 +11,11 @@ directory is created and nothing connects. Defaults that depend on where the pro
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import URL, make_url
@@ -31,6 +33,14 @@ SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql")
 WEBHOOK_FORMATS = ("json", "wecom", "dingtalk", "slack")
 #: The schema migration runner of the product (``SCHEDULER_MIGRATIONS``' default).
 DEFAULT_MIGRATIONS = "fund_scheduler_migrations.runner:upgrade"
+#: Why a database URL that reads two ways is refused, and how to write it instead.
+AMBIGUOUS_USERINFO = (
+    "the password holds an unencoded '@' (or '/', '?', '#'), so part of it could be read as the "
+    "host; percent-encode the password ('@' as %40, ':' as %3A, '/' as %2F, '?' as %3F, "
+    "'#' as %23, '%' as %25), e.g. python3 -c \"import urllib.parse, getpass; "
+    "print(urllib.parse.quote(getpass.getpass(), safe=''))\", or unset DATABASE_URL and set "
+    "MYSQL_PASSWORD"
+)
 #: Earlier names of the default runner, still accepted in ``SCHEDULER_MIGRATIONS``.
 LEGACY_MIGRATIONS = {"migrations.runner:upgrade": DEFAULT_MIGRATIONS}
 
@@ -76,6 +86,9 @@ def _database_url(env: EnvReader, home: Path) -> URL | None:
     else:
         return URL.create("sqlite", database=str(home / "data" / "scheduler.db"))
     shown = mask_url(raw) if raw else url.render_as_string(hide_password=True)
+    if raw and _hosts_differ(raw, url):
+        env.problem(f"DATABASE_URL={shown!r}: {AMBIGUOUS_USERINFO}")
+        return None
     if url.get_backend_name() not in SUPPORTED_BACKENDS:
         env.problem(
             f"DATABASE_URL={shown!r}: backend {url.get_backend_name()!r} is not supported "
@@ -99,6 +112,20 @@ def _database_url(env: EnvReader, home: Path) -> URL | None:
     return url
 
 
+def _hosts_differ(raw: str, url: URL) -> bool:
+    """True when SQLAlchemy (password up to the first ``@``) and urllib (user info up to the
+    last ``@`` of the host part) read different hosts in ``raw``: an unencoded ``@``, ``/``,
+    ``?`` or ``#`` in the password (or an ``@`` in the query), and either reading may show a
+    part of the password as the host."""
+    if url.get_backend_name() == "sqlite":
+        return False
+    try:
+        host = urlsplit(raw).hostname
+    except ValueError:
+        return True
+    return (host or "") != (url.host or "").lower().strip("[]")
+
+
 def _port(env: EnvReader, name: str, default: int, minimum: int = 0) -> int:
     value = env.integer(name, default, minimum=minimum)
     if value > 65535:
@@ -110,6 +137,21 @@ def _port(env: EnvReader, name: str, default: int, minimum: int = 0) -> int:
 
 
 DEFAULT_UMASK = 0o077
+#: Host names the HTTP server always answers to (besides its bind address).
+LOCAL_HOST_NAMES = ("localhost", "127.0.0.1", "::1")
+_HOST_NAME = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?|[0-9a-f.]*:[0-9a-f.]*:[0-9a-f:.]*")
+
+
+def _host_names(env: EnvReader, name: str) -> tuple[str, ...]:
+    """Comma-separated host names (lower-cased, no port: ``fund.example.com,10.0.0.5``)."""
+    names = []
+    for word in env.words(name):
+        host = word.lower().rstrip(".").removeprefix("[").removesuffix("]")
+        if not _HOST_NAME.fullmatch(host):
+            env.problem(f"{name}: {word!r} is not a host name or address (no port, no scheme)")
+            continue
+        names.append(host)
+    return tuple(names)
 
 
 def _umask(env: EnvReader, name: str) -> int:
@@ -262,6 +304,7 @@ class Settings:
     migrations: str | None = DEFAULT_MIGRATIONS
     http_host: str = "127.0.0.1"
     http_port: int = 5000
+    http_allowed_hosts: tuple[str, ...] = ()
     api_token: str | None = field(default=None, repr=False)
     umask: int = DEFAULT_UMASK
     alerts: AlertSettings = field(default_factory=AlertSettings)
@@ -300,6 +343,7 @@ class Settings:
             migrations=None if migrations.lower() == "none" else migrations,
             http_host=env.text("SCHEDULER_HTTP_HOST") or "127.0.0.1",
             http_port=_port(env, "SCHEDULER_HTTP_PORT", 5000),
+            http_allowed_hosts=_host_names(env, "SCHEDULER_HTTP_ALLOWED_HOSTS"),
             api_token=env.raw("SCHEDULER_API_TOKEN"),
             umask=_umask(env, "SCHEDULER_UMASK"),
             alerts=AlertSettings.read(env),
@@ -335,6 +379,13 @@ class Settings:
         return f"http://{host}:{self.http_port}"
 
     @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        """The names the HTTP server answers to in a request's ``Host`` header (any port):
+        the bind address, ``localhost``, ``127.0.0.1``, ``::1`` and SCHEDULER_HTTP_ALLOWED_HOSTS."""
+        names = (self.http_host.lower(), *LOCAL_HOST_NAMES, *self.http_allowed_hosts)
+        return tuple(dict.fromkeys(names))
+
+    @property
     def masked_database_url(self) -> str:
         return mask_url(self.database_url.render_as_string(hide_password=False))
 
@@ -359,6 +410,7 @@ class Settings:
             "HISTORY_RETENTION_DAYS": str(self.history_retention_days),
             "SCHEDULER_HTTP_HOST": self.http_host,
             "SCHEDULER_HTTP_PORT": str(self.http_port) + ("" if self.http_port else " (HTTP disabled)"),
+            "SCHEDULER_HTTP_ALLOWED_HOSTS": ",".join(self.allowed_hosts),
             "SCHEDULER_API_TOKEN": "***" if self.api_token else "(unset: write endpoints disabled)",
             "SCHEDULER_UMASK": f"{self.umask:03o}",
             **self.alerts.describe(),

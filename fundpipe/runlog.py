@@ -1,4 +1,8 @@
-"""One ``data_update_log`` row per pipeline step: written ``running`` at the start, then closed."""
+"""One ``data_update_log`` row per pipeline step: written ``running`` at the start, then closed.
+
+The row's message is one line: the control characters of a file name, a fund code or an
+exception's text in it are shown by their escapes (:func:`fund_common.escaping.one_line`).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from fund_common.clock import utcnow_naive
+from fund_common.escaping import one_line
 from fundpipe.errors import FundPipelineError
 from fundpipe.schema import data_update_log
 
@@ -74,6 +79,6 @@ def _close(engine: sa.Engine, record: StepRecord, status: str, message: str | No
                 rows_in=record.rows_in,
                 rows_loaded=record.rows_loaded,
                 rows_rejected=record.rows_rejected,
-                message=None if message is None else message[:MESSAGE_LIMIT],
+                message=None if message is None else one_line(message)[:MESSAGE_LIMIT],
             )
         )

@@ -17,7 +17,8 @@
 ``GET /``, ``GET /static/<path>``             the dashboard (``fund_scheduler/api/web/``)
 ============================================  ===============================================
 
-Write endpoints refuse every request while ``SCHEDULER_API_TOKEN`` is unset; the token is
+Every request naming a foreign ``Host`` is refused with 400 (DNS rebinding: see
+:func:`create_app`). Write endpoints refuse every request while ``SCHEDULER_API_TOKEN`` is unset; the token is
 compared in constant time and checked before the job. No answer carries a secret: the database
 URL is shown masked, the token never.
 """
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,11 @@ from fund_scheduler.api.health import health_report
 from fund_scheduler.api.metrics import DaemonCollector, RunMetrics
 from fund_scheduler.errors import SchedulerError, UnknownJobError
 from fund_scheduler.jobs.panels import error_line
+from fund_scheduler.settings import LOCAL_HOST_NAMES
 from fund_scheduler.store.history import STATUSES
 from fund_scheduler.version import version
 
-__all__ = ["EXECUTIONS_LIMIT_MAX", "WEB_DIR", "create_app"]
+__all__ = ["EXECUTIONS_LIMIT_MAX", "WEB_DIR", "create_app", "host_name"]
 
 logger = logging.getLogger("scheduler.http")
 
@@ -73,9 +75,27 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "output_tail"}
 
 
-def create_app(ops: Any, api_token: str | None) -> Flask:
+def host_name(header: str) -> str:
+    """The host of a ``Host`` header, lower-cased, without port, brackets or a final dot
+    (``[::1]:5000`` -> ``::1``, ``Fund.Example.:80`` -> ``fund.example``)."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        host = header[1:].partition("]")[0]
+    elif header.count(":") == 1:
+        host = header.partition(":")[0]
+    else:
+        host = header  # a name, or a bare IPv6 address
+    return host.rstrip(".")
+
+
+def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = LOCAL_HOST_NAMES) -> Flask:
     """The WSGI app answering for ``ops``; ``app.extensions["fund_scheduler"]["metrics"]`` is the
-    :class:`RunMetrics` to subscribe to finished runs."""
+    :class:`RunMetrics` to subscribe to finished runs.
+
+    A request whose ``Host`` header names none of ``allowed_hosts`` (any port) is answered 400
+    before anything else: a page that DNS rebinding pointed at the daemon cannot read it. A
+    request without ``Host`` (HTTP/1.0; no browser sends one) is served."""
+    allowed = frozenset(host_name(h) for h in allowed_hosts)
     app = Flask(__name__, static_folder=None)
     app.json = _JSONProvider(app)
     registry = CollectorRegistry(auto_describe=False)
@@ -102,6 +122,18 @@ def create_app(ops: Any, api_token: str | None) -> Flask:
     def internal_error(exc: Exception):
         logger.exception("http %s %s failed", request.method, request.path)
         return error(500, f"internal error: {error_line(exc)}")
+
+    @app.before_request
+    def check_host() -> Response | None:
+        header = request.environ.get("HTTP_HOST")
+        if header is None or host_name(header) in allowed:
+            return None
+        logger.warning("http %s %s: refused foreign Host %r", request.method, request.path, header)
+        return error(
+            400,
+            f"Host {header!r} is not allowed: this server answers only to the names of "
+            "SCHEDULER_HTTP_ALLOWED_HOSTS, its bind address and localhost",
+        )
 
     @app.after_request
     def headers(response: Response) -> Response:

@@ -73,7 +73,7 @@ def serve(
         if http is not None:
             from fund_scheduler.api.app import create_app
 
-            app = create_app(ops, settings.api_token)
+            app = create_app(ops, settings.api_token, settings.allowed_hosts)
             run_metrics = app.extensions["fund_scheduler"]["metrics"]
             ops.subscribe(run_metrics.observe)
             run_metrics.prime(ops.job_ids())

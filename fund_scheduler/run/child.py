@@ -3,7 +3,9 @@
 The runner starts ``python -m fund_scheduler exec JOB --execution-id N ...`` in a process group
 of its own; this is what that command does. The function's return value is printed as
 ``result: <json>`` (it ends up in the job log and the history row's output tail); an exception's
-traceback goes to the job log and the exit status is 1.
+traceback goes to the job log and the exit status is 1. Its log lines are one line per record
+(:class:`~fund_scheduler.logsetup.OneLineFormatter`), so no file name or message forges a line,
+with the secrets masked as in ``scheduler.log``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from fund_scheduler.errors import SchedulerError
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.spec import resolve
+from fund_scheduler.logsetup import OneLineFormatter, RedactSecrets, secrets_of
 from fund_scheduler.run.context import JobContext
 from fund_scheduler.settings import Settings
 
@@ -37,11 +40,11 @@ def run_job_function(
     scheduled: datetime | None,
 ) -> int:
     """Run ``job_id``'s function in this process; 0 when it returned, 1 when it raised."""
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format=f"%(asctime)s %(levelname)-7s job={job_id} execution={execution_id} %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    fields = f"job={job_id} execution={execution_id}"
+    handler.setFormatter(OneLineFormatter(f"%(asctime)s %(levelname)-7s {fields} %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets_of(settings)))
+    logging.basicConfig(level=logging.INFO, handlers=[handler])
     spec = registry.get(job_id)
     if not spec.func:
         raise SchedulerError(f"job {spec.id!r} is a command job; the daemon runs it directly")

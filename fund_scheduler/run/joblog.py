@@ -1,7 +1,8 @@
 """A job's own log, ``logs/jobs/<job_id>.log``: every execution's output after a header line.
 
 The file is appended to; above ``SCHEDULER_JOB_LOG_MAX_BYTES`` it is rotated to
-``<job_id>.log.1`` before the next run. The history row keeps the output's last characters.
+``<job_id>.log.1`` before the next run. The history row keeps the output's last characters,
+control characters escaped (:func:`read_tail`).
 A run whose log cannot be opened and its header written is not started (the runner records why).
 """
 
@@ -13,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
+from fund_common.escaping import printable
 from fund_scheduler.store.history import OUTPUT_TAIL_CHARS
 
 __all__ = ["banner", "header", "job_log_path", "open_job_log", "read_tail"]
@@ -52,7 +54,14 @@ def banner(text: str) -> bytes:
 
 
 def read_tail(path: Path, offset: int, limit: int = OUTPUT_TAIL_CHARS) -> str:
-    """The last ``limit`` characters written to ``path`` after ``offset`` ("" when unreadable)."""
+    """The last ``limit`` characters written to ``path`` after ``offset`` ("" when unreadable),
+    lines and tabs kept, every other control character shown by its escape (``\\x1b``:
+    :func:`fund_common.escaping.printable`).
+
+    Escaped here, where the history row's ``output_tail`` (and the ``error`` taken from its last
+    line) is made, rather than in each front-end: the CLI, the page, the API and the alerts
+    then all read harmless text, and the job log keeps the bytes the job wrote.
+    """
     try:
         with open(path, "rb") as f:
             size = f.seek(0, os.SEEK_END)
@@ -60,4 +69,4 @@ def read_tail(path: Path, offset: int, limit: int = OUTPUT_TAIL_CHARS) -> str:
             data = f.read()
     except OSError:
         return ""
-    return data.decode("utf-8", "replace")[-limit:]
+    return printable(data.decode("utf-8", "replace"))[-limit:]

@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fund_common.escaping import one_line
+
 __all__ = ["NAT", "as_date", "as_days", "as_floats", "is_missing", "num", "reject", "staging_order"]
 
 NAT = np.datetime64("NaT", "D")
@@ -77,8 +79,10 @@ def num(value: float) -> str:
 
 
 def reject(rows: pd.DataFrame, mask: Any, reasons: Any) -> pd.DataFrame:
-    """The rows selected by ``mask`` with a ``reason`` column (``reasons`` aligned to them)."""
+    """The rows selected by ``mask`` with a ``reason`` column (``reasons`` aligned to them),
+    each reason one line (:func:`fund_common.escaping.one_line`: a file name or raw value
+    quoted in it cannot break the quarantine's lines)."""
     mask = np.asarray(mask, dtype=bool)
     out = rows.loc[mask].copy()
-    out["reason"] = list(reasons) if not isinstance(reasons, str) else reasons
+    out["reason"] = one_line(reasons) if isinstance(reasons, str) else [one_line(str(r)) for r in reasons]
     return out

@@ -7,24 +7,26 @@ how rules run); settings are ``FUND_*`` variables, see :mod:`fundpipe.settings`.
    ones in the staging row's ``parse_error``: ``unit_nav 'abc' is not a number``).
 2. ``not_null``: fund_code, nav_date and unit_nav present.
 3. ``fund_code_length``: the code fits ``fund_nav``.
-4. ``date_not_future``: nav_date is not after ``as_of``, the day being validated (passed in,
+4. ``fund_code_printable``: the code has no control character (CR, LF, ESC, ...: it would forge
+   a log line or steer a terminal wherever the code is shown).
+5. ``date_not_future``: nav_date is not after ``as_of``, the day being validated (passed in,
    never the wall clock).
-5. ``trading_day``: nav_date is a trading day of :mod:`fundpipe.calendar` (Monday to Friday
+6. ``trading_day``: nav_date is a trading day of :mod:`fundpipe.calendar` (Monday to Friday
    until an exchange calendar is plugged in there).
-6. ``positive_nav``: unit_nav (and accum_nav when given) positive and finite.
-7. ``no_duplicate_key``: one row per (fund_code, nav_date) per batch; the first is kept.
-8. ``nav_jump``: ``|unit_nav / previous unit_nav - 1| <= FUND_MAX_JUMP`` (0.3). Catches a
+7. ``positive_nav``: unit_nav (and accum_nav when given) positive and finite.
+8. ``no_duplicate_key``: one row per (fund_code, nav_date) per batch; the first is kept.
+9. ``nav_jump``: ``|unit_nav / previous unit_nav - 1| <= FUND_MAX_JUMP`` (0.3). Catches a
    10x typo, which leaves the published return and accum_nav plausible.
-9. ``return_consistent``: daily_return agrees with the NAV change (tolerance: see
-   :mod:`fundpipe.validation.previous`); catches a stale repeat (yesterday's NAV again with a
-   non-zero return).
-10. ``return_bounds``: ``|daily_return| <= FUND_RETURN_BOUND`` (10 %), per fund type
+10. ``return_consistent``: daily_return agrees with the NAV change (tolerance: see
+    :mod:`fundpipe.validation.previous`); catches a stale repeat (yesterday's NAV again with a
+    non-zero return).
+11. ``return_bounds``: ``|daily_return| <= FUND_RETURN_BOUND`` (10 %), per fund type
     ``FUND_RETURN_BOUNDS_BY_TYPE`` (``bond=5,money_market=1``); without a published return the
     return implied by the NAVs is bounded.
-11. ``coverage`` (soft): at least ``FUND_MIN_COVERAGE`` (0.9) of the active funds in
+12. ``coverage`` (soft): at least ``FUND_MIN_COVERAGE`` (0.9) of the active funds in
     ``fund_info`` have a NAV for ``as_of`` (stored, or accepted in this run).
 
-Rules 8-10 compare a row with the fund's previous known NAV, found by
+Rules 9-11 compare a row with the fund's previous known NAV, found by
 :mod:`fundpipe.validation.previous` (which also explains how).
 """
 
@@ -34,6 +36,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from fund_common.escaping import control_characters
 from fundpipe.calendar import is_trading_day, previous_trading_days, trading_day_mask
 from fundpipe.schema import CODE_LENGTH, fund_info, fund_nav
 from fundpipe.validation.columns import as_days, as_floats, is_missing, num, reject
@@ -53,6 +56,7 @@ __all__ = [
     "coverage",
     "date_not_future",
     "fund_code_length",
+    "fund_code_printable",
     "nav_jump",
     "no_duplicate_key",
     "not_null",
@@ -117,6 +121,19 @@ def fund_code_length(rows: pd.DataFrame, context: RuleContext) -> pd.DataFrame:
     reasons = [
         f"fund_code {code[:40]!r}... has {len(code)} characters (at most {CODE_LENGTH})"
         for code in rows["fund_code"].astype(str)[bad]
+    ]
+    return reject(rows, bad, reasons)
+
+
+@rule("fund_code_printable")
+def fund_code_printable(rows: pd.DataFrame, context: RuleContext) -> pd.DataFrame:
+    """fund_code must be printable: no control character (CR, LF, ESC, ...) in it."""
+    codes = rows["fund_code"].astype(str)
+    found = [control_characters(code) for code in codes]
+    bad = np.array([bool(f) for f in found], dtype=bool)
+    reasons = [
+        f"fund_code {code!r} holds control characters ({' '.join(dict.fromkeys(f))})"
+        for code, f in zip(codes[bad], (f for f in found if f), strict=True)
     ]
     return reject(rows, bad, reasons)
 

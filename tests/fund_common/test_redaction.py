@@ -83,3 +83,53 @@ def test_redactor_scrubs_longest_first_and_ignores_tiny_strings() -> None:
     assert Redactor.for_url(WECOM).scrub(f"POST {WECOM} failed") == (
         "POST https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=*** failed"
     )
+
+
+PASSWORD_FORMS = [
+    # (url, what must never show, what it shows)
+    ("mysql+pymysql://fs:Kp9-AT@tail@db/funds", ["Kp9-AT", "tail"], "mysql+pymysql://fs:***@db/funds"),
+    ("mysql+pymysql://fs:Kp9/AT?tail#x@db/funds", ["Kp9", "tail"], "mysql+pymysql://fs:***@db/funds"),
+    (
+        "mysql+pymysql://fs@db/funds?passwd=Kp9-AT@tail",
+        ["Kp9-AT", "tail"],
+        "mysql+pymysql://fs@db/funds?passwd=***",
+    ),
+    ("mysql+pymysql://fs@db/funds?charset=utf8mb4&password=Kp9#tail", ["Kp9", "tail"], None),
+    (
+        "mysql+pymysql://fs@db/funds?passwd=2024-06-03",
+        ["2024-06-03"],
+        "mysql+pymysql://fs@db/funds?passwd=***",
+    ),
+    ("mysql+pymysql://fs@db/funds?password=Kp9%26tail+x", ["Kp9", "tail"], None),
+    (
+        "https://bot:Kp9-AT@tail@hooks.example/x?a=1",
+        ["Kp9-AT", "tail"],
+        "https://bot:***@hooks.example/x?a=***",
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "hidden", "shown"), PASSWORD_FORMS)
+def test_a_password_never_shows_whatever_its_form(url: str, hidden: list[str], shown: str | None) -> None:
+    masked = mask_url(url)
+    if shown is not None:
+        assert masked == shown
+    redactor = Redactor(url_secrets(url))
+    decoded = url.replace("%26", "&").replace("+", " ")
+    for text in (masked, redactor.scrub(f"connect {url} failed"), redactor.scrub(f"bad {decoded}")):
+        for part in hidden:
+            assert part not in text, text
+
+
+def test_credentials_of_any_url_in_free_text_are_masked() -> None:
+    text = (
+        "cannot reach mysql+pymysql://fs:Kp9-AT@tail@db/funds (and 'https://u:pw12345@h/x?passwd=abc&d=1'),"
+        " see https://docs.example/page?id=7"
+    )
+    assert Redactor().scrub(text) == (
+        "cannot reach mysql+pymysql://fs:***@db/funds (and 'https://u:***@h/x?passwd=***&d=1'),"
+        " see https://docs.example/page?id=7"
+    )
+    assert Redactor().scrub("GET https://h/x?token=abc: 429 (https://h/y?key=k1).") == (
+        "GET https://h/x?token=***: 429 (https://h/y?key=***)."
+    )

@@ -98,6 +98,7 @@ def faulty_monday():
         (CODES[0], MONDAY, "abc", 1.0, 0.5),  # parses
         (CODES[1], MONDAY, None, 1.1, 0.5),  # not_null
         ("9" * 40, MONDAY, 1.0, 1.0, 0.0),  # fund_code_length
+        ("000007\x1b[31mRED", MONDAY, 1.0, 1.0, 0.0),  # fund_code_printable
         (CODES[2], TUESDAY, 1.2, 1.2, 0.0),  # date_not_future
         (CODES[2], SATURDAY, 1.2, 1.2, 0.0),  # trading_day
         (INJECTION, MONDAY, -1.0, 1.0, 0.0),  # positive_nav, for a hostile code
@@ -117,6 +118,7 @@ ONE_EACH = {
     "parses": 1,
     "not_null": 1,
     "fund_code_length": 1,
+    "fund_code_printable": 1,
     "date_not_future": 1,
     "trading_day": 1,
     "positive_nav": 1,
@@ -132,12 +134,12 @@ def test_every_fault_is_quarantined_and_every_row_accounted_for(history):
     staged = deliver(engine, faulty_monday())["staged"]
     summary = tasks.validate(engine, SETTINGS, MONDAY)
 
-    assert summary["staged"] == staged == 15
+    assert summary["staged"] == staged == 16
     assert summary["rules"] == ONE_EACH
     assert summary["loaded"] + summary["quarantined"] == summary["staged"]
-    assert (summary["loaded"], summary["quarantined"], summary["inserted"]) == (5, 10, 5)
+    assert (summary["loaded"], summary["quarantined"], summary["inserted"]) == (5, 11, 5)
     assert count(engine, fund_nav_staging, fund_nav_staging.c.processed_at.is_(None)) == 0
-    assert not summary["is_valid"]  # 10 of 15 rows rejected
+    assert not summary["is_valid"]  # 11 of 16 rows rejected
 
     with engine.connect() as conn:
         quarantined = conn.execute(
@@ -157,14 +159,15 @@ def test_every_fault_is_quarantined_and_every_row_accounted_for(history):
         "daily_return 0.85% but unit_nav 1.5 against 1.5 on 2024-05-31"
     )
     assert reason["return_bounds"] == "daily_return 6% outside ±5% (bond)"
+    assert reason["fund_code_printable"] == "fund_code '000007\\x1b[31mRED' holds control characters (\\x1b)"
     assert (INJECTION, "positive_nav") in {(c, r) for c, r, _ in quarantined}
     assert loaded == sorted([CODES[3], CODES[7], CODES[8], CODES[9], INJECTION])
 
     log = last_log(engine)
     assert (log["step"], log["status"]) == ("validate", "success")
-    assert (log["rows_in"], log["rows_loaded"], log["rows_rejected"]) == (15, 5, 10)
-    assert log["message"].startswith("loaded 5 + quarantined 10 = staged 15 (loaded: new 5, corrected 0")
-    assert "NOT VALID (66.7% of rows quarantined, more than 5%)" in log["message"]
+    assert (log["rows_in"], log["rows_loaded"], log["rows_rejected"]) == (16, 5, 11)
+    assert log["message"].startswith("loaded 5 + quarantined 11 = staged 16 (loaded: new 5, corrected 0")
+    assert "NOT VALID (68.8% of rows quarantined, more than 5%)" in log["message"]
 
 
 def test_rerunning_a_day_changes_nothing(history):

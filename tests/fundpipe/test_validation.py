@@ -23,6 +23,7 @@ from fundpipe.validation import (
     coverage,
     date_not_future,
     fund_code_length,
+    fund_code_printable,
     nav_jump,
     no_duplicate_key,
     not_null,
@@ -136,6 +137,7 @@ def test_rules_are_registered_in_order():
         "parses",
         "not_null",
         "fund_code_length",
+        "fund_code_printable",
         "date_not_future",
         "trading_day",
         "positive_nav",
@@ -181,7 +183,14 @@ def test_apply_rules_files_every_row_once_with_the_first_objecting_rule():
         "positive_nav": 1,
         "no_duplicate_key": 1,
     }
-    assert set(result.passed) == {"parses", "nav_jump", "return_consistent", "return_bounds", "coverage"}
+    assert set(result.passed) == {
+        "parses",
+        "fund_code_printable",
+        "nav_jump",
+        "return_consistent",
+        "return_bounds",
+        "coverage",
+    }
     assert result.findings["coverage"] == Finding(True, "not checked: no database")
     assert not result.is_valid  # 6 of 8 rejected
 
@@ -276,6 +285,19 @@ def test_fund_code_length_boundary():
     rows = staged(("9" * 32, DAY, 1.0, 1.0), ("9" * 33, DAY, 1.0, 1.0))
     assert reasons(fund_code_length(rows, CTX)) == {
         2: f"fund_code {'9' * 33!r}... has 33 characters (at most 32)"
+    }
+
+
+def test_fund_code_printable_quarantines_control_characters_naming_them():
+    rows = staged(
+        ("000001", DAY, 1.0, 1.0),
+        ("x' OR '1'='1 华夏", DAY, 1.0, 1.0),  # odd but printable: the code format allows it
+        ("0000\r\n08", DAY, 1.0, 1.0),
+        ("000009\u2028", DAY, 1.0, 1.0),
+    )
+    assert reasons(fund_code_printable(rows, CTX)) == {
+        3: "fund_code '0000\\r\\n08' holds control characters (\\r \\n)",
+        4: "fund_code '000009\\u2028' holds control characters (\\u2028)",
     }
 
 
