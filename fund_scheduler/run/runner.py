@@ -33,6 +33,7 @@ from typing import BinaryIO
 from sqlalchemy.engine import Engine
 
 from fund_common.clock import utcnow
+from fund_common.escaping import one_line, printable
 from fund_common.runstatus import RunStatus
 from fund_common.texttable import last_line
 from fund_scheduler import program
@@ -67,7 +68,7 @@ class ExecutionResult:
 
 def _crashed(exc: BaseException) -> Outcome:
     """The outcome of a run cut short by ``exc`` in the daemon's own code."""
-    error = f"run failed in the daemon: {type(exc).__name__}: {exc}"
+    error = f"run failed in the daemon: {type(exc).__name__}: {one_line(str(exc))}"
     return RunStatus.FAILED, None, error, traceback.format_exc()
 
 
@@ -287,8 +288,8 @@ class Runner:
         except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal
             tail = traceback.format_exc()
             logger.error("job=%s execution=%s raised %s", spec.id, execution_id, tail.rstrip())
-            return RunStatus.FAILED, None, f"{type(exc).__name__}: {exc}", tail
-        return RunStatus.SUCCESS, None, None, None if outcome is None else str(outcome)
+            return RunStatus.FAILED, None, f"{type(exc).__name__}: {one_line(str(exc))}", printable(tail)
+        return RunStatus.SUCCESS, None, None, None if outcome is None else printable(str(outcome))
 
     def _argv(self, spec: JobSpec, execution_id: int, scheduled, trigger) -> list[str]:
         if spec.command:
