@@ -3,6 +3,10 @@
 Only the trigger classes in :data:`ALLOWED_TRIGGERS` can be restored from the job store; any other
 ``type`` is refused. Crontab expressions follow crontab(5): day-of-week 0 and 7 are Sunday
 (APScheduler 3.x's own ``from_crontab`` treats 0 as Monday, a documented trap we avoid).
+
+Every cron trigger is a :class:`WallClockCronTrigger`: across daylight-saving changes a wall time
+fires once, as in cron (see its docstring). The stored form is unchanged (``"type": "cron"``), so
+jobs stored before it load as it.
 """
 
 from __future__ import annotations
@@ -64,12 +68,47 @@ def crontab_to_fields(expr: str) -> dict[str, str]:
     return fields
 
 
+class WallClockCronTrigger(CronTrigger):
+    """A CronTrigger that fires once per wall-clock time across daylight-saving changes.
+
+    * Fall back (01:00-02:00 happens twice in New York on 2026-11-01): a wall time of the repeated
+      hour fires at its first occurrence only (01:30 EDT, not 01:30 EST again; ``*/15 1 * * *``
+      fires 01:00-01:45 EDT and nothing in the repeated hour), unless the hour field is ``*``: a
+      job of every hour fires in every real hour (``0 * * * *`` at 01:00 EDT and 01:00 EST), as
+      cronie runs its wildcard-hour jobs.
+    * Spring forward (02:00-03:00 does not exist in New York on 2026-03-08): a wall time that does
+      not exist fires once, at the instant it names with the offset before the change (02:30 EST =
+      03:30 EDT), as APScheduler does.
+    """
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        if self.repeats_every_hour:
+            return fire
+        while fire is not None and _second_occurrence(fire, self.timezone):
+            fire = super().get_next_fire_time(None, after(fire))
+        return fire
+
+    @property
+    def repeats_every_hour(self) -> bool:
+        """True when the hour field is ``*``: the repeated hour of a fall-back night fires too."""
+        return any(f.name == "hour" and str(f) == "*" for f in self.fields)
+
+
+def _second_occurrence(moment: datetime, zone: Any) -> bool:
+    """True when ``moment``'s wall time in ``zone`` happened already, earlier that night."""
+    local = moment.astimezone(UTC).astimezone(zone)  # sets fold for the zone's second pass
+    if not local.fold:
+        return False
+    return local.replace(fold=0).utcoffset() != local.utcoffset()
+
+
 def build_cron(fields: Mapping[str, Any], timezone: ZoneInfo) -> CronTrigger:
-    """Return a CronTrigger for ``fields``; raise ValueError naming a bad field."""
+    """Return a :class:`WallClockCronTrigger` for ``fields``; raise ValueError naming a bad field."""
     unknown = sorted(set(fields) - set(CRON_FIELDS))
     if unknown:
         raise ValueError(f"unknown cron field(s) {', '.join(unknown)}")
-    return CronTrigger(timezone=timezone, **{k: str(v) for k, v in fields.items()})
+    return WallClockCronTrigger(timezone=timezone, **{k: str(v) for k, v in fields.items()})
 
 
 def trigger_to_dict(trigger: Any) -> dict[str, Any]:
@@ -117,7 +156,7 @@ def trigger_from_dict(data: Mapping[str, Any]) -> Any:
         fields = data.get("fields")
         if not isinstance(fields, Mapping) or set(fields) - set(CRON_FIELDS):
             raise ValueError("cron trigger has unknown or missing fields")
-        return CronTrigger(**{k: str(v) for k, v in fields.items()}, **common)
+        return WallClockCronTrigger(**{k: str(v) for k, v in fields.items()}, **common)
     seconds = float(data["seconds"])
     if seconds <= 0:
         raise ValueError("interval must be positive")
@@ -158,10 +197,7 @@ def after(moment: datetime) -> datetime:
 def next_fire_times(trigger: Any, now: datetime, count: int) -> list[datetime]:
     """The next ``count`` fire times of ``trigger`` strictly after ``now`` (pure; no jitter).
 
-    Across DST changes this is what APScheduler does: a wall time that does not exist (spring
-    forward: 02:30 in New York on 2026-03-08) fires once, at that wall time with the offset before
-    the change (02:30 EST = 03:30 EDT); a wall time that occurs twice (fall back: 01:30 on
-    2026-11-01) fires twice, once per UTC instant.
+    What the daemon fires, DST changes included (see :class:`WallClockCronTrigger`).
     """
     if getattr(trigger, "jitter", None):
         trigger = copy.copy(trigger)  # get_next_fire_time would add a random jitter

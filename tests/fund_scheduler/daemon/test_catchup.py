@@ -121,22 +121,21 @@ def test_fall_back_night_terminates_and_counts_each_instant_once() -> None:
     assert not plan.truncated
     assert [t.astimezone(UTC) for t in plan.missed] == [
         datetime(2026, 10, 31, 5, 30, tzinfo=UTC),
-        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 01:30 EDT
-        datetime(2026, 11, 1, 6, 30, tzinfo=UTC),  # 01:30 EST
+        datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 01:30 EDT; the repeated 01:30 EST is no fire time
         datetime(2026, 11, 2, 6, 30, tzinfo=UTC),
     ]
     assert plan.next_run_time.astimezone(UTC) == datetime(2026, 11, 3, 6, 30, tzinfo=UTC)
 
 
 def test_fall_back_grace_is_measured_in_real_time() -> None:
-    # Now is 01:45 EST, 1h15 after 01:30 EDT and 15 min after 01:30 EST (same zone object, so
-    # wall-clock subtraction would wrongly say 15 min for both).
-    trigger = build_cron(crontab_to_fields("30 1 * * *"), NEW_YORK)
-    first = trigger.get_next_fire_time(None, datetime(2026, 11, 1, tzinfo=NEW_YORK))
+    # Now is 01:45 EST, 1h45 after 01:00 EDT and 45 min after 01:00 EST (same zone object, so
+    # wall-clock subtraction would wrongly say 45 min for both). An every-hour job fires at both.
+    trigger = build_cron(crontab_to_fields("0 * * * *"), NEW_YORK)
+    first = trigger.get_next_fire_time(None, datetime(2026, 11, 1, 0, 30, tzinfo=NEW_YORK))
     now = datetime(2026, 11, 1, 1, 45, fold=1, tzinfo=NEW_YORK)
     plan = plan_catch_up(trigger, first, now, grace_seconds=HOUR)
-    assert [t.astimezone(UTC) for t in plan.missed] == [datetime(2026, 11, 1, 5, 30, tzinfo=UTC)]
-    assert [t.astimezone(UTC) for t in plan.run] == [datetime(2026, 11, 1, 6, 30, tzinfo=UTC)]
+    assert [t.astimezone(UTC) for t in plan.missed] == [datetime(2026, 11, 1, 5, tzinfo=UTC)]
+    assert [t.astimezone(UTC) for t in plan.run] == [datetime(2026, 11, 1, 6, tzinfo=UTC)]
 
 
 def test_down_for_ages_on_a_frequent_trigger_is_truncated() -> None:

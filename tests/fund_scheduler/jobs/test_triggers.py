@@ -12,6 +12,7 @@ from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from fund_scheduler.jobs.triggers import (
+    after,
     build_cron,
     crontab_to_fields,
     describe,
@@ -105,7 +106,7 @@ def test_round_trip_keeps_dict_and_fire_times(trigger) -> None:
     data = trigger_to_dict(trigger)
     text = json.dumps(data)  # plain JSON, nothing pickled
     restored = trigger_from_dict(json.loads(text))
-    assert type(restored) is type(trigger)
+    assert isinstance(restored, type(trigger))  # a plain CronTrigger comes back with the DST rule
     assert trigger_to_dict(restored) == data
     original = [t.astimezone(UTC) for t in next_fire_times(trigger, NOW, 5)]
     assert original
@@ -208,17 +209,56 @@ def test_dst_fall_back_0230_runs_once() -> None:
     ]
 
 
-def test_dst_fall_back_repeated_hour_runs_twice_and_terminates() -> None:
-    # 01:30 occurs twice on 2026-11-01; APScheduler fires at both instants (crontab(5) would run
-    # once). The listing must move on afterwards instead of repeating 01:30 EST forever.
+def test_dst_fall_back_repeated_wall_time_runs_once() -> None:
+    # 01:30 occurs twice on 2026-11-01 in New York: it fires once, at 01:30 EDT, as cron does.
     trigger = build_cron(crontab_to_fields("30 1 * * *"), NEW_YORK)
     times = next_fire_times(trigger, datetime(2026, 10, 31, 12, tzinfo=NEW_YORK), 3)
     assert utc(times) == [
         datetime(2026, 11, 1, 5, 30, tzinfo=UTC),  # 01:30 EDT
-        datetime(2026, 11, 1, 6, 30, tzinfo=UTC),  # 01:30 EST
-        datetime(2026, 11, 2, 6, 30, tzinfo=UTC),
+        datetime(2026, 11, 2, 6, 30, tzinfo=UTC),  # not 01:30 EST on the 1st
+        datetime(2026, 11, 3, 6, 30, tzinfo=UTC),
     ]
-    assert len(set(utc(times))) == 3
+    # Asked from inside the repeated hour (01:10 EST), the repeated 01:30 does not come back.
+    inside = datetime(2026, 11, 1, 1, 10, fold=1, tzinfo=NEW_YORK)
+    assert utc(next_fire_times(trigger, inside, 1)) == [datetime(2026, 11, 2, 6, 30, tzinfo=UTC)]
+    assert trigger.get_next_fire_time(times[0], after(times[0])) == times[1]
+
+
+def test_dst_fall_back_minutes_of_a_fixed_hour_fire_once_each() -> None:
+    trigger = build_cron(crontab_to_fields("*/15 1 * * *"), NEW_YORK)
+    times = next_fire_times(trigger, datetime(2026, 11, 1, tzinfo=NEW_YORK), 5)
+    assert [t.astimezone(NEW_YORK).strftime("%d %H:%M %Z") for t in times] == [
+        "01 01:00 EDT",
+        "01 01:15 EDT",
+        "01 01:30 EDT",
+        "01 01:45 EDT",
+        "02 01:00 EST",  # the repeated 01:00-01:45 EST are skipped
+    ]
+
+
+def test_dst_fall_back_every_hour_job_fires_in_every_real_hour() -> None:
+    trigger = build_cron(crontab_to_fields("0 * * * *"), NEW_YORK)
+    times = next_fire_times(trigger, datetime(2026, 11, 1, 0, 30, tzinfo=NEW_YORK), 3)
+    assert utc(times) == [
+        datetime(2026, 11, 1, 5, tzinfo=UTC),  # 01:00 EDT
+        datetime(2026, 11, 1, 6, tzinfo=UTC),  # 01:00 EST: an hour later, fires again
+        datetime(2026, 11, 1, 7, tzinfo=UTC),  # 02:00 EST
+    ]
+
+
+def test_a_cron_trigger_stored_in_the_old_form_loads_with_the_dst_rule() -> None:
+    stored = {
+        "type": "cron",
+        "fields": {"minute": "30", "hour": "1", "day": "*", "month": "*", "day_of_week": "*"},
+        "timezone": "America/New_York",
+        "start_date": None,
+        "end_date": None,
+        "jitter": None,
+    }
+    trigger = trigger_from_dict(json.loads(json.dumps(stored)))
+    times = next_fire_times(trigger, datetime(2026, 10, 31, 12, tzinfo=NEW_YORK), 2)
+    assert utc(times) == [datetime(2026, 11, 1, 5, 30, tzinfo=UTC), datetime(2026, 11, 2, 6, 30, tzinfo=UTC)]
+    assert trigger_to_dict(trigger_from_dict(trigger_to_dict(trigger))) == trigger_to_dict(trigger)
 
 
 def test_next_fire_times_same_from_any_now_zone() -> None:
