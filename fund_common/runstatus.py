@@ -2,9 +2,11 @@
 
 A run is ``running`` until it ends in one of the final statuses. ``missed`` and ``skipped`` runs
 never started (the daemon was down longer than the grace time; the previous run was still
-going); the others ran a process. Everything that counts, colours or alerts by status (history
-queries, alerts, the HTTP API and the page it serves, the fund monitor and the weekly report)
-reads these sets instead of listing statuses of its own::
+going); the others ran a process. A ``coalesced`` row is a fire time merged into a later run
+(after downtime or a late scheduler pass, with coalescing on): its error names the run that
+covered it; it is not a run, so neither a failure nor a success, and never alerted. Everything
+that counts, colours or alerts by status (history queries, alerts, the HTTP API and the page it
+serves, the fund monitor and the weekly report) reads these sets instead of listing statuses of its own::
 
     >>> RunStatus("timeout") in FAILURES, RunStatus.TIMEOUT.tone
     (True, <Tone.BAD: 'bad'>)
@@ -20,6 +22,7 @@ __all__ = [
     "DISPLAY_ORDER",
     "FAILURES",
     "FINAL",
+    "NOT_RUNS",
     "RAN",
     "SEVERITY",
     "RunStatus",
@@ -49,6 +52,7 @@ class RunStatus(StrEnum):
     INTERRUPTED = "interrupted"
     MISSED = "missed"
     SKIPPED = "skipped"
+    COALESCED = "coalesced"
 
     @property
     def final(self) -> bool:
@@ -71,8 +75,10 @@ class RunStatus(StrEnum):
 
 #: Every status but ``running``.
 FINAL = frozenset(RunStatus) - {RunStatus.RUNNING}
-#: Final statuses that are not a success.
-FAILURES = FINAL - {RunStatus.SUCCESS}
+#: Rows that are no run of their own: a fire time covered by another run.
+NOT_RUNS = frozenset({RunStatus.COALESCED})
+#: Final statuses that are not a success (nor a fire time covered by a run).
+FAILURES = FINAL - {RunStatus.SUCCESS} - NOT_RUNS
 #: Statuses of runs that started a process and ended.
 RAN = frozenset({RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED})
 #: Statuses that always raise an alert (``skipped`` does from the N-th in a row).
@@ -85,6 +91,7 @@ DISPLAY_ORDER = (
     RunStatus.INTERRUPTED,
     RunStatus.MISSED,
     RunStatus.SKIPPED,
+    RunStatus.COALESCED,
     RunStatus.RUNNING,
 )
 #: Worst first: a day (or job) with several runs shows the worst of them.
@@ -96,6 +103,7 @@ SEVERITY = (
     RunStatus.SKIPPED,
     RunStatus.RUNNING,
     RunStatus.SUCCESS,
+    RunStatus.COALESCED,
 )
 _VALUES = frozenset(s.value for s in RunStatus)
 _TONES = {
@@ -106,6 +114,7 @@ _TONES = {
     RunStatus.INTERRUPTED: Tone.BAD,
     RunStatus.MISSED: Tone.WARN,
     RunStatus.SKIPPED: Tone.WARN,
+    RunStatus.COALESCED: Tone.OK,
 }
 
 
@@ -123,10 +132,10 @@ def worst(statuses: Iterable[str]) -> RunStatus | None:
 def success_rate(counts: Mapping[str, int]) -> float | None:
     """Share of finished runs that succeeded, from ``{status: count}``; None when none finished.
 
-    ``running`` rows are not finished and count on neither side; every other status counts
-    against a success.
+    ``running`` rows are not finished and ``coalesced`` rows are no run: they count on neither
+    side; every other status counts against a success.
     """
-    finished = sum(n for status, n in counts.items() if status != RunStatus.RUNNING)
+    finished = sum(n for s, n in counts.items() if s != RunStatus.RUNNING and s not in NOT_RUNS)
     return counts.get(RunStatus.SUCCESS, 0) / finished if finished else None
 
 

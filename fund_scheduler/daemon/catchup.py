@@ -1,20 +1,24 @@
-"""Catch-up: what to do at start about fire times that passed while the daemon was down.
+"""Catch-up: what to do about fire times that passed without a run.
 
-:func:`plan_catch_up` decides (pure; ``now`` is passed in); :func:`catch_up_missed` applies the
-plan to every stored job: it records the missed fire times and moves each job's next run time.
+:func:`plan_catch_up` decides (pure; ``now`` is passed in). It serves twice: at start, for the
+time the daemon was down (:func:`catch_up_missed` applies it to every stored job and moves each
+job's next run time), and in every pass of the scheduler loop for a job found late (a stalled
+loop, a forward step of the wall clock: :mod:`fund_scheduler.daemon.loop`). Either way
+:func:`record_unrun` writes what did not run.
 
 Policy (coalesce on, the default): of all fire times from the stored next run time up to ``now``,
-the latest one that is still within the grace time runs once, at start; every one older than the
-grace time is *missed*: recorded in the history with a warning, never silently dropped. Fire
-times within grace that are older than the one that runs are merged into it (coalesced).
-Without coalescing every fire time within grace runs.
+the latest one that is still within the grace time runs once; every one older than the grace
+time is *missed*: recorded in the history with a warning, never silently dropped. Fire times
+within grace that are older than the one that runs are merged into it: each is recorded
+``coalesced``, its error naming the run that covered it (``covered by the run of <time>``), with
+one log line per job. Without coalescing every fire time within grace runs.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,6 +35,8 @@ MISSED_ROWS_LIMIT = 50
 
 MAX_FIRE_TIMES = 10_000
 
+DOWN = "daemon was not running at the scheduled time (older than the grace time)"
+
 
 @dataclass(frozen=True)
 class CatchUpPlan:
@@ -39,6 +45,7 @@ class CatchUpPlan:
     missed: list[datetime]  # fire times older than the grace time
     next_run_time: datetime | None  # what the job store should hold afterwards
     truncated: bool = False  # more than MAX_FIRE_TIMES passed; the oldest were not enumerated
+    coalesced: list[datetime] = field(default_factory=list)  # within grace, merged into run[-1]
 
 
 def due_fire_times(trigger: Any, first: datetime, now: datetime) -> tuple[list[datetime], bool]:
@@ -80,7 +87,44 @@ def plan_catch_up(
     missed, within = due[:first_within], due[first_within:]
     run = within[-1:] if coalesce else within
     next_run = run[0] if run else trigger.get_next_fire_time(due[-1], now)
-    return CatchUpPlan(due, run, missed, next_run)
+    return CatchUpPlan(due, run, missed, next_run, coalesced=within[:-1] if coalesce else [])
+
+
+#: ``record(job_id, status, scheduled_run_time=..., error=...)``: writes one final history row.
+Record = Callable[..., object]
+
+
+def record_unrun(
+    record: Record, job_id: str, plan: CatchUpPlan, why_missed: str, covering: list[datetime] | None = None
+) -> None:
+    """Record ``plan``'s missed fire times (the newest :data:`MISSED_ROWS_LIMIT`) and its
+    coalesced ones (each, ``covered by the run of <covering>``), with one log line per kind."""
+    for fire_time in plan.missed[-MISSED_ROWS_LIMIT:]:
+        record(job_id, RunStatus.MISSED, scheduled_run_time=fire_time, error=why_missed)
+    if plan.missed:
+        more = len(plan.missed) - MISSED_ROWS_LIMIT
+        logger.warning(
+            "job=%s missed %d run(s) (%s; oldest %s, newest %s)%s",
+            job_id,
+            len(plan.missed),
+            why_missed,
+            plan.missed[0].isoformat(),
+            plan.missed[-1].isoformat(),
+            f"; only the newest {MISSED_ROWS_LIMIT} recorded" if more > 0 else "",
+        )
+    covered_by = (covering or plan.run)[-1:]
+    if not plan.coalesced or not covered_by:
+        return
+    note = f"covered by the run of {covered_by[0].isoformat()}"
+    for fire_time in plan.coalesced:
+        record(job_id, RunStatus.COALESCED, scheduled_run_time=fire_time, error=note)
+    logger.warning(
+        "job=%s %d fire time(s) coalesced into the run of %s (oldest %s)",
+        job_id,
+        len(plan.coalesced),
+        covered_by[0].isoformat(),
+        plan.coalesced[0].isoformat(),
+    )
 
 
 def catch_up_missed(
@@ -95,34 +139,22 @@ def catch_up_missed(
     ``on_finished`` (e.g. :meth:`Runner.notify_finished`) gets each recorded row.
     """
     counts: dict[str, int] = {}
+
+    def record(job_id: str, status: RunStatus, *, scheduled_run_time: datetime, error: str) -> None:
+        try:
+            execution_id = history.record(
+                engine, job_id, status, scheduled_run_time=scheduled_run_time, now=now, error=error
+            )
+        except history.AlreadyRecorded:
+            return  # another daemon ran or recorded it
+        if on_finished is not None:
+            on_finished(history.get(engine, execution_id) or {})
+
     for job in scheduler.get_jobs():
         plan = plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce)
         if not plan.due:
             continue
-        for fire_time in plan.missed[-MISSED_ROWS_LIMIT:]:
-            try:
-                execution_id = history.record(
-                    engine,
-                    job.id,
-                    RunStatus.MISSED,
-                    scheduled_run_time=fire_time,
-                    now=now,
-                    error="daemon was not running at the scheduled time (older than the grace time)",
-                )
-            except history.AlreadyRecorded:
-                continue  # another daemon ran or recorded it
-            if on_finished is not None:
-                on_finished(history.get(engine, execution_id) or {})
-        if plan.missed:
-            more = len(plan.missed) - MISSED_ROWS_LIMIT
-            logger.warning(
-                "job=%s missed %d run(s) while the daemon was down (oldest %s, newest %s)%s",
-                job.id,
-                len(plan.missed),
-                plan.missed[0].isoformat(),
-                plan.missed[-1].isoformat(),
-                f"; only the newest {MISSED_ROWS_LIMIT} recorded" if more > 0 else "",
-            )
+        record_unrun(record, job.id, plan, DOWN)
         if plan.run:
             logger.info(
                 "job=%s run of %s is within the grace time: running it now", job.id, plan.run[-1].isoformat()

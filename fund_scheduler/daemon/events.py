@@ -5,7 +5,11 @@
 * **error**: a run that ended in another status is already recorded and alerted by the runner;
   anything else (a bug) is logged with its traceback;
 * **missed** (a fire time older than the grace time when it came due): recorded ``missed``;
-* **max instances** (the previous run still going): recorded ``skipped``.
+* **max instances** (the previous run still going): recorded ``skipped``;
+* **unrun fire times** found by the scheduler loop (:mod:`fund_scheduler.daemon.loop`): missed and
+  coalesced ones recorded (:func:`fund_scheduler.daemon.catchup.record_unrun`);
+* **a step of the wall clock**: back, the executor forgets the run times it submitted (the
+  history's unique index still refuses a fire time run before).
 
 Rows recorded here go through the runner, so alerts and metrics see them like every other row,
 and to the spool while the database is away.
@@ -24,14 +28,17 @@ from apscheduler.events import (
 )
 
 from fund_common.runstatus import RunStatus
+from fund_scheduler.daemon.catchup import CatchUpPlan, record_unrun
 from fund_scheduler.errors import SchedulerError
 from fund_scheduler.jobs.registry import Registry
-from fund_scheduler.run.executor import RunFailed
+from fund_scheduler.run.executor import RunFailed, RunnerExecutor
 from fund_scheduler.run.runner import Runner
 
 __all__ = ["install_listeners"]
 
 logger = logging.getLogger("scheduler.daemon")
+
+LATE = "run time passed by more than the misfire grace time"
 
 
 class Daemon(Protocol):
@@ -40,6 +47,7 @@ class Daemon(Protocol):
     scheduler: Any
     registry: Registry
     runner: Runner
+    executor: RunnerExecutor
     role: str
 
     @property
@@ -55,6 +63,17 @@ def install_listeners(daemon: Daemon) -> None:
     scheduler.add_listener(_on_error, EVENT_JOB_ERROR)
     scheduler.add_listener(lambda event: _on_missed(daemon, event), EVENT_JOB_MISSED)
     scheduler.add_listener(lambda event: _on_max_instances(daemon, event), EVENT_JOB_MAX_INSTANCES)
+    scheduler.record_unrun = lambda job, plan: _on_unrun(daemon, job, plan)
+    scheduler.on_clock_step = lambda step: _on_clock_step(daemon, step)
+
+
+def _on_unrun(daemon: Daemon, job, plan: CatchUpPlan) -> None:
+    record_unrun(daemon.runner.record, job.id, plan, LATE)
+
+
+def _on_clock_step(daemon: Daemon, step: float) -> None:
+    if step < 0:
+        daemon.executor.forget_submitted()
 
 
 def _on_executed(daemon: Daemon, event) -> None:
@@ -85,7 +104,7 @@ def _on_missed(daemon: Daemon, event) -> None:
         event.job_id,
         RunStatus.MISSED,
         scheduled_run_time=event.scheduled_run_time,
-        error="run time passed by more than the misfire grace time",
+        error=LATE,
     )
     logger.warning(
         "job=%s run of %s missed (older than the grace time)", event.job_id, event.scheduled_run_time

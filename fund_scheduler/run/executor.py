@@ -94,6 +94,12 @@ class RunnerExecutor(BaseExecutor):
                 # A run refused for max_instances was recorded as skipped: handled as well.
                 self._submitted[job.id] = max(fresh)
 
+    def forget_submitted(self) -> None:
+        """Forget the run times submitted so far (the wall clock stepped back: earlier run times
+        come due again; the history's unique (job, scheduled time) index still refuses a repeat)."""
+        with self._lock:
+            self._submitted.clear()
+
     def _do_submit_job(self, job, run_times):
         self._submit(job, run_times, "schedule", None)
 

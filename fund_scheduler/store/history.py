@@ -36,7 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
 from fund_common.clock import utcnow
-from fund_common.runstatus import DISPLAY_ORDER, FAILURES, FINAL, RunStatus, success_rate
+from fund_common.runstatus import DISPLAY_ORDER, FAILURES, FINAL, NOT_RUNS, RunStatus, success_rate
 
 STATUSES = tuple(s.value for s in DISPLAY_ORDER)
 TRIGGERS = ("schedule", "manual", "retry", "dependency", "startup")
@@ -350,13 +350,14 @@ def exists(engine: Engine) -> bool:
 
 
 def previous_statuses(engine: Engine, job_id: str, before_id: int, limit: int = 100) -> list[str]:
-    """Statuses of the job's finished rows older than ``before_id``, newest first."""
+    """Statuses of the job's finished runs older than ``before_id``, newest first (``coalesced``
+    rows, no runs, left out)."""
     query = (
         select(job_executions.c.status)
         .where(
             job_executions.c.job_id == job_id,
             job_executions.c.id < before_id,
-            job_executions.c.status != RunStatus.RUNNING.value,
+            job_executions.c.status.notin_([RunStatus.RUNNING.value, *sorted(NOT_RUNS)]),
         )
         .order_by(job_executions.c.id.desc())
         .limit(limit)
@@ -382,16 +383,16 @@ def runs_between(engine: Engine, start: datetime, end: datetime) -> list[dict[st
 
 
 def run_stats(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]:
-    """Per job, from :func:`counts_since`: ``runs`` (finished), ``success``, ``failed`` (finished,
-    not a success), ``running``, ``rate`` (None without a finished run) and ``by_status`` (in
-    display order)."""
+    """Per job, from :func:`counts_since`: ``runs`` (finished, ``coalesced`` rows not counted),
+    ``success``, ``failed`` (finished, not a success), ``running``, ``rate`` (None without a
+    finished run) and ``by_status`` (in display order)."""
     stats = {}
     for job_id, by_status in sorted(counts.items()):
         ordered = {s.value: by_status[s.value] for s in DISPLAY_ORDER if by_status.get(s.value)}
         ordered.update({s: n for s, n in sorted(by_status.items()) if s not in ordered and n})
         running = ordered.get(RunStatus.RUNNING.value, 0)
         success = ordered.get(RunStatus.SUCCESS.value, 0)
-        finished = sum(ordered.values()) - running
+        finished = sum(n for s, n in ordered.items() if s not in NOT_RUNS) - running
         rate = success_rate(ordered)
         stats[job_id] = {
             "runs": finished,

@@ -26,11 +26,13 @@ def test_the_sets() -> None:
         "interrupted",
         "missed",
         "skipped",
+        "coalesced",
     }
-    assert RunStatus.RUNNING not in FINAL and len(FINAL) == 6
+    assert RunStatus.RUNNING not in FINAL and len(FINAL) == 7
     assert {"failed", "timeout", "interrupted", "missed", "skipped"} == FAILURES
     assert {"success", "failed", "timeout", "interrupted"} == RAN  # missed/skipped never started
-    assert {"failed", "timeout", "missed", "interrupted"} == ALERTED
+    assert {"failed", "timeout", "missed", "interrupted"} == ALERTED  # coalesced: covered by a run
+    assert RunStatus.COALESCED.final and not RunStatus.COALESCED.failure and not RunStatus.COALESCED.ran
     assert set(DISPLAY_ORDER) == set(SEVERITY) == set(RunStatus)
 
 
@@ -51,6 +53,20 @@ def test_success_rate_counts_every_final_non_success_against() -> None:
     assert success_rate({"success": 3, "skipped": 1, "running": 5}) == 0.75
     assert success_rate({"running": 2}) is None
     assert success_rate({}) is None
+
+
+def test_coalesced_fire_times_are_no_runs() -> None:
+    assert success_rate({"success": 1, "coalesced": 40}) == 1.0
+    assert success_rate({"coalesced": 3}) is None
+    assert RunStatus.COALESCED.tone is Tone.OK
+    assert worst(["coalesced", "success"]) == "success"
+    assert vocabulary()["coalesced"] == {
+        "final": True,
+        "failure": False,
+        "ran": False,
+        "tone": "ok",
+        "severity": 7,
+    }
 
 
 def test_vocabulary_is_json_for_the_page() -> None:

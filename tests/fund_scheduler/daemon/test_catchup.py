@@ -239,3 +239,20 @@ def test_catch_up_records_at_most_the_newest_missed_rows(paused) -> None:
     assert sorted(r["scheduled_run_time"] for r in rows)[-1] == sh(6, 2, 59)
     assert sorted(r["scheduled_run_time"] for r in rows)[0] == sh(6, 2, 59 - MISSED_ROWS_LIMIT + 1)
     assert scheduler.get_job("chatty").next_run_time == sh(6, 3)
+
+
+def test_catch_up_records_the_fire_times_merged_into_the_run(paused, caplog: pytest.LogCaptureFixture):
+    scheduler, engine = paused
+    add(scheduler, "hourly", HOURLY, sh(6, 0), grace=3 * HOUR)  # 00:00, 01:00, 02:00 within grace
+    caplog.set_level(logging.INFO, logger="scheduler.daemon")
+    assert catch_up_missed(scheduler, engine, sh(6, 2, 30)) == {"hourly": 0}
+    rows = history.recent(engine, job_id="hourly", limit=10)
+    assert sorted((r["scheduled_run_time"], r["status"], r["error"]) for r in rows) == [
+        (sh(6, 0), "coalesced", "covered by the run of 2026-05-06T02:00:00+08:00"),
+        (sh(6, 1), "coalesced", "covered by the run of 2026-05-06T02:00:00+08:00"),
+    ]
+    assert scheduler.get_job("hourly").next_run_time == sh(6, 2)  # runs as the scheduler resumes
+    assert [r.getMessage() for r in caplog.records if "coalesced" in r.getMessage()] == [
+        "job=hourly 2 fire time(s) coalesced into the run of 2026-05-06T02:00:00+08:00 "
+        "(oldest 2026-05-06T00:00:00+08:00)"
+    ]
