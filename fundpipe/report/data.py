@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fund_common.clock import as_naive_utc, utcnow_naive
-from fund_common.runstatus import DISPLAY_ORDER, RAN, RunStatus, success_rate, worst
+from fund_common.runstatus import DISPLAY_ORDER, NOT_RUNS, RAN, RunStatus, success_rate, worst
 from fundpipe.freshness import dated_freshness
 from fundpipe.report.week import week_bounds, week_window, zone
 from fundpipe.schema import data_update_log, fund_info, fund_metrics, fund_nav, fund_nav_quarantine
@@ -92,7 +92,7 @@ def count_summary(by_status: Mapping[str, int]) -> dict[str, Any]:
     ordered.update({s: n for s, n in sorted(by_status.items()) if s not in ordered and n})
     running = ordered.get(RunStatus.RUNNING.value, 0)
     success = ordered.get(RunStatus.SUCCESS.value, 0)
-    runs = sum(ordered.values())
+    runs = sum(n for status, n in ordered.items() if status not in NOT_RUNS)  # coalesced: no run
     return {
         "runs": runs,
         "success": success,

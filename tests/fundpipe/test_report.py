@@ -423,3 +423,12 @@ def test_weekly_report_on_mariadb(mariadb_db_url, tmp_path):
         sum(r["rows"] for r in data["quarantine_rules"]) == sum(d["quarantined"] for d in data["loads"]) > 0
     )
     assert data["sharpe"]["calc_date"] == "2024-06-04" and len(data["sharpe"]["top"]) == 10
+
+
+def test_a_coalesced_fire_time_is_no_run_in_the_weekly_counts() -> None:
+    from fundpipe.report.data import count_summary
+
+    summary = count_summary({"success": 3, "coalesced": 4, "failed": 1})
+    assert (summary["runs"], summary["success"], summary["failed"]) == (4, 3, 1)
+    assert summary["success_rate"] == 0.75
+    assert summary["by_status"] == {"success": 3, "failed": 1, "coalesced": 4}
