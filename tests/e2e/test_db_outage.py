@@ -144,16 +144,24 @@ def test_the_daemon_survives_a_database_outage_and_loses_no_history(db_home, own
     assert "database unavailable" in by_job["echo"][1]["error"]
     # The tick due during the outage waited and ran after it (coalesced with a later fire time
     # when another minute passed before the loop's next pass), and no run time ran twice.
-    wait_for(
-        lambda: any(
-            r["status"] == "success"
-            and datetime.fromisoformat(r["scheduled_run_time"]) >= down_at
-            and datetime.fromisoformat(r["started_at"]) >= up_at
-            for r in db_home.history("--job", "tick")
-        ),
-        30,
-        "the tick due during the outage",
-    )
+    try:
+        wait_for(
+            lambda: any(
+                r["status"] == "success"
+                and datetime.fromisoformat(r["scheduled_run_time"]) >= down_at
+                and datetime.fromisoformat(r["started_at"]) >= up_at
+                for r in db_home.history("--job", "tick")
+            ),
+            75,  # a fire time at the outage's first instant fails (not started); the next one runs
+            "the tick due during the outage",
+        )
+    except AssertionError as exc:  # the evidence: the tick's rows and the log since the outage
+        ticks = [
+            (r["status"], r["scheduled_run_time"], r["started_at"]) for r in db_home.history("--job", "tick")
+        ]
+        log = db_home.scheduler_log.read_text().splitlines()[-40:]
+        evidence = f"down {down_at}, up {up_at}; ticks {ticks}; log:\n" + "\n".join(log)
+        raise AssertionError(f"{exc}; {evidence}") from None
     ticks = [r["scheduled_run_time"] for r in db_home.history("--job", "tick")]
     assert len(ticks) == len(set(ticks))
 
