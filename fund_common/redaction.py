@@ -134,7 +134,7 @@ def url_secrets(url: str) -> list[str]:
         parts = urlsplit(f"x://{rest}")
     except ValueError:
         return _with_decoded(found)
-    query = rest.partition("?")[2] if "?" in _authority_and_path(rest) else ""
+    query = rest.partition("?")[2] if "?" in rest.partition("#")[0] else ""  # none in a fragment
     for item in query.split("&") if query else []:
         key, _, value = item.partition("=")
         if _secret_query_value(key, value):
@@ -144,10 +144,6 @@ def url_secrets(url: str) -> list[str]:
         if _secret_path_segment(scheme, index, segment):
             found.append(segment)
     return _with_decoded(found)
-
-
-def _authority_and_path(rest: str) -> str:
-    return rest.partition("#")[0]
 
 
 def _with_decoded(found: list[str]) -> list[str]:
