@@ -2,7 +2,9 @@
 
 A run is ``running`` until it ends in one of the final statuses. ``missed`` and ``skipped`` runs
 never started (the daemon was down longer than the grace time; the previous run was still
-going); the others ran a process. A ``coalesced`` row is a fire time merged into a later run
+going); nor did a ``blocked`` one (a dependent's deadline came before its upstream jobs had
+succeeded for that business date: its error names them); the others ran a process. A
+``coalesced`` row is a fire time merged into a later run
 (after downtime or a late scheduler pass, with coalescing on): its error names the run that
 covered it; it is not a run, so neither a failure nor a success, and never alerted. Everything
 that counts, colours or alerts by status (history queries, alerts, the HTTP API and the page it
@@ -53,6 +55,7 @@ class RunStatus(StrEnum):
     MISSED = "missed"
     SKIPPED = "skipped"
     COALESCED = "coalesced"
+    BLOCKED = "blocked"
 
     @property
     def final(self) -> bool:
@@ -82,7 +85,9 @@ FAILURES = FINAL - {RunStatus.SUCCESS} - NOT_RUNS
 #: Statuses of runs that started a process and ended.
 RAN = frozenset({RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED})
 #: Statuses that always raise an alert (``skipped`` does from the N-th in a row).
-ALERTED = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.MISSED, RunStatus.INTERRUPTED})
+ALERTED = frozenset(
+    {RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.MISSED, RunStatus.INTERRUPTED, RunStatus.BLOCKED}
+)
 #: The order in which counts per status are listed.
 DISPLAY_ORDER = (
     RunStatus.SUCCESS,
@@ -91,6 +96,7 @@ DISPLAY_ORDER = (
     RunStatus.INTERRUPTED,
     RunStatus.MISSED,
     RunStatus.SKIPPED,
+    RunStatus.BLOCKED,
     RunStatus.COALESCED,
     RunStatus.RUNNING,
 )
@@ -100,6 +106,7 @@ SEVERITY = (
     RunStatus.TIMEOUT,
     RunStatus.INTERRUPTED,
     RunStatus.MISSED,
+    RunStatus.BLOCKED,
     RunStatus.SKIPPED,
     RunStatus.RUNNING,
     RunStatus.SUCCESS,
@@ -115,6 +122,7 @@ _TONES = {
     RunStatus.MISSED: Tone.WARN,
     RunStatus.SKIPPED: Tone.WARN,
     RunStatus.COALESCED: Tone.OK,
+    RunStatus.BLOCKED: Tone.WARN,
 }
 
 

@@ -9,12 +9,19 @@ from __future__ import annotations
 
 from alembic import context
 
-from fund_scheduler.store import history
+from fund_common.calendars import table as calendar_table
+from fund_scheduler.store import checks, history
 from fund_scheduler.store import jobstore as store
 from fund_scheduler_migrations.runner import compare_type
 from fundpipe import schema as fund_schema
 
-target_metadata = [history.metadata, store.metadata, fund_schema.metadata]
+target_metadata = [
+    history.metadata,
+    store.metadata,
+    checks.metadata,
+    calendar_table.metadata,
+    fund_schema.metadata,
+]
 
 
 def _run(connection) -> None:

@@ -13,6 +13,12 @@ without editing code.
     cron = "0 3 * * *"
     command = ["/usr/local/bin/backup", "--all"]
 
+    [jobs.daily_metrics]
+    calendar = "XSHG"              # fire on Shanghai Stock Exchange sessions only (false: every day)
+    after = ["daily_validation"]   # once per business date, after it succeeded; cron = deadline
+    after_mode = "all"             # "any": after one of them
+    on_late = "run"                # upstream succeeded after the deadline: run once ("skip": don't)
+
 Every problem names the file, the job and the field; none is raised, all are returned.
 """
 
@@ -26,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fund_scheduler.jobs.spec import JOB_ID_PATTERN, JobSpec, job_zone, schedule_fields
+from fund_scheduler.jobs.spec import CALENDAR_NAME, JOB_ID_PATTERN, JobSpec, job_zone, schedule_fields
 from fund_scheduler.jobs.triggers import CRON_FIELDS
 
 __all__ = ["OVERRIDE_KEYS", "apply_override", "read_overrides", "resolve_command"]
@@ -42,6 +48,10 @@ OVERRIDE_KEYS = frozenset(
         "misfire_grace_time",
         "workdir",
         "name",
+        "calendar",
+        "after",
+        "after_mode",
+        "on_late",
         *CRON_FIELDS,
     }
 )
@@ -94,9 +104,13 @@ def apply_override(
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ValueError(f"{key} must be a positive number, got {value!r}")
             changes[key] = int(value) if key != "timeout" else float(value)
-    for key in ("workdir", "name"):
+    for key in ("workdir", "name", "after_mode", "on_late"):
         if key in values:
             changes[key] = str(values[key])
+    if "calendar" in values:
+        changes["calendar"] = _calendar(values["calendar"])
+    if "after" in values:
+        changes["after"] = _after(values["after"])
     if "command" in values:
         changes["command"] = _command(values["command"], spec)
     if spec is None:
@@ -106,8 +120,27 @@ def apply_override(
             raise ValueError("no module defines this job; a new job needs command and cron")
         spec = JobSpec(id=job_id, name=job_id, schedule=changes["schedule"], command=changes["command"])
     spec = replace(spec, **changes, overridden=tuple(sorted(values)))
+    wrong = spec.option_problems()
+    if wrong:
+        raise ValueError("; ".join(wrong))
     spec.trigger(default_tz)  # validates the schedule and timezone
     return spec
+
+
+def _calendar(value: Any) -> str | None:
+    if value is False or value == "":
+        return None  # calendar = false: the plain cron schedule
+    if not isinstance(value, str) or not CALENDAR_NAME.fullmatch(value):
+        raise ValueError(f'calendar must be an exchange name such as "XSHG" (or false), got {value!r}')
+    return value
+
+
+def _after(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise ValueError(f"after must be a list of job ids, got {value!r}")
+    return tuple(dict.fromkeys(value))
 
 
 def _command(command: Any, spec: JobSpec | None) -> tuple[str, ...]:

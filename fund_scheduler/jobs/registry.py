@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 
 from fund_scheduler.errors import ConfigError, UnknownJobError
 from fund_scheduler.jobs.overrides import apply_override, read_overrides, resolve_command
-from fund_scheduler.jobs.spec import EXECUTORS, JOB_ID_PATTERN, JobSpec
+from fund_scheduler.jobs.spec import JOB_ID_PATTERN, JobSpec
 
-__all__ = ["Check", "Panel", "Registry", "discover", "load_registry"]
+__all__ = ["Check", "Panel", "Registry", "discover", "find_cycle", "load_registry"]
 
 Check = Callable[[Mapping[str, str]], list[str]]
 Panel = Callable[[Any, Mapping[str, str]], dict[str, Any]]
@@ -112,8 +112,9 @@ def _declared(declared: list[JobSpec], default_tz: ZoneInfo, problems: list[str]
         if spec.id in specs and specs[spec.id] is not spec:
             problems.append(f"job {spec.id!r} is defined twice ({specs[spec.id].target}, {spec.target})")
             continue
-        if spec.executor not in EXECUTORS:
-            problems.append(f"job {spec.id!r}: executor {spec.executor!r} is not one of {EXECUTORS}")
+        wrong = spec.option_problems()
+        if wrong:
+            problems.extend(f"job {spec.id!r}: {line}" for line in wrong)
             continue
         try:
             spec.trigger(default_tz)
@@ -122,6 +123,33 @@ def _declared(declared: list[JobSpec], default_tz: ZoneInfo, problems: list[str]
             continue
         specs[spec.id] = spec
     return specs
+
+
+def find_cycle(after: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """A circle of ``after`` (job -> the jobs it runs after) as ``[a, b, ..., a]``; None if none."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(job_id: str) -> list[str] | None:
+        state[job_id] = 1
+        path.append(job_id)
+        for upstream in after.get(job_id, ()):
+            if state.get(upstream) == 1:
+                return [*path[path.index(upstream) :], upstream]
+            if upstream in after and upstream not in state:
+                found = visit(upstream)
+                if found:
+                    return found
+        path.pop()
+        state[job_id] = 2
+        return None
+
+    for job_id in sorted(after):
+        if job_id not in state:
+            found = visit(job_id)
+            if found:
+                return found
+    return None
 
 
 def load_registry(
@@ -148,6 +176,9 @@ def load_registry(
         missing = [a for a in spec.after if a not in specs]
         if missing:
             problems.append(f"job {job_id!r}: runs after unknown job(s) {', '.join(missing)}")
+    cycle = find_cycle({job_id: spec.after for job_id, spec in specs.items()})
+    if cycle:
+        problems.append(f"jobs run after each other in a circle: {' -> '.join(cycle)}")
     for check in checks:
         try:
             problems.extend(check(environ))

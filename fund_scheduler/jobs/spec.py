@@ -20,13 +20,35 @@ from apscheduler.triggers.cron import CronTrigger
 from fund_scheduler.errors import ConfigError
 from fund_scheduler.jobs.triggers import build_cron, crontab_to_fields
 
-__all__ = ["EXECUTORS", "JOB_ID_PATTERN", "JobSpec", "job_zone", "resolve", "schedule_fields"]
+__all__ = [
+    "AFTER_MODES",
+    "CALENDAR_NAME",
+    "EXECUTORS",
+    "JOB_ID_PATTERN",
+    "KINDS",
+    "ON_LATE",
+    "JobSpec",
+    "job_zone",
+    "resolve",
+    "schedule_fields",
+]
 
 #: A job id names its log file, so it is never a path.
 JOB_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+#: An exchange calendar's name as exchange_calendars spells them (``XSHG``, ``XNYS``, ``24/7``).
+CALENDAR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,31}$")
 #: ``process``: a child process in its own process group (the default); ``thread``: light
 #: housekeeping run in the daemon's own thread.
 EXECUTORS = ("process", "thread")
+#: ``run``: an ordinary job; ``check``: a job whose function returns a check result (``ok`` or
+#: ``breach`` with details, see :mod:`fund_scheduler.jobs.checks`) that the daemon alerts on.
+KINDS = ("run", "check")
+#: ``all``: a dependent runs when every job of ``after`` has succeeded for the business date;
+#: ``any``: when one has.
+AFTER_MODES = ("all", "any")
+#: What a dependent does when its upstream jobs succeed after its deadline (its cron time) passed:
+#: ``run`` once, or ``skip`` that business date.
+ON_LATE = ("run", "skip")
 
 
 def job_zone(name: str, what: str) -> ZoneInfo:
@@ -61,11 +83,39 @@ class JobSpec:
     executor: str = "process"
     enabled: bool = True
     disabled_reason: str | None = None
+    #: Jobs this one runs after, once per business date (its cron time is then its deadline).
     after: tuple[str, ...] = ()
+    after_mode: str = "all"
+    on_late: str = "run"
+    #: An exchange calendar (``XSHG``): the cron fires on that exchange's sessions only.
+    calendar: str | None = None
+    kind: str = "run"
     run_on_first_start: bool = False
     workdir: str | None = None
     command_env: str | None = None
     overridden: tuple[str, ...] = field(default=(), compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.after, str | list):  # after="x" or after=["x"]: the natural spellings
+            after = (self.after,) if isinstance(self.after, str) else tuple(self.after)
+            object.__setattr__(self, "after", after)
+
+    def option_problems(self) -> list[str]:
+        """What is wrong with this spec's choices (executor, kind, after_mode, on_late), one line each."""
+        problems = []
+        for name, value, allowed in (
+            ("executor", self.executor, EXECUTORS),
+            ("kind", self.kind, KINDS),
+            ("after_mode", self.after_mode, AFTER_MODES),
+            ("on_late", self.on_late, ON_LATE),
+        ):
+            if value not in allowed:
+                problems.append(f"{name} {value!r} is not one of {', '.join(allowed)}")
+        if self.id in self.after:
+            problems.append("after names the job itself")
+        if self.calendar is not None and not CALENDAR_NAME.fullmatch(self.calendar):
+            problems.append(f"calendar {self.calendar!r} is not an exchange name such as 'XSHG'")
+        return problems
 
     def zone(self, default: ZoneInfo) -> ZoneInfo:
         return job_zone(self.timezone, f"timezone of job {self.id}") if self.timezone else default

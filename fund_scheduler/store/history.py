@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     DateTime,
     Float,
     Index,
@@ -60,11 +61,14 @@ job_executions = Table(
     Column("host", String(255)),
     Column("pid", Integer),
     Column("trigger", String(16), nullable=False),
+    # The business date the run is for (scheduled runs: the local date of their fire time).
+    Column("run_date", Date),
     # Every read below is a range of one of these (none passes over every row: see
     # bench/history_bench.py, a history of 1,000,000 rows).
     Index("ix_job_executions_job_started", "job_id", "started_at"),
     Index("ix_job_executions_status_started", "status", "started_at"),
     Index("ix_job_executions_started", "started_at", "job_id", "status"),
+    Index("ix_job_executions_job_run_date", "job_id", "run_date"),
     # One row per scheduled run time (manual runs have NULL: any number allowed): the last guard
     # against two daemons running the same fire time during an active/standby hand-over.
     Index(UNIQUE_RUN_INDEX, "job_id", "scheduled_run_time", unique=True),

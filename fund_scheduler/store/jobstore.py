@@ -316,9 +316,7 @@ class JsonJobStore(SQLAlchemyJobStore):
         """Remove ``job_id`` from the set-aside table and return its row (with ``paused``), or
         None when it was not set aside."""
         with self.engine.begin() as connection:
-            row = connection.execute(
-                select(self.set_aside_t).where(self.set_aside_t.c.id == job_id)
-            ).first()
+            row = connection.execute(select(self.set_aside_t).where(self.set_aside_t.c.id == job_id)).first()
             if row is None:
                 return None
             connection.execute(self.set_aside_t.delete().where(self.set_aside_t.c.id == job_id))

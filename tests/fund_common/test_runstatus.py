@@ -27,11 +27,12 @@ def test_the_sets() -> None:
         "missed",
         "skipped",
         "coalesced",
+        "blocked",
     }
-    assert RunStatus.RUNNING not in FINAL and len(FINAL) == 7
-    assert {"failed", "timeout", "interrupted", "missed", "skipped"} == FAILURES
-    assert {"success", "failed", "timeout", "interrupted"} == RAN  # missed/skipped never started
-    assert {"failed", "timeout", "missed", "interrupted"} == ALERTED  # coalesced: covered by a run
+    assert RunStatus.RUNNING not in FINAL and len(FINAL) == 8
+    assert {"failed", "timeout", "interrupted", "missed", "skipped", "blocked"} == FAILURES
+    assert {"success", "failed", "timeout", "interrupted"} == RAN  # missed/skipped/blocked never started
+    assert {"failed", "timeout", "missed", "interrupted", "blocked"} == ALERTED  # coalesced: covered
     assert RunStatus.COALESCED.final and not RunStatus.COALESCED.failure and not RunStatus.COALESCED.ran
     assert set(DISPLAY_ORDER) == set(SEVERITY) == set(RunStatus)
 

@@ -16,10 +16,13 @@ def create_fund_tables(engine: sa.Engine) -> None:
 
 def create_scheduler_tables(engine: sa.Engine) -> None:
     """The job store and the run history (``fund_scheduler.store``) on ``engine``."""
-    from fund_scheduler.store import history, jobstore
+    from fund_common.calendars import table as calendar_table
+    from fund_scheduler.store import checks, history, jobstore
 
     history.metadata.create_all(engine, checkfirst=True)
     jobstore.metadata.create_all(engine, checkfirst=True)
+    checks.metadata.create_all(engine, checkfirst=True)
+    calendar_table.metadata.create_all(engine, checkfirst=True)
 
 
 def create_all_tables(engine: sa.Engine) -> None:
