@@ -66,7 +66,7 @@ def test_coalesced_fire_times_are_no_runs() -> None:
         "failure": False,
         "ran": False,
         "tone": "ok",
-        "severity": 7,
+        "severity": 8,
     }
 
 
