@@ -5,6 +5,10 @@ retries); then one transaction stages the rows, lets the delivery record what it
 (the CSV source's ``fund_source_files``) and upserts the fund list; only after it commits
 does the delivery act outside the database (the CSV source archives its files). A failure
 before the commit writes nothing; see :mod:`fundpipe.sources.csv` for a crash after it.
+
+A day that is no session of the calendar has no NAVs: nothing is asked of the source and
+nothing staged (the summary's ``closed`` says why), except the backfill of a fresh database,
+which ends at the last session before that day.
 """
 
 from __future__ import annotations
@@ -16,8 +20,8 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from fund_common.calendars import SessionCalendar
 from fund_common.clock import utcnow_naive
-from fundpipe.calendar import first_of_trading_days
 from fundpipe.db import chunks, records, upsert
 from fundpipe.schema import fund_info, fund_nav, fund_nav_staging
 from fundpipe.sources import FUND_COLUMNS, Delivering, Delivery, HistorySource, Source, staging_frame
@@ -46,24 +50,46 @@ def _fresh(engine: sa.Engine) -> bool:
 
 
 def collect_into_staging(
-    engine: sa.Engine, source: Source, as_of: dt.date, batch_id: str, history_days: int
+    engine: sa.Engine,
+    source: Source,
+    as_of: dt.date,
+    batch_id: str,
+    history_days: int,
+    calendar: SessionCalendar,
 ) -> dict[str, Any]:
     """Stage ``source``'s rows for ``as_of`` as batch ``batch_id`` and upsert its fund list.
 
-    On a fresh database (see :func:`is_fresh`) a :class:`HistorySource` first delivers
-    ``history_days`` trading days ending at ``as_of`` (:mod:`fundpipe.calendar`), in the same
-    batch. A :class:`~fundpipe.sources.Delivering` source is asked for its delivery instead. The source
-    is asked before the write transaction opens; staging and ``fund_info`` are written in one.
-    Returns ``batch_id``, ``source``, ``staged`` (rows), ``dates``, ``backfilled``, ``funds``,
-    ``details`` (the source's own, e.g. files archived or the URL and attempts) and ``note``
-    (a short phrase of those details for the log line, possibly empty).
+    On a fresh database (see :func:`is_fresh`) a :class:`HistorySource` first delivers the
+    ``history_days`` sessions of ``calendar`` ending at ``as_of`` (at the session before it
+    when ``as_of`` is none), in the same batch. A :class:`~fundpipe.sources.Delivering` source is
+    asked for its delivery instead. The source is asked before the write transaction opens;
+    staging and ``fund_info`` are written in one. On a day that is no session (and no backfill
+    is due) nothing is asked or written. Returns ``batch_id``, ``source``, ``staged`` (rows),
+    ``dates``, ``backfilled``, ``funds``, ``details`` (the source's own, e.g. files archived or
+    the URL and attempts), ``note`` (a short phrase of those details for the log line, possibly
+    empty) and ``closed`` (why ``as_of`` is no session, e.g. ``XSHG closed: National Day``;
+    None on a session).
     """
+    closed = calendar.closure(as_of)
+    history = _backfill_source(engine, source)
+    if closed and history is None:
+        return {
+            "batch_id": batch_id,
+            "source": source.name,
+            "staged": 0,
+            "dates": 0,
+            "backfilled": False,
+            "funds": 0,
+            "details": {},
+            "note": f"nothing collected: {as_of} is no session ({closed})",
+            "closed": closed,
+        }
     backfill = False
     if isinstance(source, Delivering):
         delivery = source.deliver(as_of)
-    elif isinstance(source, HistorySource) and _fresh(engine):
+    elif history is not None:
         backfill = True
-        frame = source.fetch_range(first_of_trading_days(as_of, history_days), as_of)
+        frame = history.fetch_range(calendar.first_of_sessions(as_of, history_days), as_of)
         delivery = Delivery(staging_frame(frame, source.name))
     else:
         delivery = Delivery(staging_frame(source.fetch(as_of), source.name))
@@ -89,7 +115,15 @@ def collect_into_staging(
         "funds": n_funds,
         "details": details,
         "note": delivery.note(),
+        "closed": closed,
     }
+
+
+def _backfill_source(engine: sa.Engine, source: Source) -> HistorySource | None:
+    """``source`` when it is to backfill: a history source (not a delivering one) on a fresh database."""
+    if isinstance(source, HistorySource) and not isinstance(source, Delivering) and _fresh(engine):
+        return source
+    return None
 
 
 def _upsert_funds(conn: sa.Connection, funds: pd.DataFrame, now: dt.datetime) -> int:

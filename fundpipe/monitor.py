@@ -4,16 +4,22 @@ Everything is returned as plain JSON-serialisable data (str, int, float, None, l
 dates and times as ISO strings, times in UTC), so the same panel feeds a terminal, a JSON
 API or a web page::
 
+    import os
     import sqlalchemy as sa
     from fundpipe import monitor
+    from fundpipe.settings import FundSettings
 
     engine = sa.create_engine("sqlite:///data/scheduler.db")
-    print(monitor.render_text(monitor.panel(engine)))
+    print(monitor.render_text(monitor.panel(engine, FundSettings.from_env(os.environ))))
 
 The panel only reads: it creates no table. On an empty database (no fund tables) every count
 is 0 and every latest date ``None`` (printed "never"). It loads neither numpy nor pandas: the
-daemon computes it in its own process. Run statistics (jobs, success rates) are the daemon's
-to show, from its own history: fundpipe knows nothing of scheduling.
+daemon computes it in its own process, so the calendar (``FUND_CALENDAR``, whose sessions
+count how far behind the data is) is the stored one, never computed here
+(:func:`~fundpipe.calendar.load_fund_calendar` with ``compute_missing=False``); the panel names
+it, says whether today is a session, and lists the problems met loading it. Run statistics
+(jobs, success rates) are the daemon's to show, from its own history: fundpipe knows nothing
+of scheduling.
 """
 
 from __future__ import annotations
@@ -23,12 +29,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fund_common.calendars import SessionCalendar
 from fund_common.clock import as_naive_utc, utcnow_naive
 from fund_common.texttable import format_table, one_line
+from fundpipe.calendar import load_fund_calendar
 from fundpipe.freshness import Freshness, dated_freshness
 from fundpipe.schema import data_update_log, fund_metrics, fund_nav, fund_nav_quarantine, fund_nav_staging
+from fundpipe.settings import FundSettings
 
-__all__ = ["existing_tables", "freshness", "panel", "recent_updates", "render_text"]
+__all__ = ["calendar_summary", "existing_tables", "freshness", "panel", "recent_updates", "render_text"]
 
 UPDATES_HOURS = 24
 UPDATES_LIMIT = 200
@@ -41,13 +50,19 @@ def existing_tables(engine: sa.Engine) -> set[str]:
 
 
 def freshness(
-    engine: sa.Engine, *, today: dt.date, now: dt.datetime, tables: set[str] | None = None
+    engine: sa.Engine,
+    *,
+    today: dt.date,
+    now: dt.datetime,
+    calendar: SessionCalendar,
+    tables: set[str] | None = None,
 ) -> dict[str, Any]:
     """Data freshness per fund table.
 
     ``fund_nav``: newest ``nav_date`` on or before ``today``, funds reported that day, calendar
-    and business (trading) days behind ``today``, status ``ok`` / ``stale`` / ``never`` (see
-    :mod:`fundpipe.freshness`); ``fund_metrics`` the same for ``calc_date``;
+    days and sessions of ``calendar`` behind ``today`` (``business_days_behind``), status ``ok``
+    / ``stale`` / ``never`` (see :mod:`fundpipe.freshness`); ``fund_metrics`` the same for
+    ``calc_date``;
     ``fund_nav_staging``: rows waiting for validation and when the oldest was collected;
     ``fund_nav_quarantine``: rows quarantined in the 7 days before ``now`` (naive UTC).
     """
@@ -55,7 +70,7 @@ def freshness(
     out: dict[str, Any] = {}
     with engine.connect() as conn:
         for name, column in (("fund_nav", fund_nav.c.nav_date), ("fund_metrics", fund_metrics.c.calc_date)):
-            out[name] = _dated(dated_freshness(conn, column, today, tables=tables))
+            out[name] = _dated(dated_freshness(conn, column, today, calendar, tables=tables))
 
         unprocessed, oldest = 0, None
         if "fund_nav_staging" in tables:
@@ -85,7 +100,7 @@ def _dated(fresh: Freshness) -> dict[str, Any]:
         "latest": fresh.latest_iso,
         "funds": fresh.funds,
         "days_behind": fresh.days_behind,
-        "business_days_behind": fresh.trading_days_behind,
+        "business_days_behind": fresh.sessions_behind,
         "status": fresh.status,
     }
 
@@ -126,12 +141,32 @@ def recent_updates(
     ]
 
 
-def panel(
-    engine: sa.Engine, *, today: dt.date | None = None, now: dt.datetime | None = None
-) -> dict[str, Any]:
-    """The dashboard's panel: freshness per table and the last 24 h of updates.
+def calendar_summary(calendar: SessionCalendar, problems: list[str], today: dt.date) -> dict[str, Any]:
+    """The panel's ``calendar``: ``name``, ``source``, ``known_until`` (ISO, None for the weekday
+    fallback), ``today_closed`` (why ``today`` is no session, e.g. ``XSHG closed: National
+    Day``; None on a session) and ``problems`` (each met loading it)."""
+    return {
+        "name": calendar.name,
+        "source": calendar.source,
+        "known_until": calendar.last.isoformat() if calendar.last >= calendar.first else None,
+        "today_closed": calendar.closure(today),
+        "problems": list(problems),
+    }
 
-    ``today`` (default: the local date) is what freshness counts days behind from. ``now``
+
+def panel(
+    engine: sa.Engine,
+    settings: FundSettings | None = None,
+    *,
+    today: dt.date | None = None,
+    now: dt.datetime | None = None,
+    calendar: SessionCalendar | None = None,
+) -> dict[str, Any]:
+    """The dashboard's panel: the calendar, freshness per table and the last 24 h of updates.
+
+    ``calendar`` (default: ``settings.calendar`` as stored, see the module docstring; settings
+    default to the defaults) counts the sessions behind. ``today`` (default: the local date) is
+    what freshness counts days behind from. ``now``
     (naive UTC, or aware) ends the 24-hour and 7-day windows; by default it is the current
     time, or the end of ``today`` (midnight after it, UTC) when ``today`` is more than a day in
     the past, so a panel for a fixed past day is reproducible. Works on an empty database and
@@ -144,13 +179,17 @@ def panel(
     else:
         now = as_naive_utc(now)
     today = dt.date.today() if today is None else today
+    problems: list[str] = []
+    if calendar is None:
+        calendar, problems = load_fund_calendar(engine, settings or FundSettings(), compute_missing=False)
     tables = existing_tables(engine)
     since_updates = now - dt.timedelta(hours=UPDATES_HOURS)
     updates = recent_updates(engine, since=since_updates, until=now, tables=tables)
     return {
         "today": today.isoformat(),
         "now": _iso(now),
-        "freshness": freshness(engine, today=today, now=now, tables=tables),
+        "calendar": calendar_summary(calendar, problems, today),
+        "freshness": freshness(engine, today=today, now=now, calendar=calendar, tables=tables),
         "updates": {
             "hours": UPDATES_HOURS,
             "since": _iso(since_updates),
@@ -165,14 +204,16 @@ def render_text(panel: dict[str, Any]) -> str:
     """The panel as plain text for a terminal (also works on a panel read back from JSON)."""
     lines: list[str] = []
     fresh = panel["freshness"]
-    lines.append(f"Data freshness (today {panel['today']})")
+    cal = panel["calendar"]
+    closed = f"; {cal['today_closed']}" if cal["today_closed"] else ""
+    lines.append(f"Data freshness (today {panel['today']}{closed}; sessions of {cal['name']})")
     rows: list[tuple[object, ...]] = []
     for name in ("fund_nav", "fund_metrics"):
         item = fresh[name]
         if item["latest"] is None:
             rows.append((name, "never", "0", "-", "never"))
         else:
-            behind = f"{item['days_behind']} d ({item['business_days_behind']} business)"
+            behind = f"{item['days_behind']} d ({item['business_days_behind']} sessions)"
             rows.append((name, item["latest"], str(item["funds"]), behind, item["status"]))
     first = len("fund_nav_quarantine")
     lines.append(
@@ -188,6 +229,7 @@ def render_text(panel: dict[str, Any]) -> str:
     lines.append(
         f"  {'fund_nav_quarantine':<{first}}  {quarantine['rows']} rows in the last {quarantine['days']} days"
     )
+    lines.extend(f"  ! calendar {cal['name']}: {one_line(p, 160)}" for p in cal["problems"])
 
     updates = panel["updates"]
     more = f", showing the newest {updates['limit']}" if updates["count"] >= updates["limit"] else ""

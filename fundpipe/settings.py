@@ -25,6 +25,11 @@ then every value is checked; every problem is reported, one line each.
 * ``FUND_REPORT_DIR`` (``$SCHEDULER_HOME/reports``; ``SCHEDULER_HOME`` defaults to the project
   folder): where the weekly run writes ``weekly-<ISO year>-W<ISO week>.html``. ``~`` is
   expanded; a relative path is taken relative to ``SCHEDULER_HOME``.
+* ``FUND_CALENDAR`` (``XSHG``): the exchange whose sessions are the trading days (the
+  ``exchange_calendars`` name: ``XSHG`` Shanghai, ``XSHE`` Shenzhen; see :mod:`fundpipe.calendar`).
+* ``SCHEDULER_CALENDARS_FILE`` (``$SCHEDULER_HOME/config/calendars.toml``): the operator's
+  calendar file (closures and extra sessions laid over the exchange's), shared with the
+  scheduler; resolved like ``FUND_REPORT_DIR``. A missing file is no error.
 
 Validation (see :mod:`fundpipe.validation`):
 
@@ -43,6 +48,7 @@ Validation (see :mod:`fundpipe.validation`):
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
@@ -86,7 +92,12 @@ ENV_NAMES = {
     "max_jump": "FUND_MAX_JUMP",
     "min_coverage": "FUND_MIN_COVERAGE",
     "return_tolerance": "FUND_RETURN_TOLERANCE",
+    "calendar": "FUND_CALENDAR",
+    "calendars_file": "SCHEDULER_CALENDARS_FILE",
 }
+
+#: What ``FUND_CALENDAR`` may look like (an ``exchange_calendars`` name such as ``XSHG``).
+_CALENDAR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_/-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,8 @@ class FundSettings:
     max_jump: float = 0.3
     min_coverage: float = 0.9
     return_tolerance: float = 0.01
+    calendar: str = "XSHG"
+    calendars_file: str = str(PROJECT_DIR / "config" / "calendars.toml")
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -205,6 +218,10 @@ def _check(values: dict[str, Any]) -> list[str]:
     if values["staging_retention_days"] < 1:
         bad("staging_retention_days", "must be an integer >= 1")
     _validation_problems(values, bad)
+    if not _CALENDAR_NAME.fullmatch(values["calendar"]):
+        bad("calendar", "is not a calendar name (an exchange code such as XSHG or XSHE)")
+    if Path(values["calendars_file"]).is_dir():
+        bad("calendars_file", "is a folder: it must name the calendars file (calendars.toml)")
     history, min_obs = values["demo_history_days"], values["min_observations"]
     if not out and values["source"] == "demo" and history - 1 < min_obs:
         out.append(
@@ -230,8 +247,9 @@ def _validation_problems(values: dict[str, Any], bad: Callable[[str, str], None]
 def _parse(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
     """Every field read from its ``FUND_*`` variable (unset or blank: the default), and one line
     per value that does not convert (that field then keeps its default). Paths are resolved:
-    ``FUND_REPORT_DIR`` (default ``reports``) and ``FUND_CSV_INBOX`` (default ``data/inbox``)
-    relative to ``SCHEDULER_HOME`` (default the project folder), ``~`` expanded."""
+    ``FUND_REPORT_DIR`` (default ``reports``), ``FUND_CSV_INBOX`` (default ``data/inbox``) and
+    ``SCHEDULER_CALENDARS_FILE`` (default ``config/calendars.toml``) relative to
+    ``SCHEDULER_HOME`` (default the project folder), ``~`` expanded."""
     env = EnvReader(environ)
     readers: dict[str, Callable[[str, Any], Any]] = {"str": env.text, "int": env.integer, "float": env.number}
     values = {
@@ -246,4 +264,8 @@ def _parse(environ: Mapping[str, str]) -> tuple[dict[str, Any], list[str]]:
 
 
 #: The path settings and their defaults, relative to ``SCHEDULER_HOME``.
-_PATHS = {"report_dir": Path("reports"), "csv_inbox": Path("data", "inbox")}
+_PATHS = {
+    "report_dir": Path("reports"),
+    "csv_inbox": Path("data", "inbox"),
+    "calendars_file": Path("config", "calendars.toml"),
+}

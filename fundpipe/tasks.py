@@ -1,7 +1,9 @@
 """The pipeline's entry points, one per job: collect, validate, compute_metrics, weekly_full_calc.
 
-Each takes a SQLAlchemy engine, the :class:`~fundpipe.settings.FundSettings` and the day it
-works for (``as_of``: a ``date``, a ``datetime`` or an ISO string); writes one
+Each takes a SQLAlchemy engine, the :class:`~fundpipe.settings.FundSettings`, the day it
+works for (``as_of``: a ``date``, a ``datetime`` or an ISO string) and, optionally, the trading
+calendar (``calendar``: a :class:`~fund_common.calendars.SessionCalendar`; None loads
+``settings.calendar`` with :func:`~fundpipe.calendar.fund_calendar`); writes one
 ``data_update_log`` row (``failed`` with the error if it raises); logs one summary line on the
 ``fundpipe`` logger; and returns a JSON-serialisable summary dict.
 Every step is idempotent: re-running it for the same day changes no stored NAV or metric.
@@ -21,8 +23,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fund_common.calendars import SessionCalendar
 from fund_common.clock import as_naive_utc, utcnow_naive
 from fundpipe.calc import compute_and_store, latest_nav_date
+from fundpipe.calendar import fund_calendar
 from fundpipe.collector import collect_into_staging, new_batch_id
 from fundpipe.errors import ValidationFailed
 from fundpipe.merge import merge_pending
@@ -38,24 +42,30 @@ __all__ = ["collect", "compute_metrics", "validate", "weekly_full_calc"]
 logger = logging.getLogger("fundpipe")
 
 
-def collect(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[str, Any]:
+def collect(
+    engine: sa.Engine, settings: FundSettings, as_of: dt.date, *, calendar: SessionCalendar | None = None
+) -> dict[str, Any]:
     """Stage the configured source's NAVs for ``as_of`` in ``fund_nav_staging`` as a new batch.
 
     On a fresh database (no NAVs, no staging) the demo source first backfills
-    ``settings.demo_history_days`` trading days ending at ``as_of`` into the same batch, so
-    metrics have history. The demo source has no rows on Saturdays and Sundays. Returns
+    ``settings.demo_history_days`` sessions ending at ``as_of`` into the same batch, so
+    metrics have history. On a day that is no session of the calendar nothing is collected
+    (the source is not asked) and the log line and ``closed`` say why, e.g. ``nothing
+    collected: 2026-10-01 is no session (XSHG closed: National Day)``; the demo source
+    publishes rows on sessions only. Returns
     ``batch_id``, ``source``, ``staged`` (rows), ``dates``, ``backfilled``, ``funds``
     (fund_info rows upserted), ``details`` (per source: for ``csv`` the inbox and the files
     ``archived`` / ``rejected`` (with reasons) / ``left_in_inbox``; for ``http`` the masked
     ``url``, ``attempts`` and ``status``), ``note`` (those details in a phrase, also in the
-    log line) and ``as_of``. A source error (HTTP failure, missing inbox) raises
-    :class:`~fundpipe.errors.SourceError` before anything is staged.
+    log line), ``closed`` (None on a session) and ``as_of``. A source error (HTTP failure,
+    missing inbox) raises :class:`~fundpipe.errors.SourceError` before anything is staged.
     """
     day = _day(as_of)
     batch_id = new_batch_id(day)
     with logged_step(engine, "collect", day, batch_id=batch_id) as record:
-        source = get_source(settings)
-        summary = collect_into_staging(engine, source, day, batch_id, settings.demo_history_days)
+        calendar = calendar or fund_calendar(engine, settings)
+        source = get_source(settings, calendar)
+        summary = collect_into_staging(engine, source, day, batch_id, settings.demo_history_days, calendar)
         record.rows_in = record.rows_loaded = summary["staged"]
         record.rows_rejected = 0
         record.message = (
@@ -68,10 +78,14 @@ def collect(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[s
     return {**summary, "as_of": day.isoformat()}
 
 
-def validate(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[str, Any]:
+def validate(
+    engine: sa.Engine, settings: FundSettings, as_of: dt.date, *, calendar: SessionCalendar | None = None
+) -> dict[str, Any]:
     """Validate every unprocessed staging row and file it in ``fund_nav`` or the quarantine.
 
-    Rows rejected by a rule go to ``fund_nav_quarantine`` with the rule and reason; accepted
+    The rules consult the calendar: a NAV dated on a closed day is quarantined by
+    ``trading_day`` with the closure's name, the return rules compare a row with the previous
+    session. Rows rejected by a rule go to ``fund_nav_quarantine`` with the rule and reason; accepted
     rows are upserted into ``fund_nav``; all in one transaction, staging rows marked
     processed. ``loaded + quarantined == staged`` (checked; the data_update_log message says
     it). A re-run with nothing new changes nothing; a corrected NAV updates its row and is
@@ -86,7 +100,9 @@ def validate(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[
     """
     day = _day(as_of)
     with logged_step(engine, "validate", day) as record:
-        _, summary = merge_pending(engine, RuleContext(as_of=day, settings=settings))
+        calendar = calendar or fund_calendar(engine, settings)
+        context = RuleContext(as_of=day, settings=settings, calendar=calendar)
+        _, summary = merge_pending(engine, context)
         record.batch_id = summary["batches"][-1] if summary["batches"] else None
         record.rows_in = summary["staged"]
         record.rows_loaded = summary["loaded"]
@@ -102,7 +118,9 @@ def validate(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[
     return {**summary, "as_of": day.isoformat()}
 
 
-def compute_metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[str, Any]:
+def compute_metrics(
+    engine: sa.Engine, settings: FundSettings, as_of: dt.date, *, calendar: SessionCalendar | None = None
+) -> dict[str, Any]:
     """Compute every fund's metrics over the last 756 trading days up to ``as_of``.
 
     One read of the NAV window (one query; a large SQLite file is read in a few fund ranges
@@ -110,13 +128,15 @@ def compute_metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -
     one bulk upsert into ``fund_metrics`` (5,000 funds in about 1.4 s here: README,
     Performance). ``calc_date`` is the latest NAV date on or before ``as_of``, so a run on a
     weekend or holiday rewrites the last trading day's rows instead of adding copies dated on
-    a day without prices. Funds with fewer than ``settings.min_observations`` daily returns
-    are skipped. Returns ``funds`` (written), ``skipped``, ``calc_date`` (ISO, None when there
-    is no NAV yet), ``window_days``, ``nav_rows``.
+    a day without prices (the message names the closure). Funds with fewer than
+    ``settings.min_observations`` daily returns are skipped. Returns ``funds`` (written),
+    ``skipped``, ``calc_date`` (ISO, None when there is no NAV yet), ``window_days``,
+    ``nav_rows``, ``closed`` (why ``as_of`` is no session; None on a session).
     """
     day = _day(as_of)
     with logged_step(engine, "compute_metrics", day) as record:
-        summary = _metrics(engine, settings, day)
+        calendar = calendar or fund_calendar(engine, settings)
+        summary = {**_metrics(engine, settings, day), "closed": calendar.closure(day)}
         record.rows_in = summary["funds"] + summary["skipped"]
         record.rows_loaded = summary["funds"]
         record.rows_rejected = summary["skipped"]
@@ -133,6 +153,7 @@ def weekly_full_calc(
     runs: Iterable[Mapping[str, Any]] | None = None,
     now: dt.datetime | None = None,
     timezone: dt.tzinfo | str | None = None,
+    calendar: SessionCalendar | None = None,
 ) -> dict[str, Any]:
     """Recompute all metrics, purge expired staging rows, write the weekly report.
 
@@ -143,12 +164,14 @@ def weekly_full_calc(
     of ``as_of``'s ISO week is written to ``settings.report_dir`` (see :mod:`fundpipe.report`):
     ``runs`` are the week's job runs it shows (mappings with ``job_id``, ``status``,
     ``started_at``, ``duration``; None: no run history), ``timezone`` (default UTC) decides which
-    day a run falls on: pass the scheduler's. Returns the metrics summary (``calc_date`` None
+    day a run falls on: pass the scheduler's; the calendar gives the week's sessions and its
+    closed days, which the report lists with their names. Returns the metrics summary (``calc_date`` None
     when there is no NAV yet) plus ``purged_staging``, ``report`` (the report's path) and
     ``report_seconds``.
     """
     day = _day(as_of)
     with logged_step(engine, "weekly_full_calc", day) as record:
+        calendar = calendar or fund_calendar(engine, settings)
         summary = _metrics(engine, settings, day)
         cutoff = as_naive_utc(now or utcnow_naive()) - dt.timedelta(days=settings.staging_retention_days)
         summary["purged_staging"] = purge_staging(engine, cutoff)
@@ -156,7 +179,9 @@ def weekly_full_calc(
         record.rows_loaded = summary["funds"]
         record.rows_rejected = summary["skipped"]
         started = time.perf_counter()
-        report = write_weekly_report(engine, settings.report_dir, day, runs=runs, tz=timezone, now=now)
+        report = write_weekly_report(
+            engine, settings.report_dir, day, calendar, runs=runs, tz=timezone, now=now
+        )
         summary["report"] = str(report)
         summary["report_seconds"] = round(time.perf_counter() - started, 3)
         record.message = (
@@ -220,7 +245,8 @@ def _validate_message(summary: dict[str, Any]) -> str:
 
 
 def _metrics_message(summary: dict[str, Any]) -> str:
+    closed = f" (as_of is no session: {summary['closed']})" if summary.get("closed") else ""
     return (
-        f"metrics for {summary['funds']} funds on {summary['calc_date']}, "
+        f"metrics for {summary['funds']} funds on {summary['calc_date']}{closed}, "
         f"{summary['skipped']} skipped (too few observations)"
     )

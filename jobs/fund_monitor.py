@@ -12,20 +12,21 @@ TONES = {"ok": "ok", "stale": "warn", "never": "bad"}
 def fund_data_panel(engine, environ):
     """The seeds' monitoring panel, in the scheduler's panel form (see fund_scheduler.jobs.declare)."""
     from fundpipe import monitor
+    from fundpipe.settings import FundSettings
 
-    panel = monitor.panel(engine)
+    panel = monitor.panel(engine, FundSettings.from_env(environ))
     fresh = panel["freshness"]
     return {
         "title": "fund data",
         "data": panel,
         "text": monitor.render_text(panel),
-        "tables": [_freshness_table(fresh)],
-        "notes": _notes(fresh),
+        "tables": [_freshness_table(fresh, panel["calendar"]["name"])],
+        "notes": _calendar_notes(panel["calendar"]) + _notes(fresh),
         "gauges": _gauges(fresh),
     }
 
 
-def _freshness_table(fresh):
+def _freshness_table(fresh, calendar_name):
     rows = []
     for name in ("fund_nav", "fund_metrics"):
         info = fresh[name]
@@ -34,11 +35,18 @@ def _freshness_table(fresh):
             [
                 name,
                 info["latest"] or "never",
-                "–" if behind is None else f"{behind} d",
+                "–" if behind is None else f"{behind} sessions",
                 {"text": info["status"], "tone": TONES.get(info["status"], "bad")},
             ]
         )
-    return {"title": "Data freshness", "columns": ["table", "latest", "behind", "status"], "rows": rows}
+    title = f"Data freshness (sessions of {calendar_name})"
+    return {"title": title, "columns": ["table", "latest", "behind", "status"], "rows": rows}
+
+
+def _calendar_notes(calendar):
+    """Today's closure, if any, and each problem met loading the calendar."""
+    notes = [f"today: {calendar['today_closed']}"] if calendar["today_closed"] else []
+    return notes + [f"calendar {calendar['name']}: {problem}" for problem in calendar["problems"]]
 
 
 def _notes(fresh):
@@ -61,7 +69,7 @@ def _gauges(fresh):
         },
         {
             "name": "fund_data_freshness_business_days",
-            "help": "Business days the newest row of each table is behind",
+            "help": "Sessions of the trading calendar (FUND_CALENDAR) the newest row of each table is behind",
             "labels": ["table"],
             "samples": [[[t], fresh[t]["business_days_behind"]] for t in tables],
         },

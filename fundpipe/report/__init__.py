@@ -3,10 +3,12 @@
 ``reports/weekly-<ISO year>-W<ISO week>.html`` covers Monday to Sunday of the ISO week that
 contains ``as_of`` (the Sunday run reports the week it ends). Sections:
 
+0. the trading calendar: the week's sessions, and its closed weekdays with their holidays'
+   names (``Thu 2026-10-01 National Day``), from the ``calendar`` passed in;
 1. Job runs per day: a jobs x days grid of the runs the caller hands in (``runs``), each cell
    coloured by its worst status with the counts per status, and the week's totals;
-2. data freshness: newest ``fund_nav`` date and how far it is behind ``as_of``, newest
-   ``fund_metrics`` calc_date;
+2. data freshness: newest ``fund_nav`` date and how far it is behind ``as_of`` (calendar days
+   and sessions), newest ``fund_metrics`` calc_date;
 3. rows loaded and quarantined per day (``data_update_log``'s validation runs for ``as_of``
    dates in the week) with a chart, and those runs' quarantined rows by rule
    (``fund_nav_quarantine``);
@@ -23,7 +25,7 @@ no row. The run history is the caller's (fundpipe knows nothing of the scheduler
     from fundpipe import report
     runs = [{"job_id": "daily_collection", "status": "success",
              "started_at": dt.datetime(2024, 6, 3, 11), "duration": 2.5}]
-    path = report.write_weekly_report(engine, "reports", dt.date(2024, 6, 9), runs=runs,
+    path = report.write_weekly_report(engine, "reports", dt.date(2024, 6, 9), xshg, runs=runs,
                                       tz="Asia/Shanghai")
 
 Modules: :mod:`~fundpipe.report.week` (the week and its file name), :mod:`~fundpipe.report.data`
@@ -43,6 +45,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fund_common.calendars import SessionCalendar
 from fundpipe.report import charts
 from fundpipe.report.data import TOP_N, weekly_report_data
 from fundpipe.report.render import render_html
@@ -64,6 +67,7 @@ def write_weekly_report(
     engine: sa.Engine,
     report_dir: str | os.PathLike[str],
     as_of: dt.date,
+    calendar: SessionCalendar,
     *,
     runs: Iterable[Mapping[str, Any]] | None = None,
     tz: dt.tzinfo | str | None = None,
@@ -71,11 +75,11 @@ def write_weekly_report(
 ) -> Path:
     """Collect, render and write the report of ``as_of``'s ISO week; return its path.
 
-    ``runs``, ``tz`` and ``now`` as for :func:`weekly_report_data`. ``report_dir`` is created if
+    ``calendar``, ``runs``, ``tz`` and ``now`` as for :func:`weekly_report_data`. ``report_dir`` is created if
     missing. The file is written to a temporary file in the same folder and renamed over the
     old one, so a reader never sees half a report and a re-run replaces it.
     """
-    data = weekly_report_data(engine, as_of, runs=runs, tz=tz, now=now)
+    data = weekly_report_data(engine, as_of, calendar, runs=runs, tz=tz, now=now)
     images = {name: charts.data_uri(png) if png else None for name, png in render_charts(data).items()}
     page = render_html(data, images)
     directory = Path(report_dir)

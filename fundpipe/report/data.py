@@ -17,13 +17,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from fund_common.calendars import SessionCalendar
 from fund_common.clock import as_naive_utc, utcnow_naive
 from fund_common.runstatus import DISPLAY_ORDER, NOT_RUNS, RAN, RunStatus, success_rate, worst
 from fundpipe.freshness import dated_freshness
 from fundpipe.report.week import week_bounds, week_window, zone
 from fundpipe.schema import data_update_log, fund_info, fund_metrics, fund_nav, fund_nav_quarantine
 
-__all__ = ["TOP_N", "weekly_report_data"]
+__all__ = ["TOP_N", "count_summary", "week_calendar", "weekly_report_data"]
 
 #: Funds listed at each end of the Sharpe ranking.
 TOP_N = 10
@@ -42,6 +43,7 @@ _SHARPE_COLUMNS = (
 def weekly_report_data(
     engine: sa.Engine,
     as_of: dt.date,
+    calendar: SessionCalendar,
     *,
     runs: Iterable[Mapping[str, Any]] | None = None,
     tz: dt.tzinfo | str | None = None,
@@ -54,11 +56,14 @@ def weekly_report_data(
     each falls on the day of ``tz`` it started in. None means no run history: the run sections
     say so. ``now`` (naive UTC or aware; default the current time) is the generation time.
 
+    ``calendar`` is the trading calendar: the week's sessions and closed days, and the sessions
+    the data is behind, are its.
+
     Keys: ``title``, ``week_start``, ``week_end``, ``as_of``, ``timezone``, ``generated_at``,
-    ``days``, ``history_available``, ``jobs`` (per job: ``job_id``, ``days`` [{``counts``,
-    ``status``}] x 7, ``totals``, ``durations`` [[local ISO time, seconds]], ``median_seconds``,
-    ``max_seconds``), ``totals``, ``freshness``, ``loads`` (per day), ``quarantine_rules``,
-    ``sharpe``.
+    ``days``, ``calendar`` (see :func:`week_calendar`), ``history_available``, ``jobs`` (per
+    job: ``job_id``, ``days`` [{``counts``, ``status``}] x 7, ``totals``, ``durations`` [[local
+    ISO time, seconds]], ``median_seconds``, ``max_seconds``), ``totals``, ``freshness``,
+    ``loads`` (per day), ``quarantine_rules``, ``sharpe``.
     """
     where = zone(tz)
     monday, sunday = week_bounds(as_of)
@@ -75,14 +80,28 @@ def weekly_report_data(
             "timezone": str(where),
             "generated_at": as_naive_utc(now or utcnow_naive()).isoformat(timespec="seconds"),
             "days": [d.isoformat() for d in days],
+            "calendar": week_calendar(calendar, days),
             "history_available": history is not None,
             "jobs": history or [],
             "totals": count_summary(_sum_counts(history or [])),
-            "freshness": _freshness(conn, as_of, tables),
+            "freshness": _freshness(conn, as_of, calendar, tables),
             "loads": _loads(conn, days, tables),
             "quarantine_rules": _quarantine_rules(conn, days, tables),
             "sharpe": _sharpe(conn, as_of, tables),
         }
+
+
+def week_calendar(calendar: SessionCalendar, days: Sequence[dt.date]) -> dict[str, Any]:
+    """The week's trading calendar: ``name``, ``source``, ``sessions`` (how many of ``days``
+    are sessions) and ``closed``: each weekday of ``days`` without a session, as ``date`` (ISO)
+    and ``name`` (the holiday's, ``holiday`` when the calendar has none)."""
+    closed = [d for d in days if d.weekday() < 5 and not calendar.is_session(d)]
+    return {
+        "name": calendar.name,
+        "source": calendar.source,
+        "sessions": sum(calendar.is_session(d) for d in days),
+        "closed": [{"date": d.isoformat(), "name": calendar.closed.get(d) or "holiday"} for d in closed],
+    }
 
 
 def count_summary(by_status: Mapping[str, int]) -> dict[str, Any]:
@@ -158,15 +177,17 @@ def _sum_counts(jobs: Sequence[Mapping[str, Any]]) -> dict[str, int]:
     return total
 
 
-def _freshness(conn: sa.Connection, as_of: dt.date, tables: set[str]) -> dict[str, Any]:
+def _freshness(
+    conn: sa.Connection, as_of: dt.date, calendar: SessionCalendar, tables: set[str]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, column in (("nav", fund_nav.c.nav_date), ("metrics", fund_metrics.c.calc_date)):
-        fresh = dated_freshness(conn, column, as_of, tables=tables)
+        fresh = dated_freshness(conn, column, as_of, calendar, tables=tables)
         out[key] = {
             "latest": fresh.latest_iso,
             "funds": fresh.funds,
             "days_behind": fresh.days_behind,
-            "business_days_behind": fresh.trading_days_behind,
+            "business_days_behind": fresh.sessions_behind,
         }
     return out
 

@@ -41,6 +41,8 @@ from fundpipe.settings import FundSettings
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from fund_common.calendars import SessionCalendar
+
 __all__ = [
     "FUND_COLUMNS",
     "MISSING_TEXT",
@@ -128,29 +130,36 @@ def empty_funds() -> pd.DataFrame:
     return pd.DataFrame(columns=list(FUND_COLUMNS))
 
 
-def _demo(settings: FundSettings) -> Source:
+def _demo(settings: FundSettings, calendar: SessionCalendar | None) -> Source:
     from fundpipe.sources.demo import DemoSource
 
-    return DemoSource(n_funds=settings.demo_funds)
+    return DemoSource(n_funds=settings.demo_funds, calendar=calendar)
 
 
-def _csv(settings: FundSettings) -> Source:
+def _csv(settings: FundSettings, calendar: SessionCalendar | None) -> Source:
     from fundpipe.sources.csv import CsvSource
 
     return CsvSource(settings.csv_inbox)
 
 
-def _http(settings: FundSettings) -> Source:
+def _http(settings: FundSettings, calendar: SessionCalendar | None) -> Source:
     from fundpipe.sources.http import HttpSource
 
     return HttpSource(settings.http_url, timeout=settings.http_timeout)
 
 
-_FACTORIES: dict[str, Callable[[FundSettings], Source]] = {"demo": _demo, "csv": _csv, "http": _http}
+_FACTORIES: dict[str, Callable[[FundSettings, SessionCalendar | None], Source]] = {
+    "demo": _demo,
+    "csv": _csv,
+    "http": _http,
+}
 
 
-def get_source(settings: FundSettings) -> Source:
-    """The source named by ``settings.source``; raise :class:`FundConfigError` if unknown."""
+def get_source(settings: FundSettings, calendar: SessionCalendar | None = None) -> Source:
+    """The source named by ``settings.source``; raise :class:`FundConfigError` if unknown.
+
+    ``calendar`` is the trading calendar, for a source that makes its own days (the demo
+    source publishes its sessions; None: every weekday)."""
     try:
         factory = _FACTORIES[settings.source]
     except KeyError:
@@ -158,7 +167,7 @@ def get_source(settings: FundSettings) -> Source:
             f"FUND_SOURCE={settings.source!r} is not a known source "
             f"(choose from: {', '.join(sorted(_FACTORIES))})"
         ) from None
-    return factory(settings)
+    return factory(settings, calendar)
 
 
 def staging_frame(frame: pd.DataFrame, source: str) -> pd.DataFrame:

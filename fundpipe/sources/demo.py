@@ -3,9 +3,13 @@
 Same fund and date give the same row on any machine and in any order of calls: every random
 number is a counter-based hash (splitmix64) of (fund, business day, stream), turned into a
 near-normal draw with integer and IEEE arithmetic only (no transcendental functions, no
-library random streams), and NAVs grow by ``cumprod``. Each fund walks Monday-Friday business
-days from :data:`EPOCH` (no holiday calendar); a call costs one vectorised walk over that
-history (~3,000 days), independent of how many days it returns.
+library random streams), and NAVs grow by ``cumprod``. Each fund walks the Monday-Friday days
+from :data:`EPOCH` (the walk's own index, the same under any calendar); a call costs one
+vectorised walk over that history (~3,000 days), independent of how many days it returns.
+
+Rows are published for the sessions of the source's calendar only: on a closed weekday (a
+holiday) the walk stands still (no move, no dividend) and no row is published, so the first
+session after a holiday moves, and states its return, against the last session before it.
 
 Funds: index ``i`` has code ``(7919 * i + 1) mod 10**6`` as 6 digits; types cycle through
 4 stock, 3 hybrid, 2 bond, 1 money-market per 10 funds, with per-type drift and volatility
@@ -43,6 +47,8 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from fund_common.calendars import SessionCalendar, weekdays_only
+from fundpipe.calendar import trading_day_mask
 from fundpipe.sources import FUND_COLUMNS, NAV_COLUMNS
 
 __all__ = ["EPOCH", "FAULT_RATES", "STALE_MIN_RETURN", "DemoSource", "fund_code"]
@@ -95,6 +101,11 @@ def _fault_slices(u: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def _walk_dates(days: np.ndarray) -> np.ndarray:
+    """The dates of the walk's days (its own index: the Monday-Friday days from EPOCH)."""
+    return np.busday_offset(EPOCH, days, roll="forward")
+
+
 def _mix(x: np.ndarray) -> np.ndarray:
     """splitmix64 finaliser on a uint64 array (wrapping arithmetic)."""
     x = x + np.uint64(0x9E3779B97F4A7C15)
@@ -126,12 +137,14 @@ class DemoSource:
 
     name = "demo"
 
-    def __init__(self, n_funds: int = 300, *, faults: bool = True):
-        """``n_funds`` funds; ``faults=False`` publishes every row correctly (a clean baseline)."""
+    def __init__(self, n_funds: int = 300, *, faults: bool = True, calendar: SessionCalendar | None = None):
+        """``n_funds`` funds; ``faults=False`` publishes every row correctly (a clean baseline);
+        rows on the sessions of ``calendar`` (None: every weekday)."""
         if n_funds < 1:
             raise ValueError(f"n_funds={n_funds!r} must be positive")
         self.n_funds = n_funds
         self.with_faults = faults
+        self.calendar = calendar if calendar is not None else weekdays_only("weekdays")
         self._index = np.arange(n_funds, dtype=np.int64)
         self._types = np.array([_TYPE_CYCLE[i % len(_TYPE_CYCLE)] for i in range(n_funds)])
 
@@ -148,11 +161,11 @@ class DemoSource:
         )
 
     def fetch(self, as_of: dt.date) -> pd.DataFrame:
-        """Rows for ``as_of``; empty on a Saturday, Sunday or before :data:`EPOCH`."""
+        """Rows for ``as_of``; empty on a day that is no session or before :data:`EPOCH`."""
         return self.fetch_range(as_of, as_of)
 
     def fetch_range(self, start: dt.date, end: dt.date) -> pd.DataFrame:
-        """Rows for every business day from ``start`` to ``end`` inclusive, date by date."""
+        """Rows for every session from ``start`` to ``end`` inclusive, date by date."""
         return self._range(start, end, labelled=False)
 
     def faults(self, start: dt.date, end: dt.date) -> pd.DataFrame:
@@ -172,27 +185,33 @@ class DemoSource:
         last = np.datetime64(end, "D")
         if last < first:
             return pd.DataFrame(columns=columns)
-        lo = int(np.busday_count(EPOCH, first))  # business-day index of the first wanted day
+        lo = int(np.busday_count(EPOCH, first))  # the walk's index of the first wanted day
         hi = int(np.busday_count(EPOCH, last + 1))  # one past the last wanted day
         if hi <= lo:
             return pd.DataFrame(columns=columns)
+        is_open = trading_day_mask(self.calendar, _walk_dates(np.arange(hi)))
+        if not is_open[lo:hi].any():
+            return pd.DataFrame(columns=columns)
         parts = [
-            self._rows(self._index[c : c + _FUND_CHUNK], lo, hi, labelled)
+            self._rows(self._index[c : c + _FUND_CHUNK], lo, hi, is_open, labelled)
             for c in range(0, self.n_funds, _FUND_CHUNK)
         ]
         frame = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
         return frame.sort_values(["nav_date"], kind="stable", ignore_index=True)
 
-    def _rows(self, funds: np.ndarray, lo: int, hi: int, labelled: bool = False) -> pd.DataFrame:
-        """Published rows of ``funds`` for business-day indexes ``lo`` to ``hi - 1``.
+    def _rows(
+        self, funds: np.ndarray, lo: int, hi: int, is_open: np.ndarray, labelled: bool = False
+    ) -> pd.DataFrame:
+        """Published rows of ``funds`` for the walk's days ``lo`` to ``hi - 1`` that are open
+        (``is_open``, per walk day from 0: a session of the calendar).
 
         With ``labelled``, a ``fault`` column names each row's fault (``None`` for a clean row).
         """
-        unit, accum, ret = self._walk(funds, hi)  # shape (hi, n): day 0 is EPOCH
-        days = np.arange(lo, hi)
-        before = np.maximum(days - 1, 0)  # the previous business day (stale repeats never use day 0's)
+        unit, accum, ret = self._walk(funds, hi, is_open)  # shape (hi, n): day 0 is EPOCH
+        days = np.arange(lo, hi)[is_open[lo:hi]]
+        before = np.maximum(days - 1, 0)  # the walk's day before (stale repeats never use day 0's)
         prev_unit, prev_accum = unit[before], accum[before]
-        unit, accum, ret = unit[lo:hi], accum[lo:hi], ret[lo:hi]
+        unit, accum, ret = unit[days], accum[days], ret[days]
         grid_day, grid_fund = np.meshgrid(days, funds, indexing="ij")
 
         ev = _fields(_hash(grid_fund, grid_day, _S_EVENT))  # [2]: fault kind, [3]: fault draw
@@ -206,7 +225,7 @@ class DemoSource:
         unit = np.where(stale, prev_unit, unit)
         accum = np.where(stale, prev_accum, accum)
 
-        dates = np.busday_offset(EPOCH, days, roll="forward")
+        dates = _walk_dates(days)
         codes = np.array([fund_code(int(i)) for i in funds], dtype=object)
         repeat = 1 + dup.ravel().astype(np.int64)  # day-major order: dates ascend
         data = {
@@ -224,8 +243,11 @@ class DemoSource:
             data["fault"] = np.repeat(faults.ravel(), repeat)
         return pd.DataFrame(data, columns=list(data))
 
-    def _walk(self, funds: np.ndarray, n_days: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Published (unit_nav, accum_nav, daily_return %) for days ``0..n_days-1``."""
+    def _walk(
+        self, funds: np.ndarray, n_days: int, is_open: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Published (unit_nav, accum_nav, daily_return %) for the walk's days ``0..n_days-1``;
+        on a day not open the NAVs stand still (no move, no dividend)."""
         types = self._types[funds]
         mu, vol, beta, p_div = (np.array([_TYPES[t][k] for t in types]) for k in range(4))
         f_lo = np.array([_TYPES[t][4][0] for t in types])
@@ -241,10 +263,11 @@ class DemoSource:
         z = beta * market + np.sqrt(1.0 - beta * beta) * own
         gross = 1.0 + mu / 252.0 + vol / np.sqrt(252.0) * z
         gross[0] = 1.0  # every fund starts at 1.0000 on EPOCH
+        gross[~is_open[:n_days]] = 1.0
         total = np.cumprod(gross, axis=0)
 
         ev = _fields(_hash(grid_fund, grid_day, _S_EVENT))  # [0]: pays?, [1]: how much
-        pays = (ev[0] < p_div) & (days[:, None] > 0)
+        pays = (ev[0] < p_div) & (days[:, None] > 0) & is_open[:n_days, None]
         frac = np.where(pays, f_lo + (f_hi - f_lo) * ev[1], 0.0)
         keep = np.cumprod(1.0 - frac, axis=0)  # share of the total-return index still in units
         keep_before = np.vstack([np.ones((1, len(funds))), keep[:-1]])

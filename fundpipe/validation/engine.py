@@ -22,6 +22,7 @@ from typing import Any
 
 import pandas as pd
 
+from fund_common.calendars import SessionCalendar, weekdays_only
 from fundpipe.errors import FundPipelineError
 from fundpipe.settings import FundSettings
 
@@ -43,15 +44,19 @@ MAX_REJECT_SHARE = 0.05
 
 @dataclasses.dataclass(frozen=True)
 class RuleContext:
-    """What a rule may consult besides the rows: the day being validated, settings, database.
+    """What a rule may consult besides the rows: the day being validated, settings, database,
+    the trading calendar.
 
     ``settings`` None means the defaults; ``conn`` None means no stored data (no previous
-    NAVs, no fund types, coverage not checked). ``cache`` is per :func:`apply_rules` call.
+    NAVs, no fund types, coverage not checked); ``calendar`` None means every weekday is a
+    session (the pipeline passes ``FUND_CALENDAR``'s, see :mod:`fundpipe.calendar`). ``cache``
+    is per :func:`apply_rules` call.
     """
 
     as_of: dt.date
     settings: FundSettings | None = None
     conn: Any = None  # a SQLAlchemy Connection, for rules that compare with stored data
+    calendar: SessionCalendar | None = None
     cache: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -59,8 +64,14 @@ class RuleContext:
         """The settings, or the defaults when none were given."""
         return self.settings if self.settings is not None else _DEFAULT_SETTINGS
 
+    @property
+    def sessions(self) -> SessionCalendar:
+        """The calendar, or the weekday fallback when none was given."""
+        return self.calendar if self.calendar is not None else _WEEKDAYS
+
 
 _DEFAULT_SETTINGS = FundSettings()
+_WEEKDAYS = weekdays_only("weekdays")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,7 +13,8 @@ the batch (:func:`batch_anchor`), so a typo on day one does not become the refer
 return rules skip it.
 
 **Return consistency.** Checked when daily_return is published and the previous known NAV is
-from the previous trading day (so the return's base is known). The expected return is
+from the previous session of the trading calendar (so the return's base is known: after the
+National Day week, 2026-10-08 is compared with 2026-09-30). The expected return is
 ``(unit_nav + dividend) / prev_unit_nav - 1`` in percent, where ``dividend`` is the rise of
 ``accum_nav - unit_nav`` since that day (cash paid per unit; 0 when an accum_nav is missing;
 a fall counts as 0, so a unit-NAV typo cannot pass as a negative dividend; see
@@ -27,8 +28,8 @@ margin) ``+ 1 % of |expected|`` (sources computing the return slightly different
 when a dividend is added back). At a NAV of 1 and a flat day that is 0.025 pp: a stale repeat
 is caught whenever its return is at least 0.03 %; below that, a repeated NAV is
 indistinguishable from a genuinely flat day. Not checked (documented gaps): the row after a
-missing or rejected day, and after a holiday the weekday calendar does not know (the return's
-base is unknown), so a NAV repeated two days running is caught on the first day only; and the
+missing or rejected day, and after a closure the calendar does not know (the return's base
+is unknown), so a NAV repeated two days running is caught on the first day only; and the
 first row of a fund with no stored history (if it is a stale repeat, the second row is the one
 quarantined).
 """

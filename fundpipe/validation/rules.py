@@ -11,8 +11,9 @@ how rules run); settings are ``FUND_*`` variables, see :mod:`fundpipe.settings`.
    a log line or steer a terminal wherever the code is shown).
 5. ``date_not_future``: nav_date is not after ``as_of``, the day being validated (passed in,
    never the wall clock).
-6. ``trading_day``: nav_date is a trading day of :mod:`fundpipe.calendar` (Monday to Friday
-   until an exchange calendar is plugged in there).
+6. ``trading_day``: nav_date is a session of the context's calendar (``FUND_CALENDAR``, see
+   :mod:`fundpipe.calendar`); the reason names the closure: ``nav_date 2026-10-01 is not a
+   trading day (XSHG closed: National Day)``.
 7. ``positive_nav``: unit_nav (and accum_nav when given) positive and finite.
 8. ``no_duplicate_key``: one row per (fund_code, nav_date) per batch; the first is kept.
 9. ``nav_jump``: ``|unit_nav / previous unit_nav - 1| <= FUND_MAX_JUMP`` (0.3). Catches a
@@ -37,7 +38,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from fund_common.escaping import control_characters
-from fundpipe.calendar import is_trading_day, previous_trading_days, trading_day_mask
+from fundpipe.calendar import previous_trading_days, trading_day_mask
 from fundpipe.schema import CODE_LENGTH, fund_info, fund_nav
 from fundpipe.validation.columns import as_days, as_floats, is_missing, num, reject
 from fundpipe.validation.engine import Finding, RuleContext, rule
@@ -149,10 +150,11 @@ def date_not_future(rows: pd.DataFrame, context: RuleContext) -> pd.DataFrame:
 
 @rule("trading_day")
 def trading_day(rows: pd.DataFrame, context: RuleContext) -> pd.DataFrame:
-    """nav_date must be a trading day of :mod:`fundpipe.calendar` (for now Monday to Friday)."""
+    """nav_date must be a session of the trading calendar (``FUND_CALENDAR``)."""
+    calendar = context.sessions
     days = as_days(rows["nav_date"])
-    bad = ~trading_day_mask(days)
-    reasons = [f"nav_date {d} is a {d.item():%A}, not a trading day" for d in days[bad]]
+    bad = ~trading_day_mask(calendar, days)
+    reasons = [f"nav_date {d} is not a trading day ({calendar.closure(d.item())})" for d in days[bad]]
     return reject(rows, bad, reasons)
 
 
@@ -219,8 +221,9 @@ def nav_jump(rows: pd.DataFrame, context: RuleContext) -> pd.DataFrame:
 
 @rule("return_consistent")
 def return_consistent(rows: pd.DataFrame, context: RuleContext) -> pd.DataFrame:
-    """daily_return must agree with the NAV change against the previous trading day."""
+    """daily_return must agree with the NAV change against the previous session."""
     absolute = context.config.return_tolerance
+    calendar = context.sessions
 
     def judge(cur: Series, prev: Series) -> tuple[np.ndarray, ...]:
         """(bad, expected, tolerance, dividend) of each row against its previous NAV."""
@@ -228,7 +231,7 @@ def return_consistent(rows: pd.DataFrame, context: RuleContext) -> pd.DataFrame:
         adjusted = ((cur.unit + paid) / prev.unit - 1.0) * 100.0
         plain = (cur.unit / prev.unit - 1.0) * 100.0
         r = cur.daily_return
-        adjacent = prev.found & (prev.day == previous_trading_days(cur.day))
+        adjacent = prev.found & (prev.day == previous_trading_days(calendar, cur.day))
         tol = return_tolerance(adjusted, prev.unit, absolute, paid)
         off = (np.abs(r - adjusted) > tol) & (
             np.abs(r - plain) > return_tolerance(plain, prev.unit, absolute)
@@ -262,9 +265,10 @@ def return_bounds(rows: pd.DataFrame, context: RuleContext) -> pd.DataFrame:
     }
     bounds = kinds.map(bound_of).astype(float).fillna(settings.return_bound).to_numpy()
     kinds = kinds.to_numpy()
+    calendar = context.sessions
 
     def implied(cur: Series, prev: Series) -> np.ndarray:
-        adjacent = prev.found & (prev.day == previous_trading_days(cur.day))
+        adjacent = prev.found & (prev.day == previous_trading_days(calendar, cur.day))
         change = ((cur.unit + dividend(cur, prev)) / prev.unit - 1.0) * 100.0
         return np.where(adjacent, change, np.nan)
 
@@ -299,8 +303,9 @@ def coverage(accepted: pd.DataFrame, context: RuleContext) -> Finding:
     day = context.as_of
     if context.conn is None:
         return Finding(True, "not checked: no database")
-    if not is_trading_day(day):
-        return Finding(True, f"not checked: {day} is not a trading day")
+    closed = context.sessions.closure(day)
+    if closed:
+        return Finding(True, f"not checked: {day} is not a trading day ({closed})")
     active = set(
         context.conn.execute(
             sa.select(fund_info.c.fund_code).where(fund_info.c.is_active.is_(True))
