@@ -21,7 +21,13 @@ from collections.abc import Sequence
 
 import click
 
-from fund_scheduler.cli import admin_commands, daemon_commands, job_commands, report_commands
+from fund_scheduler.cli import (
+    admin_commands,
+    calendar_commands,
+    daemon_commands,
+    job_commands,
+    report_commands,
+)
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.output import error
 from fund_scheduler.errors import SchedulerError
@@ -63,7 +69,7 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = Cli()
 
 
-for module in (daemon_commands, job_commands, report_commands, admin_commands):
+for module in (daemon_commands, job_commands, report_commands, admin_commands, calendar_commands):
     for command in module.COMMANDS:
         cli.add_command(command)
 
