@@ -282,6 +282,11 @@ class AlertSettings:
         return shown
 
 
+def _default_calendars_file(home: Path) -> Path:
+    """``config/calendars.toml``, found where ``config/jobs.toml`` is (the checkout, else home)."""
+    return program.default_jobs_config(home).parent / "calendars.toml"
+
+
 @dataclass(frozen=True)
 class Settings:
     """Validated daemon settings. Build with :meth:`from_env`."""
@@ -301,6 +306,8 @@ class Settings:
     run_on_first_start: bool = True
     jobs_config: Path = field(default_factory=lambda: program.default_jobs_config(program.default_home()))
     jobs_packages: tuple[str, ...] = field(default_factory=lambda: (program.bundled_jobs_package(),))
+    #: The operator's calendar file (closures announced after the library's release), beside jobs.toml.
+    calendars_file: Path = field(default_factory=lambda: _default_calendars_file(program.default_home()))
     migrations: str | None = DEFAULT_MIGRATIONS
     http_host: str = "127.0.0.1"
     http_port: int = 5000
@@ -340,6 +347,7 @@ class Settings:
             run_on_first_start=env.boolean("SCHEDULER_RUN_ON_FIRST_START", True),
             jobs_config=env.path("SCHEDULER_JOBS_CONFIG", program.default_jobs_config(home)).resolve(),
             jobs_packages=packages,
+            calendars_file=env.path("SCHEDULER_CALENDARS_FILE", _default_calendars_file(home)).resolve(),
             migrations=None if migrations.lower() == "none" else migrations,
             http_host=env.text("SCHEDULER_HTTP_HOST") or "127.0.0.1",
             http_port=_port(env, "SCHEDULER_HTTP_PORT", 5000),
@@ -406,6 +414,7 @@ class Settings:
             "SCHEDULER_RUN_ON_FIRST_START": str(self.run_on_first_start).lower(),
             "SCHEDULER_JOBS_CONFIG": str(self.jobs_config),
             "SCHEDULER_JOBS_PACKAGES": ",".join(self.jobs_packages),
+            "SCHEDULER_CALENDARS_FILE": str(self.calendars_file),
             "SCHEDULER_MIGRATIONS": self.migrations or "none",
             "HISTORY_RETENTION_DAYS": str(self.history_retention_days),
             "SCHEDULER_HTTP_HOST": self.http_host,

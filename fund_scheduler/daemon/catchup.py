@@ -12,6 +12,10 @@ time is *missed*: recorded in the history with a warning, never silently dropped
 within grace that are older than the one that runs are merged into it: each is recorded
 ``coalesced``, its error naming the run that covered it (``covered by the run of <time>``), with
 one log line per job. Without coalescing every fire time within grace runs.
+
+A fire time on a day that is no session of the job's exchange calendar (a stored next run time
+planned before the calendar learnt of a closure) is neither run nor recorded: it is *skipped*,
+logged, and the job moves to its next fire time on a session. Closed days are never ``missed``.
 """
 
 from __future__ import annotations
@@ -46,6 +50,13 @@ class CatchUpPlan:
     next_run_time: datetime | None  # what the job store should hold afterwards
     truncated: bool = False  # more than MAX_FIRE_TIMES passed; the oldest were not enumerated
     coalesced: list[datetime] = field(default_factory=list)  # within grace, merged into run[-1]
+    #: Due fire times on a closed day of the job's calendar, with the reason: not run, not recorded.
+    skipped: list[tuple[datetime, str]] = field(default_factory=list)
+
+    @property
+    def moves_only(self) -> bool:
+        """True when nothing is due but a skipped fire time: only the next run time changes."""
+        return not self.due and bool(self.skipped)
 
 
 def due_fire_times(trigger: Any, first: datetime, now: datetime) -> tuple[list[datetime], bool]:
@@ -76,6 +87,11 @@ def plan_catch_up(
     if stored_next_run is None or stored_next_run.astimezone(UTC) > now.astimezone(UTC):
         return CatchUpPlan([], [], [], stored_next_run)
     due, truncated = due_fire_times(trigger, stored_next_run, now)
+    skipped = _closed(trigger, due)
+    if skipped:
+        due = [fire for fire in due if fire not in {when for when, _ in skipped}]
+        if not due:
+            return CatchUpPlan([], [], [], trigger.get_next_fire_time(stored_next_run, now), skipped=skipped)
     if truncated:  # down for ages on a frequent trigger: record what was enumerated, start afresh
         return CatchUpPlan(due, [], due, trigger.get_next_fire_time(None, now), truncated)
     grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
@@ -87,7 +103,29 @@ def plan_catch_up(
     missed, within = due[:first_within], due[first_within:]
     run = within[-1:] if coalesce else within
     next_run = run[0] if run else trigger.get_next_fire_time(due[-1], now)
-    return CatchUpPlan(due, run, missed, next_run, coalesced=within[:-1] if coalesce else [])
+    coalesced = within[:-1] if coalesce else []
+    return CatchUpPlan(due, run, missed, next_run, coalesced=coalesced, skipped=skipped)
+
+
+def _closed(trigger: Any, fire_times: list[datetime]) -> list[tuple[datetime, str]]:
+    """The fire times on a closed day of ``trigger``'s calendar, with the reason (none without one)."""
+    closure_at = getattr(trigger, "closure_at", None)
+    if closure_at is None:
+        return []
+    reasons = ((fire, closure_at(fire)) for fire in fire_times)
+    return [(fire, reason) for fire, reason in reasons if reason is not None]
+
+
+def log_skipped(job_id: str, plan: CatchUpPlan) -> None:
+    """One line per skipped fire time of ``plan`` (a closed day: not run, not recorded)."""
+    for fire_time, reason in plan.skipped:
+        logger.info(
+            "job=%s fire time %s not run: %s (the calendar changed since it was planned); next run %s",
+            job_id,
+            fire_time.isoformat(),
+            reason,
+            plan.next_run_time.isoformat() if plan.next_run_time else "none",
+        )
 
 
 #: ``record(job_id, status, scheduled_run_time=..., error=...)``: writes one final history row.
@@ -152,6 +190,10 @@ def catch_up_missed(
 
     for job in scheduler.get_jobs():
         plan = plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce)
+        log_skipped(job.id, plan)
+        if plan.moves_only:
+            scheduler.modify_job(job.id, next_run_time=plan.next_run_time)
+            continue
         if not plan.due:
             continue
         record_unrun(record, job.id, plan, DOWN)

@@ -9,7 +9,9 @@ so that every fire time is accounted for and the clock can be injected:
   grace are handed to :attr:`GuardedBackgroundScheduler.record_unrun` as *coalesced* (covered by
   that run) and those past the grace time as *missed*; where 3.11 merged them silently. A run
   refused because the previous one still runs takes its coalesced fire times with it (all
-  ``skipped``, through ``EVENT_JOB_MAX_INSTANCES``).
+  ``skipped``, through ``EVENT_JOB_MAX_INSTANCES``). A stored next run time on a closed day of the
+  job's exchange calendar (the calendar changed after it was planned) is not run and not recorded:
+  the job moves to its next fire time on a session.
 * **wall-clock steps**: each pass compares the wall clock (:attr:`clock`) with the monotonic one
   (:attr:`monotonic`); a difference of :data:`CLOCK_STEP` seconds or more is a step, logged. After
   a step *back*, interval jobs are moved back by the step (the next run comes when it was due in
@@ -47,7 +49,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
-from fund_scheduler.daemon.catchup import CatchUpPlan, plan_catch_up
+from fund_scheduler.daemon.catchup import CatchUpPlan, log_skipped, plan_catch_up
 from fund_scheduler.store.engine import describe_error, is_database_error
 
 __all__ = [
@@ -149,6 +151,10 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
             self.remove_job(job.id, alias)
             return []
         plan = plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce)
+        log_skipped(job.id, plan)
+        if plan.moves_only:
+            self._store_next(job, alias, store, plan.next_run_time)
+            return []
         if not plan.due:
             return []
         events: list[JobSubmissionEvent] = []
@@ -168,12 +174,16 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
         following = (
             plan.next_run_time if plan.truncated else job.trigger.get_next_fire_time(plan.due[-1], now)
         )
+        self._store_next(job, alias, store, following)
+        return events
+
+    def _store_next(self, job, alias: str, store, following: datetime | None) -> None:
+        """Store ``job``'s next run time; without one the job is finished and removed."""
         if following is None:
             self.remove_job(job.id, alias)
         else:
             job._modify(next_run_time=following)
             store.update_job(job)
-        return events
 
     def _watch_clock(self, now: datetime) -> None:
         """Log a step of the wall clock against the monotonic clock since the last pass; after a

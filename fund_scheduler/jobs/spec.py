@@ -121,8 +121,9 @@ class JobSpec:
         return job_zone(self.timezone, f"timezone of job {self.id}") if self.timezone else default
 
     def trigger(self, default_tz: ZoneInfo) -> CronTrigger:
-        """The APScheduler CronTrigger of this spec in its (or the default) timezone."""
-        return build_cron(self.schedule, self.zone(default_tz))
+        """The APScheduler CronTrigger of this spec in its (or the default) timezone, on its
+        exchange calendar's sessions when it has one."""
+        return build_cron(self.schedule, self.zone(default_tz), self.calendar)
 
     @property
     def target(self) -> str:

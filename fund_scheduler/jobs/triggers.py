@@ -6,14 +6,18 @@ Only the trigger classes in :data:`ALLOWED_TRIGGERS` can be restored from the jo
 
 Every cron trigger is a :class:`WallClockCronTrigger`: across daylight-saving changes a wall time
 fires once, as in cron (see its docstring). The stored form is unchanged (``"type": "cron"``), so
-jobs stored before it load as it.
+jobs stored before it load as it. A cron trigger with an exchange calendar is a
+:class:`CalendarCronTrigger` (fires on that exchange's sessions only); its stored form adds
+``"calendar": "XSHG"``.
 """
 
 from __future__ import annotations
 
 import copy
+import logging
+import re
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,9 +25,18 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.date import DateTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from fund_scheduler.jobs.calendars import BOOK
+
 CRON_FIELDS = ("year", "month", "day", "week", "day_of_week", "hour", "minute", "second")
 ALLOWED_TRIGGERS = ("cron", "interval", "date")
 _DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+#: A calendar trigger looks this many days ahead for a session before it gives up (fires no more).
+SESSION_SEARCH_DAYS = 800
+#: ``skipped_between`` lists at most this many skipped fire times.
+SKIPPED_LIMIT = 1000
+_CALENDAR_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_/-]{0,31}")
+
+logger = logging.getLogger("scheduler.triggers")
 
 
 def _dow_token(token: str) -> str:
@@ -95,6 +108,75 @@ class WallClockCronTrigger(CronTrigger):
         return any(f.name == "hour" and str(f) == "*" for f in self.fields)
 
 
+class CalendarCronTrigger(WallClockCronTrigger):
+    """A :class:`WallClockCronTrigger` that fires only on the sessions of exchange calendar
+    :attr:`calendar` (``XSHG``): a fire time whose local date (in the trigger's timezone) is no
+    session is skipped, and the next fire time on a session is returned.
+
+    The sessions come from :data:`fund_scheduler.jobs.calendars.BOOK` at each call (a missing
+    calendar, or a day beyond its known range, is a session when a weekday, with a warning). A
+    cron that meets no session within :data:`SESSION_SEARCH_DAYS` days fires no more (None, as a
+    cron naming 30 February), with an error line.
+    """
+
+    def __init__(self, calendar: str, **fields: Any) -> None:
+        if not isinstance(calendar, str) or not _CALENDAR_NAME.fullmatch(calendar):
+            raise ValueError(f"calendar {calendar!r} is not an exchange name such as 'XSHG'")
+        super().__init__(**fields)
+        self.calendar = calendar
+
+    def __getstate__(self):  # copy.copy (next_fire_times) keeps the calendar
+        return {**super().__getstate__(), "calendar": self.calendar}
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        self.calendar = state["calendar"]
+
+    def get_next_fire_time(self, previous_fire_time, now):
+        fire = super().get_next_fire_time(previous_fire_time, now)
+        if fire is None:
+            return None
+        horizon = self._local_day(fire) + timedelta(days=SESSION_SEARCH_DAYS)
+        while fire is not None and self.closure_at(fire) is not None:
+            day = self._local_day(fire)
+            if day >= horizon:
+                logger.error(
+                    "cron %s on calendar %s meets no session in %d days after %s: it fires no more",
+                    describe(self),
+                    self.calendar,
+                    SESSION_SEARCH_DAYS,
+                    fire.isoformat(),
+                )
+                return None
+            fire = super().get_next_fire_time(None, self._start_of(day + timedelta(days=1)))
+        return fire
+
+    def closure_at(self, fire: datetime) -> str | None:
+        """Why ``fire``'s local date is no session (``XSHG closed: National Day``); None on a session."""
+        return BOOK.closure(self.calendar, self._local_day(fire))
+
+    def skipped_between(self, start: datetime, end: datetime) -> list[tuple[datetime, str]]:
+        """The fire times of the cron in (``start``, ``end``] that fall on no session, each with
+        the reason (at most :data:`SKIPPED_LIMIT`; no jitter)."""
+        plain = WallClockCronTrigger.__new__(WallClockCronTrigger)
+        plain.__setstate__({**super().__getstate__(), "jitter": None})
+        skipped: list[tuple[datetime, str]] = []
+        limit = end.astimezone(UTC)
+        fire = plain.get_next_fire_time(None, after(start))
+        while fire is not None and fire.astimezone(UTC) <= limit and len(skipped) < SKIPPED_LIMIT:
+            reason = self.closure_at(fire)
+            if reason is not None:
+                skipped.append((fire, reason))
+            fire = plain.get_next_fire_time(fire, after(fire))
+        return skipped
+
+    def _local_day(self, moment: datetime) -> date:
+        return moment.astimezone(self.timezone).date()
+
+    def _start_of(self, day: date) -> datetime:
+        return datetime.combine(day, time(0), tzinfo=self.timezone)
+
+
 def _second_occurrence(moment: datetime, zone: Any) -> bool:
     """True when ``moment``'s wall time in ``zone`` happened already, earlier that night."""
     local = moment.astimezone(UTC).astimezone(zone)  # sets fold for the zone's second pass
@@ -103,18 +185,22 @@ def _second_occurrence(moment: datetime, zone: Any) -> bool:
     return local.replace(fold=0).utcoffset() != local.utcoffset()
 
 
-def build_cron(fields: Mapping[str, Any], timezone: ZoneInfo) -> CronTrigger:
-    """Return a :class:`WallClockCronTrigger` for ``fields``; raise ValueError naming a bad field."""
+def build_cron(fields: Mapping[str, Any], timezone: ZoneInfo, calendar: str | None = None) -> CronTrigger:
+    """Return a :class:`WallClockCronTrigger` for ``fields`` (a :class:`CalendarCronTrigger` with
+    ``calendar``); raise ValueError naming a bad field or calendar name."""
     unknown = sorted(set(fields) - set(CRON_FIELDS))
     if unknown:
         raise ValueError(f"unknown cron field(s) {', '.join(unknown)}")
-    return WallClockCronTrigger(timezone=timezone, **{k: str(v) for k, v in fields.items()})
+    values = {k: str(v) for k, v in fields.items()}
+    if calendar is not None:
+        return CalendarCronTrigger(calendar, timezone=timezone, **values)
+    return WallClockCronTrigger(timezone=timezone, **values)
 
 
 def trigger_to_dict(trigger: Any) -> dict[str, Any]:
     """Serialise an allowed trigger to a JSON-able dict; raise TypeError for any other class."""
     if isinstance(trigger, CronTrigger):
-        return {
+        data = {
             "type": "cron",
             "fields": {f.name: str(f) for f in trigger.fields},
             "timezone": str(trigger.timezone),
@@ -122,6 +208,9 @@ def trigger_to_dict(trigger: Any) -> dict[str, Any]:
             "end_date": _iso(trigger.end_date),
             "jitter": trigger.jitter,
         }
+        if isinstance(trigger, CalendarCronTrigger):
+            data["calendar"] = trigger.calendar
+        return data
     if isinstance(trigger, IntervalTrigger):
         return {
             "type": "interval",
@@ -156,7 +245,10 @@ def trigger_from_dict(data: Mapping[str, Any]) -> Any:
         fields = data.get("fields")
         if not isinstance(fields, Mapping) or set(fields) - set(CRON_FIELDS):
             raise ValueError("cron trigger has unknown or missing fields")
-        return WallClockCronTrigger(**{k: str(v) for k, v in fields.items()}, **common)
+        values = {k: str(v) for k, v in fields.items()}
+        if data.get("calendar") is not None:
+            return CalendarCronTrigger(data["calendar"], **values, **common)
+        return WallClockCronTrigger(**values, **common)
     seconds = float(data["seconds"])
     if seconds <= 0:
         raise ValueError("interval must be positive")
@@ -220,7 +312,8 @@ def describe(trigger: Any) -> str:
         f = {field.name: str(field) for field in trigger.fields}
         core = f"{f['minute']} {f['hour']} {f['day']} {f['month']} {f['day_of_week']}"
         extras = [f"{k}={f[k]}" for k in ("second", "week", "year") if f[k] not in ("0", "*")]
-        return f"cron {core}{' ' + ' '.join(extras) if extras else ''} ({trigger.timezone})"
+        sessions = f", {trigger.calendar} sessions" if isinstance(trigger, CalendarCronTrigger) else ""
+        return f"cron {core}{' ' + ' '.join(extras) if extras else ''} ({trigger.timezone}){sessions}"
     if isinstance(trigger, IntervalTrigger):
         return f"every {trigger.interval} ({trigger.timezone})"
     if isinstance(trigger, DateTrigger):
