@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import importlib.metadata
+import warnings
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -60,7 +61,11 @@ def compute(name: str) -> SessionCalendar:
     from exchange_calendars.errors import InvalidCalendarName  # type: ignore[import-untyped]
 
     try:
-        library_calendar = exchange_calendars.get_calendar(name)
+        with warnings.catch_warnings():  # the library's own use of pandas 3.1, not ours to fix
+            warnings.filterwarnings(
+                "ignore", message="Series.values returning an ndarray that drops timezone"
+            )
+            library_calendar = exchange_calendars.get_calendar(name)
     except InvalidCalendarName:
         known = set(known_names())
         examples = ", ".join(example for example in _EXAMPLES if example in known)

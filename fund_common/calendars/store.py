@@ -37,12 +37,13 @@ class StoredCalendar:
 def save(
     engine: Engine, calendar: SessionCalendar, library_version: str, now: dt.datetime | None = None
 ) -> None:
-    """Store ``calendar`` under its name, replacing the row it had (one transaction)."""
+    """Store ``calendar`` under its name, replacing the row it had (one transaction);
+    ``computed_at`` is ``now`` in whole seconds (what a MySQL ``DATETIME`` keeps)."""
     row = {
         "name": calendar.name,
         "body": json.dumps(calendar.to_json(), separators=(",", ":")),
         "library_version": library_version,
-        "computed_at": as_naive_utc(now or utcnow()),
+        "computed_at": as_naive_utc(now or utcnow()).replace(microsecond=0),
     }
     with engine.begin() as conn:
         conn.execute(sa.delete(exchange_calendars).where(exchange_calendars.c.name == calendar.name))

@@ -32,9 +32,8 @@ _DATE = click.DateTime(formats=["%Y-%m-%d"])
 
 
 def operator_file(settings: Settings) -> Path:
-    """The operator's calendar file: ``SCHEDULER_CALENDARS_FILE``, else calendars.toml beside jobs.toml."""
-    configured = getattr(settings, "calendars_file", None)
-    return Path(configured) if configured else settings.jobs_config.parent / "calendars.toml"
+    """The operator's calendar file (``SCHEDULER_CALENDARS_FILE``, default config/calendars.toml)."""
+    return settings.calendars_file
 
 
 @click.group(epilog="Exit status: 0; 1 the database refused; 2 an unknown calendar, a bad option or file.")
