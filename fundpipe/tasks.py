@@ -128,15 +128,18 @@ def compute_metrics(
     one bulk upsert into ``fund_metrics`` (5,000 funds in about 1.4 s here: README,
     Performance). ``calc_date`` is the latest NAV date on or before ``as_of``, so a run on a
     weekend or holiday rewrites the last trading day's rows instead of adding copies dated on
-    a day without prices (the message names the closure). Funds with fewer than
+    a day without prices (the message names the closure; the calendar is only consulted, and
+    loaded when None, in that case). Funds with fewer than
     ``settings.min_observations`` daily returns are skipped. Returns ``funds`` (written),
     ``skipped``, ``calc_date`` (ISO, None when there is no NAV yet), ``window_days``,
     ``nav_rows``, ``closed`` (why ``as_of`` is no session; None on a session).
     """
     day = _day(as_of)
     with logged_step(engine, "compute_metrics", day) as record:
-        calendar = calendar or fund_calendar(engine, settings)
-        summary = {**_metrics(engine, settings, day), "closed": calendar.closure(day)}
+        summary = _metrics(engine, settings, day)
+        summary["closed"] = None
+        if summary["calc_date"] != day.isoformat():  # as_of has no NAV: a closed day, or data missing
+            summary["closed"] = (calendar or fund_calendar(engine, settings)).closure(day)
         record.rows_in = summary["funds"] + summary["skipped"]
         record.rows_loaded = summary["funds"]
         record.rows_rejected = summary["skipped"]

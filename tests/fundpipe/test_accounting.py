@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from fund_common.calendars import weekdays_only
 from fundpipe import merge, tasks
 from fundpipe.collector import collect_into_staging, new_batch_id
 from fundpipe.errors import FundPipelineError
@@ -25,6 +26,7 @@ from fundpipe.settings import FundSettings
 
 THURSDAY, FRIDAY, SATURDAY = dt.date(2024, 5, 30), dt.date(2024, 5, 31), dt.date(2024, 6, 1)
 MONDAY, TUESDAY = dt.date(2024, 6, 3), dt.date(2024, 6, 4)
+WEEKDAYS = weekdays_only("WEEKDAYS")
 SETTINGS = FundSettings(demo_funds=10, demo_history_days=80)
 INJECTION = "x' OR '1'='1"
 CODES = [f"00000{i}" for i in range(10)]
@@ -48,7 +50,7 @@ class ListSource:
 
 
 def deliver(engine, rows, funds=(), day=MONDAY):
-    return collect_into_staging(engine, ListSource(rows, funds), day, new_batch_id(day), 80)
+    return collect_into_staging(engine, ListSource(rows, funds), day, new_batch_id(day), 80, WEEKDAYS)
 
 
 def count(engine, table, *where):

@@ -1,116 +1,113 @@
-"""The trading calendar: one declaration (weekdays, holidays), read one day at a time and over arrays."""
+"""The trading calendar: FUND_CALENDAR's sessions loaded once (stored, computed, the operator
+file over them), read one day at a time by the calendar and over arrays by fundpipe.calendar."""
 
 import datetime as dt
+import logging
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from fundpipe import calendar
-from fundpipe.calendar import (
-    first_of_trading_days,
-    is_trading_day,
-    previous_trading_day,
-    previous_trading_days,
-    trading_day_mask,
-    trading_days_between,
-)
-from fundpipe.settings import PROJECT_DIR
+from fund_common.calendars import SessionCalendar, store, table
+from fundpipe.calendar import fund_calendar, load_fund_calendar, previous_trading_days, trading_day_mask
+from fundpipe.settings import PROJECT_DIR, FundSettings
 
-FRIDAY, SATURDAY, SUNDAY, MONDAY = (dt.date(2024, 6, d) for d in (7, 8, 9, 10))
-# Dragon Boat Festival 2024 (Monday 2024-06-10): what the exchange calendar will add
-HOLIDAY = MONDAY
+NATIONAL_DAY = [dt.date(2026, 10, d) for d in (1, 2, 5, 6, 7)]
 
 
 def span(first, days):
     return [first + dt.timedelta(days=i) for i in range(days)]
 
 
-def weekday_count(latest, today):
-    """Reference: Monday-Friday days after ``latest`` up to and including ``today``, one by one."""
-    return sum(d.weekday() < 5 for d in span(latest + dt.timedelta(days=1), (today - latest).days))
+@pytest.fixture
+def db(engine):
+    """The fund database (SQLite, and MariaDB where it runs) with the calendars' table too."""
+    table.metadata.create_all(engine)
+    return engine
 
 
-@pytest.mark.parametrize(
-    ("latest", "today", "behind"),
-    [
-        ("2024-06-07", "2024-06-07", 0),  # Friday, same day
-        ("2024-06-07", "2024-06-08", 0),  # Saturday
-        ("2024-06-07", "2024-06-10", 1),  # Monday
-        ("2024-06-07", "2024-06-12", 3),
-        ("2024-06-07", "2024-06-14", 5),  # a week
-        ("2024-06-05", "2024-06-26", 15),  # three weeks
-        ("2024-06-08", "2024-06-10", 1),  # from a Saturday
-        ("2024-06-10", "2024-06-07", 0),  # latest after today
-    ],
-)
-def test_trading_days_between(latest, today, behind):
-    assert trading_days_between(dt.date.fromisoformat(latest), dt.date.fromisoformat(today)) == behind
-
-
-def test_trading_days_between_counts_every_weekday_once():
-    days = span(dt.date(2023, 12, 18), 60)
-    for latest in days:
-        for today in days:
-            expected = weekday_count(latest, today) if today > latest else 0
-            assert trading_days_between(latest, today) == expected, (latest, today)
-
-
-def test_one_day_at_a_time():
-    assert [is_trading_day(d) for d in (FRIDAY, SATURDAY, SUNDAY, MONDAY)] == [True, False, False, True]
-    assert [previous_trading_day(d) for d in (SATURDAY, SUNDAY, MONDAY)] == [FRIDAY] * 3
-    assert previous_trading_day(FRIDAY) == dt.date(2024, 6, 6)
-
-
-@pytest.mark.parametrize(
-    ("as_of", "n", "first"),
-    [
-        (MONDAY, 1, MONDAY),
-        (SUNDAY, 1, FRIDAY),  # not a trading day: the days end on the Friday before
-        (SUNDAY, 5, dt.date(2024, 6, 3)),
-        (MONDAY, 2, FRIDAY),
-        (dt.date(2024, 6, 3), 260, dt.date(2023, 6, 6)),  # 52 weeks back, then the Tuesday
-    ],
-)
-def test_first_of_trading_days(as_of, n, first):
-    assert first_of_trading_days(as_of, n) == first
-    last = as_of if is_trading_day(as_of) else previous_trading_day(as_of)
-    assert trading_days_between(first, last) == n - 1
-
-
-def test_first_of_trading_days_needs_one_day():
-    with pytest.raises(ValueError, match="n=0 must be at least 1"):
-        first_of_trading_days(MONDAY, 0)
-
-
-def test_the_array_forms_agree_with_the_one_day_forms():
-    days = span(dt.date(2024, 5, 1), 70)
+def test_the_array_forms_agree_with_the_calendar_day_by_day(xshg):
+    days = span(dt.date(2025, 12, 1), 400)  # crosses the end of the known range (2026-12-31)
     array = np.array(days, dtype="datetime64[D]")
-    assert trading_day_mask(array).tolist() == [is_trading_day(d) for d in days]
-    assert [d.item() for d in previous_trading_days(array)] == [previous_trading_day(d) for d in days]
+    assert trading_day_mask(xshg, array).tolist() == [xshg.is_session(d) for d in days]
+    assert [d.item() for d in previous_trading_days(xshg, array)] == [xshg.previous_session(d) for d in days]
+    assert not trading_day_mask(xshg, NATIONAL_DAY).any()
+    assert previous_trading_days(xshg, ["2026-10-08"])[0] == np.datetime64("2026-09-30")
+    beyond = np.array(["2027-01-01", "2027-01-02", "2027-01-04"], dtype="datetime64[D]")
+    assert trading_day_mask(xshg, beyond).tolist() == [True, False, True]  # weekdays past the range
 
 
-def test_a_holiday_is_plugged_in_once_and_every_reading_follows(monkeypatch):
-    monkeypatch.setattr(calendar, "HOLIDAYS", frozenset({HOLIDAY}))
-    tuesday = HOLIDAY + dt.timedelta(days=1)
-    assert not is_trading_day(HOLIDAY) and is_trading_day(tuesday)
-    assert previous_trading_day(tuesday) == FRIDAY
-    assert trading_days_between(FRIDAY, tuesday) == 1  # the Monday does not count
-    assert trading_days_between(dt.date(2024, 6, 3), dt.date(2024, 6, 17)) == 9
-    assert first_of_trading_days(tuesday, 2) == FRIDAY
-    assert first_of_trading_days(HOLIDAY, 1) == FRIDAY
-    days = np.array(span(FRIDAY, 5), dtype="datetime64[D]")
-    assert trading_day_mask(days).tolist() == [True, False, False, False, True]
-    assert previous_trading_days(days)[-1] == np.datetime64(FRIDAY)
+def test_weekend_sessions_count_in_the_array_forms_too():
+    cal = SessionCalendar(
+        "TEST",
+        dt.date(2026, 1, 1),
+        dt.date(2026, 12, 31),
+        closed={dt.date(2026, 10, 1): "National Day", dt.date(2026, 10, 2): "National Day"},
+        extra={dt.date(2026, 10, 10): "make-up session"},
+    )
+    days = span(dt.date(2026, 9, 26), 20)
+    array = np.array(days, dtype="datetime64[D]")
+    assert trading_day_mask(cal, array).tolist() == [cal.is_session(d) for d in days]
+    assert [d.item() for d in previous_trading_days(cal, array)] == [cal.previous_session(d) for d in days]
+    assert previous_trading_days(cal, ["2026-10-12"])[0] == np.datetime64("2026-10-10")
+    assert np.isnat(previous_trading_days(cal, np.array(["NaT"], dtype="datetime64[D]"))[0])
 
 
-def test_importing_and_counting_day_by_day_loads_no_numpy():
+def test_fund_calendar_computes_xshg_and_lays_the_operator_file_over_it(db, tmp_path, caplog):
+    calendars = tmp_path / "calendars.toml"
+    calendars.write_text(
+        '[XSHG]\nknown_until = "2027-12-31"\n[XSHG.closed]\n"2027-02-08" = "Spring Festival"\n'
+    )
+    settings = FundSettings(calendars_file=str(calendars))
+    with caplog.at_level(logging.WARNING, logger="fundpipe"):
+        cal = fund_calendar(db, settings)
+    assert caplog.records == []
+    assert cal.name == "XSHG" and "calendars.toml" in cal.source
+    assert cal.closure(dt.date(2027, 2, 8)) == "XSHG closed: Spring Festival"
+    assert cal.closure(dt.date(2026, 10, 1)) == "XSHG closed: National Day"
+    assert cal.is_session(dt.date(2027, 2, 9))
+    assert cal.previous_session(dt.date(2027, 2, 9)) == dt.date(2027, 2, 5)
+    assert not trading_day_mask(cal, ["2027-02-08"])[0]
+
+
+def test_the_stored_calendar_is_used_without_computing_and_a_missing_one_is_weekdays_and_a_problem(
+    db, tmp_path, caplog
+):
+    settings = FundSettings(calendar="XSHE", calendars_file=str(tmp_path / "none.toml"))
+    with caplog.at_level(logging.WARNING, logger="fundpipe"):
+        cal, problems = load_fund_calendar(db, settings, compute_missing=False)
+        assert cal.is_session(dt.date(2026, 10, 1))  # weekdays: nothing stored, nothing computed
+        fund_calendar(db, settings, compute_missing=False)
+    assert len(problems) == 1 and "XSHE" in problems[0] and "weekdays" in problems[0]
+    assert [r.getMessage() for r in caplog.records] == [f"calendar XSHE: {problems[0]}"]
+
+    table.metadata.create_all(db)
+    mine = SessionCalendar(
+        "XSHE", dt.date(2026, 1, 1), dt.date(2026, 12, 31), closed={NATIONAL_DAY[0]: "Test"}
+    )
+    store.save(db, mine, "test")
+    cal, problems = load_fund_calendar(db, settings, compute_missing=False)
+    assert problems == [] and cal.closure(NATIONAL_DAY[0]) == "XSHE closed: Test"
+
+
+def test_an_unknown_calendar_name_is_weekdays_and_a_problem_naming_it(db, tmp_path):
+    settings = FundSettings(calendar="NOPE", calendars_file=str(tmp_path / "none.toml"))
+    cal, problems = load_fund_calendar(db, settings)
+    assert cal.is_session(dt.date(2026, 10, 1))
+    assert len(problems) == 1 and "'NOPE'" in problems[0]
+
+
+def test_importing_and_loading_without_computing_loads_no_numpy_nor_pandas(db, tmp_path):
     code = (
-        "import sys, datetime as d; from fundpipe.calendar import trading_days_between as t; "
-        "assert t(d.date(2024, 6, 7), d.date(2024, 6, 10)) == 1; print('numpy' in sys.modules)"
+        "import sys, sqlalchemy as sa; from fundpipe.calendar import load_fund_calendar; "
+        "from fundpipe.settings import FundSettings; "
+        f"e = sa.create_engine({db.url.render_as_string(hide_password=False)!r}); "
+        f"s = FundSettings(calendars_file={str(tmp_path / 'x.toml')!r}); "
+        "load_fund_calendar(e, s, compute_missing=False); "
+        "print(sorted(m for m in ('numpy', 'pandas', 'exchange_calendars') if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_DIR
     ).stdout
-    assert out.strip() == "False"
+    assert out.strip() == "[]"

@@ -1,6 +1,8 @@
-"""The monitoring panel: freshness and recent updates; empty and filled databases.
+"""The monitoring panel: the calendar, freshness and recent updates; empty and filled databases.
 
-(Run statistics are the daemon's: the panel no longer reads job_executions.)
+(Run statistics are the daemon's: the panel no longer reads job_executions.) The filled
+database's 2024 dates are weekday sessions: its tasks run on the weekday calendar, and the
+panel, with no calendar stored and none computed in the daemon, falls back to weekdays too.
 """
 
 import datetime as dt
@@ -11,15 +13,18 @@ import sys
 import pytest
 import sqlalchemy as sa
 
+from fund_common.calendars import weekdays_only
 from fundpipe import monitor, tasks
-from fundpipe.schema import data_update_log, fund_nav_quarantine
+from fundpipe.schema import data_update_log, fund_nav, fund_nav_quarantine
 from fundpipe.settings import PROJECT_DIR, FundSettings
 from tests.support.schema import create_fund_tables
 
 FRIDAY = dt.date(2024, 6, 7)
 MONDAY_AFTER = dt.date(2024, 6, 10)
 END_OF_MONDAY = dt.datetime(2024, 6, 11)  # the panel's "now" for today=MONDAY_AFTER
-SETTINGS = FundSettings(demo_funds=12, demo_history_days=70)
+# no operator calendar file: the checkout's config/calendars.toml does not leak into the tests
+SETTINGS = FundSettings(demo_funds=12, demo_history_days=70, calendars_file="/nonexistent/calendars.toml")
+WEEKDAYS = weekdays_only("WEEKDAYS")
 
 
 def log_row(step, started_at, status="success", **values):
@@ -44,10 +49,10 @@ def filled(tmp_path_factory):
     engine = sa.create_engine(f"sqlite:///{tmp_path_factory.mktemp('monitor') / 'fund.db'}")
     create_fund_tables(engine)
     for day in (dt.date(2024, 6, 6), FRIDAY):
-        tasks.collect(engine, SETTINGS, day)
-        tasks.validate(engine, SETTINGS, day)
-        tasks.compute_metrics(engine, SETTINGS, day)
-    waiting = tasks.collect(engine, SETTINGS, MONDAY_AFTER)["staged"]  # not validated yet
+        tasks.collect(engine, SETTINGS, day, calendar=WEEKDAYS)
+        tasks.validate(engine, SETTINGS, day, calendar=WEEKDAYS)
+        tasks.compute_metrics(engine, SETTINGS, day, calendar=WEEKDAYS)
+    waiting = tasks.collect(engine, SETTINGS, MONDAY_AFTER, calendar=WEEKDAYS)["staged"]  # not validated yet
     assert waiting >= 12
     at = dt.datetime
     with engine.begin() as conn:
@@ -79,7 +84,7 @@ def filled(tmp_path_factory):
 
 def test_panel_on_an_empty_database(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    panel = monitor.panel(engine, today=MONDAY_AFTER)
+    panel = monitor.panel(engine, SETTINGS, today=MONDAY_AFTER)
     assert json.loads(json.dumps(panel)) == panel
     fresh = panel["freshness"]
     for name in ("fund_nav", "fund_metrics"):
@@ -93,7 +98,9 @@ def test_panel_on_an_empty_database(tmp_path):
     assert fresh["fund_nav_staging"] == {"unprocessed": 0, "oldest_unprocessed": None}
     assert fresh["fund_nav_quarantine"]["rows"] == 0
     assert panel["updates"]["rows"] == [] and panel["updates"]["count"] == 0
-    assert set(panel) == {"today", "now", "freshness", "updates"}  # no run statistics
+    assert set(panel) == {"today", "now", "calendar", "freshness", "updates"}  # no run statistics
+    assert panel["calendar"]["name"] == "XSHG" and panel["calendar"]["known_until"] is None
+    assert "weekdays are used" in panel["calendar"]["problems"][0]  # none stored, none computed here
     assert sa.inspect(engine).get_table_names() == []  # the panel creates nothing
 
     text = monitor.render_text(panel)
@@ -153,13 +160,14 @@ def test_updates_of_the_last_24_hours(filled):
 
 
 def test_render_text_of_a_filled_panel(filled):
-    panel = monitor.panel(filled, today=MONDAY_AFTER)
+    panel = monitor.panel(filled, SETTINGS, today=MONDAY_AFTER)
     text = monitor.render_text(panel)
     assert text == monitor.render_text(json.loads(json.dumps(panel)))
     for expected in (
-        "Data freshness (today 2024-06-10)",
+        "Data freshness (today 2024-06-10; sessions of XSHG)",
         "2024-06-07",
-        "3 d (1 business)",
+        "3 d (1 sessions)",
+        "! calendar XSHG: ",
         f"{filled.waiting} rows waiting for validation",
         "2 rows in the last 7 days",
         "Updates in the last 24 h (since 2024-06-10 00:00 UTC): 3",
@@ -183,14 +191,52 @@ def test_panel_on_mariadb(mariadb_db_url):
         empty = monitor.panel(engine, today=MONDAY_AFTER)
         assert empty["freshness"]["fund_nav"]["status"] == "never"
         create_fund_tables(engine)
-        tasks.collect(engine, SETTINGS, FRIDAY)
-        tasks.validate(engine, SETTINGS, FRIDAY)
-        panel = monitor.panel(engine, today=MONDAY_AFTER)
+        tasks.collect(engine, SETTINGS, FRIDAY, calendar=WEEKDAYS)
+        tasks.validate(engine, SETTINGS, FRIDAY, calendar=WEEKDAYS)
+        panel = monitor.panel(engine, today=MONDAY_AFTER, calendar=WEEKDAYS)
     finally:
         engine.dispose()
     assert panel["freshness"]["fund_nav"]["latest"] == "2024-06-07"
     assert panel["freshness"]["fund_metrics"]["status"] == "never"
-    assert "3 d (1 business)" in monitor.render_text(panel)
+    assert "3 d (1 sessions)" in monitor.render_text(panel)
+
+
+def test_the_panel_counts_the_sessions_of_the_stored_calendar_and_names_it(tmp_path, xshg):
+    from fund_common.calendars import store, table
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fund.db'}")
+    create_fund_tables(engine)
+    table.metadata.create_all(engine)
+    store.save(engine, xshg, "4.13")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.insert(fund_nav),
+            [
+                {
+                    "fund_code": "000001",
+                    "nav_date": dt.date(2026, 9, 30),
+                    "unit_nav": 1.0,
+                    "updated_at": END_OF_MONDAY,
+                }
+            ],
+        )
+    settings = FundSettings(calendars_file=str(tmp_path / "none.toml"))
+    holiday = monitor.panel(engine, settings, today=dt.date(2026, 10, 1))
+    assert holiday["calendar"] == {
+        "name": "XSHG",
+        "source": xshg.source,
+        "known_until": "2026-12-31",
+        "today_closed": "XSHG closed: National Day",
+        "problems": [],
+    }
+    assert holiday["freshness"]["fund_nav"]["business_days_behind"] == 0
+    after = monitor.panel(engine, settings, today=dt.date(2026, 10, 8))
+    nav = after["freshness"]["fund_nav"]
+    assert (nav["days_behind"], nav["business_days_behind"], nav["status"]) == (8, 1, "ok")
+    text = monitor.render_text(holiday)
+    assert "Data freshness (today 2026-10-01; XSHG closed: National Day; sessions of XSHG)" in text
+    assert "! calendar" not in text
+    engine.dispose()
 
 
 def test_computing_the_panel_loads_no_numpy_nor_pandas(tmp_path):
@@ -207,3 +253,17 @@ def test_computing_the_panel_loads_no_numpy_nor_pandas(tmp_path):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_DIR
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_the_bundled_panel_names_the_calendar_and_notes_its_problems(tmp_path):
+    from jobs.fund_monitor import fund_data_panel
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fund.db'}")
+    create_fund_tables(engine)
+    environ = {"SCHEDULER_HOME": str(tmp_path), "FUND_CALENDAR": "XSHE"}  # no config/calendars.toml there
+    panel = fund_data_panel(engine, environ)
+    assert panel["tables"][0]["title"] == "Data freshness (sessions of XSHE)"
+    note = panel["notes"][0]  # the loader's own words after the calendar's name
+    assert note.startswith("calendar XSHE: ") and "weekdays" in note
+    assert panel["data"]["calendar"]["name"] == "XSHE"
+    engine.dispose()

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from fundpipe import tasks
+from fundpipe.calendar import fund_calendar
 from fundpipe.collector import collect_into_staging, new_batch_id
 from fundpipe.errors import ValidationFailed
 from fundpipe.schema import (
@@ -71,8 +72,9 @@ class ListSource:
 
 
 def deliver(engine, rows, funds=None, day=MONDAY):
-    """Stage rows as a new batch, as a collection from ListSource would."""
-    return collect_into_staging(engine, ListSource(rows, funds), day, new_batch_id(day), 80)
+    """Stage rows as a new batch, as a collection from ListSource would (on the tasks' calendar)."""
+    calendar = fund_calendar(engine, SETTINGS)
+    return collect_into_staging(engine, ListSource(rows, funds), day, new_batch_id(day), 80, calendar)
 
 
 def count(engine, table, *where):
@@ -118,6 +120,7 @@ def test_daily_chain_on_a_fresh_database(loaded, caplog):
         "calc_date": "2024-06-03",
         "window_days": 79,
         "nav_rows": validated["loaded"],
+        "closed": None,
     }
     assert count(engine, fund_metrics, fund_metrics.c.calc_date == MONDAY) == 20
 

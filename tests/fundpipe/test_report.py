@@ -15,6 +15,7 @@ import jinja2
 import pytest
 import sqlalchemy as sa
 
+from fund_common.calendars import weekdays_only
 from fund_common.runstatus import RunStatus
 from fundpipe import report, tasks
 from fundpipe.schema import data_update_log, fund_info, fund_metrics
@@ -24,8 +25,9 @@ from tests.support.schema import create_fund_tables
 MONDAY = dt.date(2024, 6, 3)
 SUNDAY = dt.date(2024, 6, 9)
 WEEKDAYS = [MONDAY + dt.timedelta(days=i) for i in range(5)]
+CALENDAR = weekdays_only("WEEKDAYS")  # the week of 2024-06-03 has five sessions on XSHG too
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SECTIONS = {"summary", "job-runs", "freshness", "rows", "durations", "sharpe"}
+SECTIONS = {"summary", "calendar", "job-runs", "freshness", "rows", "durations", "sharpe"}
 HOSTILE = "<script>alert(1)</script>"
 
 
@@ -162,7 +164,7 @@ def test_weekly_full_calc_writes_the_report_with_sections_and_charts(week_db, tm
 
 
 def test_rows_loaded_and_quarantined_match_the_log(week_db):
-    data = report.weekly_report_data(week_db, SUNDAY, runs=week_runs(), tz="Asia/Shanghai")
+    data = report.weekly_report_data(week_db, SUNDAY, CALENDAR, runs=week_runs(), tz="Asia/Shanghai")
     with week_db.connect() as conn:
         logged = conn.execute(
             sa.select(
@@ -185,8 +187,8 @@ def test_rows_loaded_and_quarantined_match_the_log(week_db):
 
 
 def test_a_run_falls_on_its_day_in_the_report_timezone(week_db):
-    shanghai = report.weekly_report_data(week_db, SUNDAY, runs=week_runs(), tz="Asia/Shanghai")
-    utc = report.weekly_report_data(week_db, SUNDAY, runs=week_runs())
+    shanghai = report.weekly_report_data(week_db, SUNDAY, CALENDAR, runs=week_runs(), tz="Asia/Shanghai")
+    utc = report.weekly_report_data(week_db, SUNDAY, CALENDAR, runs=week_runs())
     by_job = {j["job_id"]: j for j in shanghai["jobs"]}
     assert by_job["weekly_pipeline"]["days"][6]["counts"] == {"missed": 1}  # Sunday 02:00 Shanghai
     assert "late_job" not in by_job  # Monday 01:00 in Shanghai: next week
@@ -216,7 +218,7 @@ def test_values_from_the_database_are_escaped(week_db, tmp_path):
         )
     runs = [*week_runs(), run(HOSTILE, now)]
     try:
-        path = report.write_weekly_report(week_db, tmp_path, SUNDAY, runs=runs, tz="Asia/Shanghai")
+        path = report.write_weekly_report(week_db, tmp_path, SUNDAY, CALENDAR, runs=runs, tz="Asia/Shanghai")
         text = path.read_text(encoding="utf-8")
     finally:
         with week_db.begin() as conn:
@@ -235,7 +237,7 @@ def test_values_from_the_database_are_escaped(week_db, tmp_path):
 def test_report_of_an_empty_week(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
     create_fund_tables(engine)
-    text = report.write_weekly_report(engine, tmp_path / "out", SUNDAY).read_text(encoding="utf-8")
+    text = report.write_weekly_report(engine, tmp_path / "out", SUNDAY, CALENDAR).read_text(encoding="utf-8")
     page = Page(text)
     assert set(page.sections) >= SECTIONS
     assert page.images == []
@@ -246,7 +248,7 @@ def test_report_of_an_empty_week(tmp_path):
 
     # a run history, but nothing ran that week (the runs handed in are all outside it)
     outside = [run("daily_collection", dt.datetime(2024, 6, 2, 10)), run("x", dt.datetime(2024, 6, 10))]
-    path = report.write_weekly_report(engine, tmp_path / "out", SUNDAY, runs=outside)
+    path = report.write_weekly_report(engine, tmp_path / "out", SUNDAY, CALENDAR, runs=outside)
     text = path.read_text(encoding="utf-8")
     assert "no job ran this week" in text and "no finished job run this week" in text
     assert "no run history available" not in text
@@ -264,8 +266,8 @@ def test_weekly_full_calc_on_an_empty_database_still_writes_a_report(tmp_path):
 
 def test_the_report_is_replaced_atomically(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    first = report.write_weekly_report(engine, tmp_path, SUNDAY, now=dt.datetime(2024, 6, 9, 1))
-    second = report.write_weekly_report(engine, tmp_path, SUNDAY, now=dt.datetime(2024, 6, 9, 2))
+    first = report.write_weekly_report(engine, tmp_path, SUNDAY, CALENDAR, now=dt.datetime(2024, 6, 9, 1))
+    second = report.write_weekly_report(engine, tmp_path, SUNDAY, CALENDAR, now=dt.datetime(2024, 6, 9, 2))
     assert first == second
     assert "2024-06-09 02:00:00 UTC" in second.read_text(encoding="utf-8")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "weekly-2024-W23.html"]
@@ -274,7 +276,7 @@ def test_the_report_is_replaced_atomically(tmp_path):
 
 def test_a_failed_write_leaves_the_old_report_and_no_temp_file(tmp_path, monkeypatch):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    path = report.write_weekly_report(engine, tmp_path, SUNDAY)
+    path = report.write_weekly_report(engine, tmp_path, SUNDAY, CALENDAR)
     before = path.read_bytes()
 
     def broken(*args):
@@ -282,7 +284,7 @@ def test_a_failed_write_leaves_the_old_report_and_no_temp_file(tmp_path, monkeyp
 
     monkeypatch.setattr(report.os, "replace", broken)
     with pytest.raises(OSError, match="disk full"):
-        report.write_weekly_report(engine, tmp_path, SUNDAY)
+        report.write_weekly_report(engine, tmp_path, SUNDAY, CALENDAR)
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["empty.db", "weekly-2024-W23.html"]
 
@@ -339,7 +341,7 @@ def test_runs_handed_in_as_aware_times_and_run_statuses(tmp_path):
         run("c", dt.datetime(2024, 6, 5, 3), "no-such-status", 1.0),
         run("d", dt.datetime(2024, 6, 2, 15, 59, tzinfo=dt.UTC)),  # Sunday before, in Shanghai
     ]
-    data = report.weekly_report_data(engine, SUNDAY, runs=runs, tz=shanghai)
+    data = report.weekly_report_data(engine, SUNDAY, CALENDAR, runs=runs, tz=shanghai)
     jobs = {j["job_id"]: j for j in data["jobs"]}
     assert sorted(jobs) == ["a", "b", "c"]
     assert jobs["a"]["days"][0] == {"counts": {"success": 1, "skipped": 1}, "status": "skipped"}
@@ -361,8 +363,8 @@ def test_runs_handed_in_as_aware_times_and_run_statuses(tmp_path):
 
 def test_no_runs_and_an_empty_run_history_differ(tmp_path):
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    none = report.weekly_report_data(engine, SUNDAY)
-    empty = report.weekly_report_data(engine, SUNDAY, runs=[])
+    none = report.weekly_report_data(engine, SUNDAY, CALENDAR)
+    empty = report.weekly_report_data(engine, SUNDAY, CALENDAR, runs=[])
     assert (none["history_available"], empty["history_available"]) == (False, True)
     assert none["jobs"] == empty["jobs"] == [] and none["totals"] == empty["totals"]
     assert "no job ran this week" in report.render_html(empty, {})
@@ -374,7 +376,7 @@ def test_the_template_escapes_everything_and_refuses_a_missing_value(tmp_path):
     compact = template.replace(" ", "")
     assert "|safe" not in compact and "{%autoescape" not in compact  # no way around the escaping
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
-    data = report.weekly_report_data(engine, SUNDAY)
+    data = report.weekly_report_data(engine, SUNDAY, CALENDAR)
     page = report.render_html({**data, "title": "<b>&"}, {})
     assert "<title>Fund pipeline weekly report &lt;b&gt;&amp;</title>" in page
     with pytest.raises(jinja2.UndefinedError, match="title"):
@@ -413,7 +415,7 @@ def test_weekly_report_on_mariadb(mariadb_db_url, tmp_path):
             tasks.validate(engine, settings, day)
             tasks.compute_metrics(engine, settings, day)
         summary = tasks.weekly_full_calc(engine, settings, SUNDAY, runs=week_runs(), timezone="Asia/Shanghai")
-        data = report.weekly_report_data(engine, SUNDAY, runs=week_runs(), tz="Asia/Shanghai")
+        data = report.weekly_report_data(engine, SUNDAY, CALENDAR, runs=week_runs(), tz="Asia/Shanghai")
     finally:
         engine.dispose()
     page = Page(Path(summary["report"]).read_text(encoding="utf-8"))
@@ -432,3 +434,34 @@ def test_a_coalesced_fire_time_is_no_run_in_the_weekly_counts() -> None:
     assert (summary["runs"], summary["success"], summary["failed"]) == (4, 3, 1)
     assert summary["success_rate"] == 0.75
     assert summary["by_status"] == {"success": 3, "failed": 1, "coalesced": 4}
+
+
+def test_the_reports_of_the_national_day_weeks_count_sessions_and_name_the_closed_days(tmp_path, xshg):
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fund.db'}")
+    create_fund_tables(engine)
+    national_day = {"name": "National Day"}
+    first = report.weekly_report_data(engine, dt.date(2026, 10, 4), xshg)["calendar"]
+    assert first == {
+        "name": "XSHG",
+        "source": xshg.source,
+        "sessions": 3,
+        "closed": [{"date": "2026-10-01", **national_day}, {"date": "2026-10-02", **national_day}],
+    }
+    second = report.weekly_report_data(engine, dt.date(2026, 10, 11), xshg)["calendar"]
+    assert (second["sessions"], [c["date"] for c in second["closed"]]) == (
+        2,
+        ["2026-10-05", "2026-10-06", "2026-10-07"],
+    )
+    usual = report.weekly_report_data(engine, dt.date(2026, 10, 18), xshg)["calendar"]
+    assert (usual["sessions"], usual["closed"]) == (5, [])
+
+    text = report.write_weekly_report(engine, tmp_path, dt.date(2026, 10, 4), xshg).read_text(
+        encoding="utf-8"
+    )
+    assert "Trading calendar XSHG" in text and "3 session(s) this week" in text
+    assert "<td>Thu 2026-10-01</td><td>National Day</td>" in text
+    quiet = report.write_weekly_report(engine, tmp_path, dt.date(2026, 10, 18), xshg).read_text(
+        encoding="utf-8"
+    )
+    assert "no weekday closed this week" in quiet
+    engine.dispose()

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from fundpipe import calendar
+from fund_common.calendars import SessionCalendar
 from fundpipe.errors import FundPipelineError
 from fundpipe.schema import fund_info, fund_nav
 from fundpipe.settings import FundSettings
@@ -121,8 +121,8 @@ def store(conn, *rows, funds=()):
         )
 
 
-def ctx(conn=None, as_of=DAY, **settings):
-    return RuleContext(as_of=as_of, settings=FundSettings(**settings), conn=conn)
+def ctx(conn=None, as_of=DAY, calendar=None, **settings):
+    return RuleContext(as_of=as_of, settings=FundSettings(**settings), conn=conn, calendar=calendar)
 
 
 def reasons(bad):
@@ -311,22 +311,51 @@ def test_date_not_future_is_relative_to_as_of_not_the_clock():
     assert date_not_future(rows, RuleContext(as_of=dt.date(2030, 1, 1))).empty
 
 
-def test_trading_day_rejects_weekends_and_the_calendar_can_be_swapped(monkeypatch):
+def test_trading_day_rejects_weekends_and_the_calendar_decides():
     rows = staged(
         ("000001", FRIDAY, 1.0, 1.0),
         ("000001", SATURDAY, 1.0, 1.0),
         ("000001", dt.date(2024, 6, 2), 1.0, 1.0),
         ("000001", MONDAY, 1.0, 1.0),
     )
-    assert reasons(trading_day(rows, CTX)) == {
-        2: "nav_date 2024-06-01 is a Saturday, not a trading day",
-        3: "nav_date 2024-06-02 is a Sunday, not a trading day",
+    assert reasons(trading_day(rows, CTX)) == {  # no calendar: every weekday
+        2: "nav_date 2024-06-01 is not a trading day (weekdays closed: weekend)",
+        3: "nav_date 2024-06-02 is not a trading day (weekdays closed: weekend)",
     }
-    monkeypatch.setattr(calendar, "HOLIDAYS", frozenset({MONDAY}))
-    assert trading_day(rows, CTX)["id"].tolist() == [2, 3, 4]
-    assert calendar.previous_trading_days(np.array([TUESDAY], dtype="datetime64[D]"))[0] == np.datetime64(
-        FRIDAY
+    closed_monday = SessionCalendar("TEST", FRIDAY, TUESDAY, closed={MONDAY: ""})
+    assert reasons(trading_day(rows, ctx(calendar=closed_monday))) == {
+        2: "nav_date 2024-06-01 is not a trading day (TEST closed: weekend)",
+        3: "nav_date 2024-06-02 is not a trading day (TEST closed: weekend)",
+        4: "nav_date 2024-06-03 is not a trading day (TEST closed: holiday)",
+    }
+
+
+def test_trading_day_rejects_a_nav_dated_on_an_exchange_holiday(xshg):
+    rows = staged(("000001", dt.date(2026, 9, 30), 1.0, 1.0), ("000001", dt.date(2026, 10, 1), 1.0, 1.0))
+    result = apply_rules(rows, ctx(as_of=dt.date(2026, 10, 8), calendar=xshg))
+    assert result.counts["trading_day"] == 1
+    assert result.rejected[["id", "rule", "reason"]].values.tolist() == [
+        [2, "trading_day", "nav_date 2026-10-01 is not a trading day (XSHG closed: National Day)"]
+    ]
+
+
+def test_the_return_rules_compare_with_the_previous_session_across_a_holiday(conn, xshg):
+    before, after = dt.date(2026, 9, 30), dt.date(2026, 10, 8)
+    store(conn, ("000001", before, 1.0, 1.0), ("000002", before, 1.0, 1.0), ("000003", before, 1.0, 1.0))
+    rows = frame(
+        nav("000001", after, 1.02, 1.02, 2.0),  # +2 % against 2026-09-30: consistent
+        nav("000002", after, 1.02, 1.02, 0.5),
+        nav("000003", after, 1.2, 1.2, None),  # no return: the implied +20 % is out of bounds
     )
+    on_xshg = ctx(conn, as_of=after, calendar=xshg)
+    assert reasons(return_consistent(rows, on_xshg)) == {
+        2: "daily_return 0.5% but unit_nav 1.02 against 1 on 2026-09-30 is +2.00% (tolerance 0.045 pp)"
+    }
+    assert reasons(return_bounds(rows, on_xshg)) == {
+        3: "implied return +20.00% (unit_nav 1.2 against 1 on 2026-09-30) outside ±10% (no fund type)"
+    }
+    weekdays = ctx(conn, as_of=after)  # 2026-10-07 would be the previous day: the base is unknown
+    assert return_consistent(rows, weekdays).empty and return_bounds(rows, weekdays).empty
 
 
 def test_positive_nav_rejects_zero_negative_and_infinite():
@@ -508,7 +537,7 @@ def test_coverage_warns_below_the_minimum_and_never_rejects(conn):
     assert low.message.endswith("below FUND_MIN_COVERAGE 0.9; missing: 000001, 000009")
     assert coverage(nine.iloc[1:], ctx(conn, min_coverage=0.8)).ok
     assert coverage(nine, ctx(conn, as_of=SATURDAY)) == Finding(
-        True, "not checked: 2024-06-01 is not a trading day"
+        True, "not checked: 2024-06-01 is not a trading day (weekdays closed: weekend)"
     )
 
     result = apply_rules(nine.iloc[1:], ctx(conn))

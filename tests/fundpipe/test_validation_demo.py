@@ -1,7 +1,9 @@
 """The rules on the demo source's actual output: every planted fault is caught by its rule.
 
-The demo labels its faulty rows (``DemoSource.faults``). A stale repeat is only detectable
-where its return's base (the previous trading day) was accepted and the return is larger than
+The demo labels its faulty rows (``DemoSource.faults``). Both run on XSHG's sessions, so the
+batches cross holidays (Spring Festival, Labour Day 2024): the first session after one is
+compared with the last before it. A stale repeat is only detectable where its return's base
+(the previous session) was accepted and the return is larger than
 a repeated NAV allows (the flat-day tolerance); a clean row may only be quarantined right
 after an undetectable stale repeat (it was checked against the repeated NAV).
 """
@@ -13,7 +15,6 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from fundpipe.calendar import first_of_trading_days, previous_trading_day
 from fundpipe.schema import fund_info, fund_nav
 from fundpipe.settings import FundSettings
 from fundpipe.sources import staging_frame
@@ -60,16 +61,13 @@ def outcome(rows, result):
     return rows.assign(rule=rule).sort_values([*KEY, "id"], kind="stable")
 
 
-def before(day):
-    """The previous trading day of a ``datetime.date``."""
-    return previous_trading_day(day)
-
-
-def check(rows, result, faults, accepted_before):
+def check(rows, result, faults, accepted_before, calendar):
     """Assert each fault is caught by its rule, and clean rows pass (see the module docstring).
 
-    ``accepted_before``: (fund_code, date) -> unit_nav of NAVs stored before this batch.
+    ``accepted_before``: (fund_code, date) -> unit_nav of NAVs stored before this batch;
+    ``calendar``: the sessions the demo published and the rules used.
     """
+    before = calendar.previous_session
     got = outcome(rows, result)
     label = {(c, pd.Timestamp(d).date()): f for c, d, f in faults[[*KEY, "fault"]].itertuples(index=False)}
     known = dict(accepted_before)
@@ -105,35 +103,36 @@ def check(rows, result, faults, accepted_before):
     return seen_kinds
 
 
-def test_a_backfill_batch_catches_every_demo_fault(conn):
-    source = DemoSource(60)
-    start = first_of_trading_days(END, 260)
+def test_a_backfill_batch_catches_every_demo_fault(conn, xshg):
+    source = DemoSource(60, calendar=xshg)
+    start = xshg.first_of_sessions(END, 260)
     funds = source.funds().assign(updated_at=dt.datetime(2024, 1, 1))
     conn.execute(sa.insert(fund_info), funds.to_dict("records"))
     rows = stage(source, start, END)
-    result = apply_rules(rows, RuleContext(as_of=END, settings=FundSettings(), conn=conn))
+    result = apply_rules(rows, RuleContext(as_of=END, settings=FundSettings(), conn=conn, calendar=xshg))
     assert len(result.accepted) + len(result.rejected) == len(rows)
-    seen = check(rows, result, source.faults(start, END), {})
+    assert rows["nav_date"].nunique() == 260 and result.counts["trading_day"] == 0
+    seen = check(rows, result, source.faults(start, END), {}, xshg)
     assert seen >= set(EXPECTED_RULE)  # the sample holds every kind of fault
     assert result.is_valid and result.failed.keys() == set(EXPECTED_RULE.values())
 
 
-def test_daily_batches_against_stored_history_catch_every_demo_fault(conn):
-    source = DemoSource(120)
+def test_daily_batches_against_stored_history_catch_every_demo_fault(conn, xshg):
+    source = DemoSource(120, calendar=xshg)
     history_end = END - dt.timedelta(days=28)
     conn.execute(
         sa.insert(fund_info), source.funds().assign(updated_at=dt.datetime(2024, 1, 1)).to_dict("records")
     )
-    first = stage(source, first_of_trading_days(history_end, 10), history_end)
-    result = apply_rules(first, RuleContext(as_of=history_end, conn=conn))
+    first = stage(source, xshg.first_of_sessions(history_end, 10), history_end)
+    result = apply_rules(first, RuleContext(as_of=history_end, conn=conn, calendar=xshg))
     load(conn, result.accepted)
     stored = {(r.fund_code, r.nav_date): r.unit_nav for r in result.accepted.itertuples()}
     seen, next_id = set(), len(first) + 1
-    for day in pd.bdate_range(history_end + dt.timedelta(days=1), END).date:
+    for day in xshg.sessions(history_end + dt.timedelta(days=1), END):
         rows = stage(source, day, day, next_id)
         next_id += len(rows)
-        result = apply_rules(rows, RuleContext(as_of=day, conn=conn))
-        seen |= check(rows, result, source.faults(day, day), stored)
+        result = apply_rules(rows, RuleContext(as_of=day, conn=conn, calendar=xshg))
+        seen |= check(rows, result, source.faults(day, day), stored, xshg)
         assert result.findings["coverage"].value > 0.95
         load(conn, result.accepted)
         stored.update({(r.fund_code, r.nav_date): r.unit_nav for r in result.accepted.itertuples()})
