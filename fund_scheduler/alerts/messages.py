@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -35,6 +36,8 @@ class Alert:
             what = f"recovered (success after {self.previous_status})"
         elif self.kind == "skipped":
             what = f"skipped {self.in_a_row} times in a row"
+        elif self.kind == "blocked" and self.error:
+            what = f"blocked: {blocked_summary(self.error)}"
         else:
             what = self.status
         return f"{PRODUCT}: job {self.job_id} {what}"
@@ -87,6 +90,21 @@ class Alert:
             "previous_status": self.previous_status,
             "text": self.text(tz),
         }
+
+
+def blocked_summary(error: str) -> str:
+    """A ``blocked`` row's error in short: ``waiting for a: failed at 19:02 (execution 8); b: not
+    run yet for 2026-12-03`` -> ``waiting for a (failed), b (not run yet)``."""
+    head, found, rest = error.partition("waiting for ")
+    if not found or head:
+        return error
+    prefix = "any of " if rest.startswith("any of ") else ""
+    parts = []
+    for part in rest.removeprefix(prefix).split("; "):
+        name, _, state = part.partition(": ")
+        word = re.split(r" (?:at|since|for) ", state, maxsplit=1)[0]
+        parts.append(f"{name} ({word})" if word else name)
+    return f"waiting for {prefix}{', '.join(parts)}"
 
 
 def _md(text: str) -> str:

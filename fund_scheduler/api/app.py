@@ -11,7 +11,10 @@
 ``GET /api/jobs``, ``GET /api/jobs/<id>``     the job rows (trigger in words, next run, last run)
 ``POST /api/jobs/<id>/run|pause|resume``      ``Authorization: Bearer $SCHEDULER_API_TOKEN``;
                                               401, 404 unknown job, 409 busy or disabled;
-                                              run answers 202 ``{"execution_id": N}``
+                                              run answers 202 ``{"execution_id": N}``; its
+                                              body ``{"with_dependents": true}`` runs the chain
+``GET /api/chain``                            each step of the dependency chains in order: after,
+                                              today's deadline and where today's run stands
 ``GET /api/executions?job=&status=&limit=``   history rows, newest first (limit 1..500)
 ``GET /api/executions/<id>``                  one row with its output tail
 ``GET /``, ``GET /static/<path>``             the dashboard (``fund_scheduler/api/web/``)
@@ -200,11 +203,22 @@ def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = L
     @app.post("/api/jobs/<job_id>/run")
     def run(job_id: str):
         def act() -> Response:
-            execution_id = ops.run(job_id)["execution_id"]
+            body = request.get_json(silent=True) if request.content_length else {}
+            with_dependents = body.get("with_dependents", False) if isinstance(body, dict) else None
+            if not isinstance(with_dependents, bool):
+                return error(400, 'the body must be empty or a JSON object such as {"with_dependents": true}')
+            execution_id = ops.run(job_id, with_dependents=with_dependents)["execution_id"]
             logger.info(
                 "job=%s execution=%s run requested over HTTP by %s", job_id, execution_id, request.remote_addr
             )
-            response = jsonify({"job": job_id, "execution_id": execution_id, "status": "running"})
+            response = jsonify(
+                {
+                    "job": job_id,
+                    "execution_id": execution_id,
+                    "status": "running",
+                    "with_dependents": with_dependents,
+                }
+            )
             response.status_code = 202
             response.headers["Location"] = f"/api/executions/{execution_id}"
             return response
@@ -218,6 +232,10 @@ def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = L
     @app.post("/api/jobs/<job_id>/resume")
     def resume(job_id: str):
         return job_action(job_id, lambda: jsonify(ops.resume(job_id)))
+
+    @app.get("/api/chain")
+    def chain():
+        return jsonify({"chain": ops.chain()})
 
     @app.get("/api/executions")
     def executions():

@@ -6,7 +6,8 @@ daemon answers with one JSON line ``{"ok": true, ...}`` or ``{"ok": false, "erro
 0600 and each peer's uid is checked with ``SO_PEERCRED``.
 
 Commands (:class:`ControlHandler`, each one call of :class:`~fund_scheduler.daemon.operations.Operations`):
-``ping``; ``status`` (the status and the job rows); ``run`` (``job``, ``wait``); ``pause`` /
+``ping``; ``status`` (the status and the job rows); ``run`` (``job``, ``wait``,
+``with_dependents``); ``pause`` /
 ``resume`` (``job``); ``set-stop-timeout`` (``timeout``).
 """
 
@@ -48,7 +49,8 @@ class ControlHandler:
             return {"ok": True, **ops.status(), "jobs": ops.jobs(fallback=True)}
         job_id = str(request.get("job", ""))
         if cmd == "run":
-            return {"ok": True, **ops.run(job_id, wait=bool(request.get("wait")))}
+            cascade = bool(request.get("with_dependents"))
+            return {"ok": True, **ops.run(job_id, wait=bool(request.get("wait")), with_dependents=cascade)}
         if cmd in ("pause", "resume"):
             answer = ops.pause(job_id) if cmd == "pause" else ops.resume(job_id)
             return {"ok": True, **answer}

@@ -95,26 +95,43 @@ def next_(cli: Cli, job: str | None, count: int) -> int:
 )
 @click.argument("job", shell_complete=complete_job)
 @click.option("--wait", is_flag=True, help="Through the daemon: wait for the result.")
+@click.option(
+    "--with-dependents",
+    is_flag=True,
+    help="Then run the jobs that run after it (its chain) for today's business date, as its "
+    "scheduled run would.",
+)
 @pass_cli
-def run_job(cli: Cli, job: str, wait: bool) -> int:
+def run_job(cli: Cli, job: str, wait: bool, with_dependents: bool) -> int:
     """Run JOB now: through the running daemon (trigger manual, respecting max_instances), else in
-    this command ("test mode": the same runner, history and alerts)."""
+    this command ("test mode": the same runner, history and alerts). JOB alone: its dependents
+    start only with --with-dependents."""
     spec = cli.registry().get(job)
     if cli.daemon_running():
-        reply = cli.ask_daemon({"cmd": "run", "job": spec.id, "wait": wait}, timeout=None if wait else 60)
+        request = {"cmd": "run", "job": spec.id, "wait": wait, "with_dependents": with_dependents}
+        reply = cli.ask_daemon(request, timeout=None if wait else 60)
         print(f"job {spec.id}: execution {reply['execution_id']} {reply['status']} (through the daemon)")
         if reply.get("error"):
             print(f"error: {reply['error']}")
+        if with_dependents:
+            print(f"its dependents start after its success (see `status`): {_dependents_line(cli, spec.id)}")
         return 0 if reply["status"] in ("success", "running") else 1
     if not spec.enabled:
         raise SchedulerError(f"job {spec.id!r} is disabled: {spec.why_disabled}")
-    return _run_here(cli, spec.id)
+    return _run_here(cli, spec.id, with_dependents)
 
 
-def _run_here(cli: Cli, job_id: str) -> int:
-    """Run ``job_id`` in this process, as the daemon would (schema upgraded first, alerts sent)."""
+def _dependents_line(cli: Cli, job_id: str) -> str:
+    dependents = sorted(s.id for s in cli.registry().specs.values() if job_id in s.after)
+    return ", ".join(dependents) or "none"
+
+
+def _run_here(cli: Cli, job_id: str, with_dependents: bool = False) -> int:
+    """Run ``job_id`` in this process, as the daemon would (schema upgraded first, alerts sent);
+    ``with_dependents``: then its chain, one step after the other."""
     from fund_scheduler import logsetup
     from fund_scheduler.alerts import Notifier, channels_from
+    from fund_scheduler.daemon.dependents import run_chain_here
     from fund_scheduler.run.runner import Runner
     from fund_scheduler.store import history
 
@@ -130,18 +147,20 @@ def _run_here(cli: Cli, job_id: str) -> int:
     if notifier is not None:
         runner.on_finished.append(notifier.observe)
     try:
-        result = runner.run(job_id, trigger="manual")
+        result = runner.run(job_id, trigger="manual", with_dependents=with_dependents)
+        chain = run_chain_here(runner, result)
     finally:
         if notifier is not None:
             notifier.close()  # sends what is queued, for at most a couple of seconds
-    row = history.get(engine, result.execution_id) if result.execution_id is not None else None
-    if row and row["output_tail"]:
-        print(row["output_tail"].rstrip())
-    print(
-        f"job {job_id}: execution {result.execution_id} {result.status} in {result.duration or 0:.1f}s "
-        "(no daemon running: ran in this process)"
-    )
-    return 0 if result.status == "success" else 1
+    for done in (result, *chain):
+        row = history.get(engine, done.execution_id) if done.execution_id is not None else None
+        if row and row["output_tail"]:
+            print(row["output_tail"].rstrip())
+        print(
+            f"job {done.job_id}: execution {done.execution_id} {done.status} in {done.duration or 0:.1f}s "
+            f"(for {done.run_date}; no daemon running: ran in this process)"
+        )
+    return 0 if all(done.status == "success" for done in (result, *chain)) else 1
 
 
 def _pause_resume(cli: Cli, action: str, job: str) -> int:
@@ -202,8 +221,16 @@ def forget_job(cli: Cli, job: str) -> int:
 @click.option("--execution-id", type=int)
 @click.option("--trigger", default="manual")
 @click.option("--scheduled")
+@click.option("--run-date", type=click.DateTime(formats=["%Y-%m-%d"]))
 @pass_cli
-def exec_(cli: Cli, job: str, execution_id: int | None, trigger: str, scheduled: str | None) -> int:
+def exec_(
+    cli: Cli,
+    job: str,
+    execution_id: int | None,
+    trigger: str,
+    scheduled: str | None,
+    run_date: datetime | None,
+) -> int:
     """Internal: run one Python job in this process (the daemon's child)."""
     from fund_scheduler.run.child import run_job_function
 
@@ -214,6 +241,7 @@ def exec_(cli: Cli, job: str, execution_id: int | None, trigger: str, scheduled:
         execution_id=execution_id,
         trigger=trigger,
         scheduled=datetime.fromisoformat(scheduled) if scheduled else None,
+        run_date=run_date.date() if run_date else None,
     )
 
 

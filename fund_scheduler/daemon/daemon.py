@@ -28,13 +28,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from apscheduler.executors.base import MaxInstancesReachedError
 
 from fund_common.runstatus import RunStatus
 from fund_scheduler.daemon.catchup import catch_up_missed
+from fund_scheduler.daemon.dependents import Dependents
 from fund_scheduler.daemon.events import install_listeners
 from fund_scheduler.daemon.loop import LEADER_INTERVAL
 from fund_scheduler.daemon.parts import DaemonParts
@@ -98,6 +99,10 @@ class Daemon:
         self._stop_reason = "requested"
         self._exit_status = 0
         self.runner.on_idle = self._wake.set
+        self.runner.clock = self.clock
+        #: The dependency rules: the runner's gate at a dependent's deadline, starts after a success.
+        self.dependents = Dependents(self)
+        self.runner.gate = self.dependents
         self.scheduler.may_submit = self._may_submit
         install_listeners(self)
 
@@ -335,9 +340,18 @@ class Daemon:
             raise SchedulerError(f"job {job_id!r} is disabled: {spec.why_disabled}")
         return job
 
-    def run_now(self, job_id: str, trigger: str = "manual") -> tuple[int, Future]:
+    def run_now(
+        self,
+        job_id: str,
+        trigger: str = "manual",
+        *,
+        run_date: date | None = None,
+        with_dependents: bool = False,
+    ) -> tuple[int, Future]:
         """Start a run of ``job_id`` now; return its execution id and a future of its events.
 
+        ``run_date``: the business date (default today's, in the job's timezone);
+        ``with_dependents``: its success starts its dependents (as a scheduled run's does).
         Raises UnknownJobError, or SchedulerError when the job is disabled, already running as
         often as its max_instances allows, or the daemon is stopping or on standby.
         """
@@ -363,7 +377,13 @@ class Daemon:
             )
         started: Future = Future()
         try:
-            done = self.executor.submit_now(job, trigger, on_started=started.set_result)
+            done = self.executor.submit_now(
+                job,
+                trigger,
+                on_started=started.set_result,
+                run_date=run_date,
+                with_dependents=with_dependents,
+            )
         except MaxInstancesReachedError:
             self.runner.record(
                 job_id,

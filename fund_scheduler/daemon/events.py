@@ -1,7 +1,8 @@
 """What the daemon does when APScheduler reports on a run.
 
-* **executed** (a run succeeded): start the jobs that run ``after`` it (trigger ``dependency``),
-  unless the daemon is stopping or on standby;
+* **executed** (a run succeeded): start the jobs that run ``after`` it for its business date
+  (trigger ``dependency``; the rules: :mod:`fund_scheduler.daemon.chain`), unless the daemon is
+  stopping or on standby;
 * **error**: a run that ended in another status is already recorded and alerted by the runner;
   anything else (a bug) is logged with its traceback;
 * **missed** (a fire time older than the grace time when it came due): recorded ``missed``;
@@ -29,7 +30,7 @@ from apscheduler.events import (
 
 from fund_common.runstatus import RunStatus
 from fund_scheduler.daemon.catchup import CatchUpPlan, record_unrun
-from fund_scheduler.errors import SchedulerError
+from fund_scheduler.daemon.dependents import Dependents
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.run.executor import RunFailed, RunnerExecutor
 from fund_scheduler.run.runner import Runner
@@ -48,12 +49,11 @@ class Daemon(Protocol):
     registry: Registry
     runner: Runner
     executor: RunnerExecutor
+    dependents: Dependents
     role: str
 
     @property
     def stopping(self) -> bool: ...
-
-    def run_now(self, job_id: str, trigger: str = "manual") -> Any: ...
 
 
 def install_listeners(daemon: Daemon) -> None:
@@ -79,14 +79,8 @@ def _on_clock_step(daemon: Daemon, step: float) -> None:
 def _on_executed(daemon: Daemon, event) -> None:
     if daemon.stopping or daemon.role != "active":
         return  # no dependency runs once stopping or on standby
-    result = event.retval
-    for spec in daemon.registry.enabled():
-        if result is not None and result.job_id in spec.after:
-            logger.info("job=%s runs after job=%s succeeded", spec.id, result.job_id)
-            try:
-                daemon.run_now(spec.id, trigger="dependency")
-            except SchedulerError as exc:
-                logger.warning("job=%s dependency run not started: %s", spec.id, exc)
+    if event.retval is not None:
+        daemon.dependents.after_run(event.retval)
 
 
 def _on_error(event) -> None:

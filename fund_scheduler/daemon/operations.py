@@ -23,6 +23,7 @@ from sqlalchemy import text
 
 from fund_scheduler import logsetup
 from fund_scheduler.daemon.daemon import Daemon
+from fund_scheduler.daemon.dependents import chain_view
 from fund_scheduler.daemon.reconcile import job_store_problems
 from fund_scheduler.jobs.panels import error_line, run_panels
 from fund_scheduler.jobs.rows import job_rows
@@ -142,14 +143,17 @@ class Operations:
         self._daemon.registry.get(job_id)
 
     # -- commands ------------------------------------------------------------------------------
-    def run(self, job_id: str, *, trigger: str = "manual", wait: bool = False) -> dict[str, Any]:
+    def run(
+        self, job_id: str, *, trigger: str = "manual", wait: bool = False, with_dependents: bool = False
+    ) -> dict[str, Any]:
         """Start a run now: ``{"execution_id", "status", "error"}``; with ``wait``, once it ended.
+        ``with_dependents``: its success starts its chain for today's business date.
 
         Raises UnknownJobError, or SchedulerError (disabled, already running, stopping, standby,
         database unavailable).
         """
         daemon = self._daemon
-        execution_id, done = daemon.run_now(job_id, trigger=trigger)
+        execution_id, done = daemon.run_now(job_id, trigger=trigger, with_dependents=with_dependents)
         if not wait:
             return {"execution_id": execution_id, "status": "running", "error": None}
         result = result_of(done.result())
@@ -160,6 +164,12 @@ class Operations:
                 raise
             row = {"status": result.status, "error": result.error}  # spooled meanwhile
         return {"execution_id": execution_id, "status": row["status"], "error": row["error"]}
+
+    def chain(self) -> list[dict[str, Any]]:
+        """Each step of the dependency chains in order, with today's deadline and where today's
+        run stands (:func:`fund_scheduler.daemon.chain.chain_steps`)."""
+        daemon = self._daemon
+        return chain_view(daemon.registry, daemon.engine, daemon.settings.timezone, daemon.clock())
 
     def pause(self, job_id: str) -> dict[str, Any]:
         return self._set_paused(job_id, True)

@@ -4,6 +4,7 @@ show these rows.
 
 A row has ``id``, ``name``, ``trigger`` (in words), ``timezone``, ``enabled``,
 ``disabled_reason``, ``next_run_time``, ``paused``, ``target``, ``max_instances``, ``timeout``,
+``after``, ``after_mode``, ``on_late``, ``dependents`` (the jobs with this one in their ``after``),
 ``last_execution`` (the newest history row without its output) and, flattened from it for the
 CLI's JSON, ``last_status``, ``last_started_at``, ``last_error``.
 """
@@ -46,6 +47,10 @@ def job_rows(
             "target": spec.target,
             "max_instances": spec.max_instances,
             "timeout": spec.timeout,
+            "after": list(spec.after),
+            "after_mode": spec.after_mode,
+            "on_late": spec.on_late,
+            "dependents": sorted(s.id for s in registry.specs.values() if spec.id in s.after),
         }
     for job in stored:
         row = rows.setdefault(

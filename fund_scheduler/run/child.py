@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fund_scheduler.errors import SchedulerError
@@ -38,6 +38,7 @@ def run_job_function(
     execution_id: int | None,
     trigger: str,
     scheduled: datetime | None,
+    run_date: date | None = None,
 ) -> int:
     """Run ``job_id``'s function in this process; 0 when it returned, 1 when it raised."""
     handler = logging.StreamHandler(sys.stderr)
@@ -54,6 +55,7 @@ def run_job_function(
         execution_id=execution_id,
         scheduled_run_time=scheduled,
         trigger=trigger,
+        business_date=run_date,
         settings=settings,
         timezone=spec.zone(settings.timezone),
         logger=log,

@@ -24,6 +24,8 @@ class JobContext:
     settings: Settings
     timezone: ZoneInfo
     logger: logging.Logger
+    #: The business date the daemon ran this for (see :attr:`run_date`); None: not given.
+    business_date: date | None = None
     _engine: Engine | None = field(default=None, repr=False)
 
     @property
@@ -36,7 +38,11 @@ class JobContext:
 
     @property
     def run_date(self) -> date:
-        """The calendar date the run is for, in the job's timezone (today for a manual run)."""
+        """The business date the run is for: the one the daemon passed (``exec --run-date``: a
+        dependency run's is its upstream's), else its fire time's date in the job's timezone
+        (today for a manual run)."""
+        if self.business_date is not None:
+            return self.business_date
         moment = self.scheduled_run_time or datetime.now(self.timezone)
         return moment.astimezone(self.timezone).date()
 

@@ -12,7 +12,7 @@ import logging
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from traceback import format_tb
 
 from apscheduler.events import (
@@ -45,6 +45,8 @@ def dispatch(
     run_time: datetime | None = None,
     trigger: str = "schedule",
     on_started=None,
+    run_date: date | None = None,
+    with_dependents: bool = False,
 ) -> ExecutionResult:
     """The callable every stored job points to: run ``job`` through ``runner``.
 
@@ -53,7 +55,16 @@ def dispatch(
     """
     if runner is None or job is None:
         raise TypeError("dispatch() is called by RunnerExecutor with a runner and a job")
-    return runner.run(job.id, scheduled_run_time=run_time, trigger=trigger, on_started=on_started)
+    if run_date is None and not with_dependents:  # a scheduled run: the call every runner takes
+        return runner.run(job.id, scheduled_run_time=run_time, trigger=trigger, on_started=on_started)
+    return runner.run(
+        job.id,
+        scheduled_run_time=run_time,
+        trigger=trigger,
+        on_started=on_started,
+        run_date=run_date,
+        with_dependents=with_dependents,
+    )
 
 
 class RunnerExecutor(BaseExecutor):
@@ -103,8 +114,17 @@ class RunnerExecutor(BaseExecutor):
     def _do_submit_job(self, job, run_times):
         self._submit(job, run_times, "schedule", None)
 
-    def submit_now(self, job, trigger: str, on_started: Callable[[int], None] | None = None) -> Future:
-        """Run ``job`` now outside its schedule, respecting max_instances.
+    def submit_now(
+        self,
+        job,
+        trigger: str,
+        on_started: Callable[[int], None] | None = None,
+        *,
+        run_date: date | None = None,
+        with_dependents: bool = False,
+    ) -> Future:
+        """Run ``job`` now outside its schedule, respecting max_instances; ``run_date`` and
+        ``with_dependents`` go to :meth:`Runner.run`.
 
         Raises MaxInstancesReachedError when as many runs as allowed are already going.
         """
@@ -113,13 +133,14 @@ class RunnerExecutor(BaseExecutor):
                 raise MaxInstancesReachedError(job)
             self._instances[job.id] += 1
         try:
-            return self._submit(job, [None], trigger, on_started)
+            extra = {"run_date": run_date, "with_dependents": with_dependents}
+            return self._submit(job, [None], trigger, on_started, extra)
         except BaseException:
             with self._lock:
                 self._instances[job.id] -= 1
             raise
 
-    def _submit(self, job, run_times, trigger, on_started) -> Future:
+    def _submit(self, job, run_times, trigger, on_started, extra: dict | None = None) -> Future:
         def work():
             events = []
             for run_time in run_times:
@@ -131,7 +152,7 @@ class RunnerExecutor(BaseExecutor):
                         continue
                 event_time = run_time or datetime.now(UTC)
                 try:
-                    result = job.func(self.runner, job, run_time, trigger, on_started)
+                    result = job.func(self.runner, job, run_time, trigger, on_started, **(extra or {}))
                     if result.status != RunStatus.SUCCESS:
                         raise RunFailed(result)
                 except Exception:  # noqa: BLE001 - every failure becomes an event, never a dead loop

@@ -14,6 +14,12 @@ A run whose job log cannot be written (disk full, folder unwritable) is not star
 lists the log until it can be written again. Whatever raises between the ``running`` row and
 its end (in the daemon's own code, not the job's) finishes the row ``failed`` with the exception:
 no row stays ``running`` while its daemon lives.
+
+Every row carries its business date (``run_date``): the local date of its fire time in the job's
+timezone, today's local date for a run without one (manual, startup), or the date handed in (a
+dependency run: its upstream's). A scheduled run of a job with ``after`` first asks the
+:attr:`Runner.gate` (the daemon's dependency rules) whether to run; the gate's answer may be a
+row recorded instead (``blocked``, ``coalesced``) and nothing runs.
 """
 
 from __future__ import annotations
@@ -25,10 +31,11 @@ import subprocess
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -64,6 +71,24 @@ class ExecutionResult:
     exit_code: int | None
     error: str | None
     duration: float | None = None
+    trigger: str = "schedule"
+    run_date: date | None = None
+    with_dependents: bool = False  # a manual run asked to start its dependents
+
+
+class Gate(Protocol):
+    """Decides whether a scheduled run of a job with ``after`` runs (see
+    :mod:`fund_scheduler.daemon.chain`)."""
+
+    def holding(self) -> AbstractContextManager[object]:
+        """Held from the decision until the run's row exists (no dependency run starts between)."""
+        ...
+
+    def hold_back(
+        self, spec: JobSpec, scheduled_run_time: datetime, run_date: date
+    ) -> tuple[str, str] | None:
+        """None to run; else (status, error) of the row recorded instead of the run."""
+        ...
 
 
 def _crashed(exc: BaseException) -> Outcome:
@@ -91,6 +116,10 @@ class Runner:
         #: Where history writes go while the database is unreachable (None: such errors raise).
         self.spool: Spool | None = None
         self._log_failures: dict[str, WriteFailure] = {}  # by job id: its log cannot be written
+        #: Asked before a scheduled run of a job with ``after`` (None: every run runs).
+        self.gate: Gate | None = None
+        #: Now (aware): today's business date of a run without a fire time comes from it.
+        self.clock: Callable[[], datetime] = utcnow
 
     @property
     def active_count(self) -> int:
@@ -104,23 +133,43 @@ class Runner:
         scheduled_run_time: datetime | None = None,
         trigger: str = "schedule",
         on_started: Callable[[int], None] | None = None,
+        run_date: date | None = None,
+        with_dependents: bool = False,
     ) -> ExecutionResult:
-        """Run ``job_id`` once and return its result; never raises for a failing job."""
+        """Run ``job_id`` once and return its result; never raises for a failing job.
+
+        ``run_date`` (the business date) defaults to the fire time's local date, or today's.
+        """
         spec = self.registry.get(job_id)
+        run_date = run_date or self.run_date_of(spec, scheduled_run_time)
+
+        def stamped(result: ExecutionResult) -> ExecutionResult:
+            return replace(result, trigger=trigger, run_date=run_date, with_dependents=with_dependents)
+
+        gate = self.gate if spec.after and trigger == "schedule" else None
         with self._lock:
             self._active += 1
         try:
-            try:
-                execution_id = history.start(
-                    self.engine, job_id, scheduled_run_time=scheduled_run_time, trigger=trigger
-                )
-            except history.AlreadyRecorded as exc:
-                logger.warning("%s; not running it twice", exc)
-                return ExecutionResult(job_id, None, RunStatus.SKIPPED, None, str(exc), 0.0)
-            except Exception as exc:
-                if self.spool is None or not is_database_error(exc):
-                    raise
-                return self._not_started(job_id, scheduled_run_time, trigger, exc)
+            with gate.holding() if gate is not None else nullcontext():
+                if gate is not None and scheduled_run_time is not None:
+                    held_back = gate.hold_back(spec, scheduled_run_time, run_date)
+                    if held_back is not None:
+                        return self._held_back(spec.id, scheduled_run_time, run_date, *held_back)
+                try:
+                    execution_id = history.start(
+                        self.engine,
+                        job_id,
+                        scheduled_run_time=scheduled_run_time,
+                        trigger=trigger,
+                        run_date=run_date,
+                    )
+                except history.AlreadyRecorded as exc:
+                    logger.warning("%s; not running it twice", exc)
+                    return stamped(ExecutionResult(job_id, None, RunStatus.SKIPPED, None, str(exc), 0.0))
+                except Exception as exc:
+                    if self.spool is None or not is_database_error(exc):
+                        raise
+                    return self._not_started(job_id, scheduled_run_time, trigger, exc)
             started_at = utcnow()
             logger.info(
                 "job=%s execution=%s started (trigger %s, scheduled %s)",
@@ -130,11 +179,11 @@ class Runner:
                 scheduled_run_time.isoformat() if scheduled_run_time else "now",
             )
             try:
-                outcome = self._execute(spec, execution_id, scheduled_run_time, trigger, on_started)
+                outcome = self._execute(spec, execution_id, scheduled_run_time, run_date, trigger, on_started)
             except BaseException as exc:  # SystemExit, KeyboardInterrupt: finish the row, re-raise
                 self._finish(job_id, execution_id, started_at, _crashed(exc))
                 raise
-            return self._finish(job_id, execution_id, started_at, outcome)
+            return stamped(self._finish(job_id, execution_id, started_at, outcome))
         finally:
             with self._lock:
                 self._active -= 1
@@ -142,14 +191,32 @@ class Runner:
             if idle and self.on_idle is not None:
                 self.on_idle()
 
-    def _execute(self, spec: JobSpec, execution_id: int, scheduled, trigger: str, on_started) -> Outcome:
+    def run_date_of(self, spec: JobSpec, scheduled_run_time: datetime | None) -> date:
+        """The business date of a run of ``spec``: its fire time's local date, else today's."""
+        zone = spec.zone(self.settings.timezone)
+        return (scheduled_run_time or self.clock()).astimezone(zone).date()
+
+    def _held_back(
+        self, job_id: str, scheduled_run_time: datetime, run_date: date, status: str, error: str
+    ) -> ExecutionResult:
+        """The gate said no: record ``status`` for the fire time instead of running."""
+        row = self.record(
+            job_id, status, scheduled_run_time=scheduled_run_time, error=error, run_date=run_date
+        )
+        log = logger.warning if status == RunStatus.BLOCKED else logger.info
+        log("job=%s run of %s %s: %s", job_id, scheduled_run_time.isoformat(), status, error)
+        return ExecutionResult(job_id, row.get("id"), status, None, error, 0.0, "schedule", run_date)
+
+    def _execute(
+        self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger: str, on_started
+    ) -> Outcome:
         """The run's outcome; an exception of the daemon's own (not the job's) is a failed one."""
         try:
             if on_started is not None:
                 on_started(execution_id)
             if spec.executor == "thread":
-                return self._run_in_thread(spec, execution_id, scheduled, trigger)
-            return self._run_child(spec, execution_id, scheduled, trigger)
+                return self._run_in_thread(spec, execution_id, scheduled, run_date, trigger)
+            return self._run_child(spec, execution_id, scheduled, run_date, trigger)
         except Exception as exc:  # noqa: BLE001 - recorded on the row, never left running
             logger.exception("job=%s execution=%s: the run failed in the daemon", spec.id, execution_id)
             return _crashed(exc)
@@ -217,12 +284,16 @@ class Runner:
         scheduled_run_time: datetime | None,
         trigger: str = "schedule",
         error: str | None = None,
+        run_date: date | None = None,
     ) -> dict:
-        """Record a finished row that never ran (failed to start, missed, skipped); return it.
+        """Record a finished row that never ran (failed to start, missed, skipped, blocked);
+        return it. ``run_date`` defaults as for a run (the fire time's local date, or today's).
 
         Written to the database, or to the spool while the database is unreachable; the row is
         passed to :meth:`notify_finished` either way.
         """
+        if run_date is None and job_id in self.registry.specs:
+            run_date = self.run_date_of(self.registry.specs[job_id], scheduled_run_time)
         try:
             execution_id = history.record(
                 self.engine,
@@ -231,6 +302,7 @@ class Runner:
                 scheduled_run_time=scheduled_run_time,
                 trigger=trigger,
                 error=error,
+                run_date=run_date,
             )
             row = history.get(self.engine, execution_id) or {}
         except history.AlreadyRecorded as exc:
@@ -272,12 +344,13 @@ class Runner:
                     "job=%s execution=%s: on_finished callback failed", row.get("job_id"), row.get("id")
                 )
 
-    def _run_in_thread(self, spec: JobSpec, execution_id: int, scheduled, trigger) -> Outcome:
+    def _run_in_thread(self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger) -> Outcome:
         ctx = JobContext(
             job_id=spec.id,
             execution_id=execution_id,
             scheduled_run_time=scheduled,
             trigger=trigger,
+            business_date=run_date,
             settings=self.settings,
             timezone=spec.zone(self.settings.timezone),
             logger=logging.getLogger(f"jobs.{spec.id}"),
@@ -291,10 +364,11 @@ class Runner:
             return RunStatus.FAILED, None, f"{type(exc).__name__}: {one_line(str(exc))}", printable(tail)
         return RunStatus.SUCCESS, None, None, None if outcome is None else printable(str(outcome))
 
-    def _argv(self, spec: JobSpec, execution_id: int, scheduled, trigger) -> list[str]:
+    def _argv(self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger) -> list[str]:
         if spec.command:
             return list(spec.command)
         args = ["exec", spec.id, "--execution-id", str(execution_id), "--trigger", trigger]
+        args += ["--run-date", run_date.isoformat()]
         if scheduled is not None:
             args += ["--scheduled", scheduled.isoformat()]
         return program.python_command(*args)
@@ -341,7 +415,7 @@ class Runner:
             failure.lost += refused
             return failure.message
 
-    def _run_child(self, spec: JobSpec, execution_id: int, scheduled, trigger) -> Outcome:
+    def _run_child(self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger) -> Outcome:
         path = self.job_log_path(spec.id)
         try:
             log_file = self._open_log(spec.id, header(spec.id, execution_id, trigger))
@@ -355,11 +429,12 @@ class Runner:
                 SCHEDULER_JOB_ID=spec.id,
                 SCHEDULER_EXECUTION_ID=str(execution_id),
                 SCHEDULER_OWNER_PID=str(os.getpid()),
+                SCHEDULER_RUN_DATE=run_date.isoformat(),
                 PYTHONUNBUFFERED="1",
             )
             try:
                 proc = subprocess.Popen(
-                    self._argv(spec, execution_id, scheduled, trigger),
+                    self._argv(spec, execution_id, scheduled, run_date, trigger),
                     stdin=subprocess.DEVNULL,
                     stdout=log_file,
                     stderr=subprocess.STDOUT,

@@ -10,7 +10,8 @@ whose table does not exist yet (see :func:`exists`).
 from __future__ import annotations
 
 import socket
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -116,6 +117,14 @@ def _row(mapping: Any) -> dict[str, Any]:
     return row
 
 
+def business_date(scheduled_run_time: datetime | None) -> date | None:
+    """The business date of a fire time as a trigger gives it (aware, in the job's timezone): its
+    own date; None without a fire time or a zone (the caller knows the date better)."""
+    if scheduled_run_time is None or scheduled_run_time.tzinfo is None:
+        return None
+    return scheduled_run_time.date()
+
+
 def start(
     engine: Engine,
     job_id: str,
@@ -124,8 +133,9 @@ def start(
     trigger: str,
     pid: int | None = None,
     now: datetime | None = None,
+    run_date: date | None = None,
 ) -> int:
-    """Insert a ``running`` row and return its id.
+    """Insert a ``running`` row and return its id; ``run_date`` defaults as in :func:`business_date`.
 
     Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
     """
@@ -141,6 +151,7 @@ def start(
             "host": socket.gethostname(),
             "pid": pid,
             "trigger": trigger,
+            "run_date": run_date or business_date(scheduled_run_time),
         },
     )
 
@@ -191,8 +202,10 @@ def record(
     trigger: str = "schedule",
     error: str | None = None,
     now: datetime | None = None,
+    run_date: date | None = None,
 ) -> int:
-    """Insert a finished row that never ran (``missed`` or ``skipped``); return its id.
+    """Insert a finished row that never ran (``missed``, ``skipped``, ``blocked``, ``coalesced``);
+    return its id. ``run_date`` defaults as in :func:`business_date`.
 
     Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
     """
@@ -211,6 +224,7 @@ def record(
             "error": error,
             "host": socket.gethostname(),
             "trigger": trigger,
+            "run_date": run_date or business_date(scheduled_run_time),
         },
     )
 
@@ -407,3 +421,19 @@ def run_stats(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]:
             "by_status": ordered,
         }
     return stats
+
+
+def rows_for_date(engine: Engine, job_ids: Iterable[str], run_date: date) -> dict[str, list[dict[str, Any]]]:
+    """Each job's rows for the business date ``run_date``, newest first (by start, then id); a job
+    without one maps to ``[]``. One range of the (job_id, run_date) index per job."""
+    t = job_executions
+    found: dict[str, list[dict[str, Any]]] = {}
+    with engine.begin() as conn:
+        for job_id in dict.fromkeys(job_ids):
+            query = (
+                select(t)
+                .where(t.c.job_id == job_id, t.c.run_date == run_date)
+                .order_by(t.c.started_at.desc(), t.c.id.desc())
+            )
+            found[job_id] = [_row(r._mapping) for r in conn.execute(query)]
+    return found

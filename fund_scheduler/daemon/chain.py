@@ -1,0 +1,245 @@
+"""Dependencies with deadlines: the decisions, pure (the history rows are handed in).
+
+A job with ``after = [...]`` is a *dependent*; the jobs it names are its *upstreams*. Every
+history row has a business date ``D`` (``run_date``): a scheduled run's (and a missed, coalesced,
+blocked or skipped fire time's) is the local date of its fire time in the job's timezone; a
+manual or startup run's is today's local date; a dependency run's is the run date of the upstream
+run that started it.
+
+1. A dependent runs once per business date ``D``, when its upstreams have succeeded for ``D``
+   (``after_mode = "all"``: every one; ``"any"``: one of them). When an upstream's run for ``D``
+   succeeds, the mode is satisfied and the dependent has no ``success`` or ``running`` row for
+   ``D``, the daemon starts it (trigger ``dependency``, run date ``D``): :func:`dependents_due`.
+   A run that did not succeed never starts a dependent. Scheduled, startup and dependency runs
+   start dependents; a manual run only when asked to (``run-job JOB --with-dependents``).
+2. The dependent's own cron time is its deadline for ``D`` (:func:`at_deadline`):
+
+   * it already has a ``success`` or ``running`` row for ``D``: nothing runs twice; the fire time
+     is recorded ``coalesced``, ``covered by execution N``;
+   * its upstreams have succeeded for ``D`` (it did not run: e.g. the daemon restarted in
+     between): it runs now;
+   * otherwise no process runs: the fire time is recorded ``blocked`` (an alerted status), its
+     error naming each missing upstream and its last state for ``D``: ``waiting for
+     daily_collection: failed at 19:02 (execution 812)``, ``...: running since 19:00``,
+     ``...: not run yet for 2026-12-03``.
+3. A late upstream: when the upstreams succeed for ``D`` after the dependent was recorded
+   ``blocked`` for ``D``, the dependent runs once if ``on_late = "run"`` (the default), not if
+   ``"skip"`` (logged). Its success after the ``blocked`` row is alerted ``recovered``.
+
+:func:`chain_steps` is the view every front-end shows: each job of a chain in order (upstreams
+first), with today's deadline and where today's run stands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, tzinfo
+from typing import Any
+
+from fund_common.runstatus import RunStatus
+from fund_scheduler.jobs.spec import JobSpec
+
+__all__ = [
+    "CASCADING_TRIGGERS",
+    "Start",
+    "at_deadline",
+    "chain_order",
+    "chain_steps",
+    "covering_run",
+    "dependents_due",
+    "dependents_of",
+    "missing_upstreams",
+    "mode_satisfied",
+    "today_in",
+    "upstream_state",
+]
+
+#: Rows (newest first) per job id, all of one business date.
+Rows = Mapping[str, Sequence[Mapping[str, Any]]]
+#: Triggers whose success starts the dependents (a manual run only when asked to).
+CASCADING_TRIGGERS = frozenset({"schedule", "dependency", "startup"})
+_HAS_RUN = (RunStatus.SUCCESS, RunStatus.RUNNING)
+
+
+def covering_run(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """The newest ``success`` or ``running`` row of ``rows`` (the job ran for that date)."""
+    return next((row for row in rows if row["status"] in _HAS_RUN), None)
+
+
+def succeeded(rows: Sequence[Mapping[str, Any]]) -> bool:
+    return any(row["status"] == RunStatus.SUCCESS for row in rows)
+
+
+def mode_satisfied(spec: JobSpec, rows: Rows) -> bool:
+    """Whether ``spec``'s upstreams have succeeded for the date of ``rows`` (by its after_mode)."""
+    done = [succeeded(rows.get(upstream, ())) for upstream in spec.after]
+    return any(done) if spec.after_mode == "any" else all(done)
+
+
+def missing_upstreams(spec: JobSpec, rows: Rows) -> list[str]:
+    """The upstreams that have not succeeded for the date of ``rows``, in ``after`` order."""
+    return [upstream for upstream in spec.after if not succeeded(rows.get(upstream, ()))]
+
+
+def _clock(moment: datetime | None, zone: tzinfo) -> str:
+    return "?" if moment is None else moment.astimezone(zone).strftime("%H:%M")
+
+
+def upstream_state(rows: Sequence[Mapping[str, Any]], run_date: date, zone: tzinfo) -> str:
+    """An upstream's last state for ``run_date`` in words: ``failed at 19:02 (execution 812)``,
+    ``running since 19:00``, ``not run yet for 2026-12-03``."""
+    if not rows:
+        return f"not run yet for {run_date.isoformat()}"
+    newest = rows[0]
+    if newest["status"] == RunStatus.RUNNING:
+        return f"running since {_clock(newest['started_at'], zone)}"
+    when = newest.get("finished_at") or newest.get("started_at")
+    execution = f" (execution {newest['id']})" if newest.get("id") is not None else ""
+    return f"{newest['status']} at {_clock(when, zone)}{execution}"
+
+
+def _waiting(spec: JobSpec, rows: Rows, run_date: date, zone: tzinfo) -> str:
+    missing = missing_upstreams(spec, rows)
+    parts = "; ".join(f"{job}: {upstream_state(rows.get(job, ()), run_date, zone)}" for job in missing)
+    return f"waiting for {'any of ' if spec.after_mode == 'any' and len(missing) > 1 else ''}{parts}"
+
+
+def at_deadline(
+    spec: JobSpec, own: Sequence[Mapping[str, Any]], rows: Rows, run_date: date, zone: tzinfo
+) -> tuple[str, str] | None:
+    """What the dependent ``spec``'s fire time for ``run_date`` does (rule 2): None to run, else
+    ``(status, error)`` of the row recorded instead. ``own``: its rows for the date; ``rows``:
+    its upstreams'."""
+    cover = covering_run(own)
+    if cover is not None:
+        return RunStatus.COALESCED.value, f"covered by execution {cover['id']}"
+    if mode_satisfied(spec, rows):
+        return None
+    return RunStatus.BLOCKED.value, _waiting(spec, rows, run_date, zone)
+
+
+@dataclass(frozen=True)
+class Start:
+    """A dependent the success of an upstream concerns: start it (``start``) or why not."""
+
+    job_id: str
+    start: bool
+    why: str
+
+
+def dependents_of(specs: Iterable[JobSpec], job_id: str) -> list[JobSpec]:
+    """The enabled specs with ``job_id`` in their ``after``, by id."""
+    return sorted((s for s in specs if s.enabled and job_id in s.after), key=lambda s: s.id)
+
+
+def dependents_due(specs: Iterable[JobSpec], upstream: str, rows: Rows) -> list[Start]:
+    """After ``upstream`` succeeded for a date (rules 1 and 3): each dependent, started or not.
+
+    ``rows`` holds that date's rows of the dependents and of all their upstreams."""
+    decisions = []
+    for spec in dependents_of(specs, upstream):
+        own = rows.get(spec.id, ())
+        cover = covering_run(own)
+        blocked = any(row["status"] == RunStatus.BLOCKED for row in own)
+        if cover is not None:
+            decisions.append(Start(spec.id, False, f"already {cover['status']} (execution {cover['id']})"))
+        elif not mode_satisfied(spec, rows):
+            decisions.append(
+                Start(spec.id, False, f"still waiting for {', '.join(missing_upstreams(spec, rows))}")
+            )
+        elif blocked and spec.on_late == "skip":
+            decisions.append(Start(spec.id, False, "upstream late (after the deadline) and on_late = skip"))
+        else:
+            decisions.append(
+                Start(spec.id, True, "late upstream, on_late = run" if blocked else "upstream done")
+            )
+    return decisions
+
+
+def chain_order(specs: Iterable[JobSpec]) -> list[JobSpec]:
+    """The jobs of every chain (a job with ``after`` or named in one), upstreams before their
+    dependents, otherwise by id. Assumes no cycle (the registry refuses one)."""
+    by_id = {spec.id: spec for spec in specs}
+    members = {job for spec in by_id.values() for job in (spec.after if spec.after else ())}
+    members |= {spec.id for spec in by_id.values() if spec.after}
+    ordered: list[JobSpec] = []
+    placed: set[str] = set()
+
+    def place(job_id: str) -> None:
+        if job_id in placed or job_id not in by_id:
+            return
+        placed.add(job_id)
+        for upstream in sorted(by_id[job_id].after):
+            place(upstream)
+        ordered.append(by_id[job_id])
+
+    for job_id in sorted(members):
+        place(job_id)
+    return ordered
+
+
+def _deadline(trigger: Any, day: date, zone: tzinfo) -> datetime | None:
+    """The trigger's first fire time on ``day`` (local), or None when it does not fire that day."""
+    midnight = datetime.combine(day, time(), zone)
+    fire = trigger.get_next_fire_time(None, midnight)
+    return fire if fire is not None and fire.astimezone(zone).date() == day else None
+
+
+def _step_state(
+    spec: JobSpec, rows: Rows, deadline: datetime | None, zone: tzinfo, today: date
+) -> tuple[str, str]:
+    own = rows.get(spec.id, ())
+    newest = own[0] if own else None
+    cover = covering_run(own)
+    if cover is not None and cover["status"] == RunStatus.SUCCESS:
+        return "succeeded", f"succeeded at {_clock(cover['finished_at'], zone)} (execution {cover['id']})"
+    if cover is not None:
+        return "running", f"running since {_clock(cover['started_at'], zone)} (execution {cover['id']})"
+    if newest is not None and newest["status"] != RunStatus.COALESCED:
+        return newest["status"], upstream_state(own, today, zone)
+    if deadline is None:
+        return "no_session", "not a session" if spec.calendar else "not scheduled today"
+    due = f"deadline {_clock(deadline, zone)}" if spec.after else f"due {_clock(deadline, zone)}"
+    if spec.after and not mode_satisfied(spec, rows):
+        return "waiting", f"waiting for {', '.join(missing_upstreams(spec, rows))} ({due})"
+    return "not_run", f"not run yet ({due})"
+
+
+def chain_steps(
+    specs: Iterable[JobSpec],
+    triggers: Mapping[str, Any],
+    zones: Mapping[str, tzinfo],
+    rows: Rows,
+    today: date,
+) -> list[dict[str, Any]]:
+    """Each step of the chains in order (:func:`chain_order`) with where ``today``'s run stands:
+    ``job``, ``after``, ``after_mode``, ``on_late``, ``dependents``, ``deadline`` (today's fire
+    time, None on a day it does not fire), ``state`` (``succeeded``, ``running``, ``waiting``,
+    ``not_run``, ``no_session``, or the newest row's status: ``blocked``, ``failed`` ...) and
+    ``text`` (the state in words). ``rows``: today's rows of every step; ``triggers`` and
+    ``zones`` by job id."""
+    all_specs = list(specs)
+    steps = []
+    for spec in chain_order(all_specs):
+        zone = zones.get(spec.id, UTC)
+        deadline = _deadline(triggers[spec.id], today, zone) if spec.id in triggers else None
+        state, text = _step_state(spec, rows, deadline, zone, today)
+        steps.append(
+            {
+                "job": spec.id,
+                "after": list(spec.after),
+                "after_mode": spec.after_mode,
+                "on_late": spec.on_late,
+                "dependents": [d.id for d in dependents_of(all_specs, spec.id)],
+                "deadline": deadline,
+                "state": state,
+                "text": text,
+            }
+        )
+    return steps
+
+
+def today_in(zone: tzinfo, now: datetime) -> date:
+    """The local date of ``now`` in ``zone``."""
+    return now.astimezone(zone).date()
