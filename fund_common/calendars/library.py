@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from fund_common.calendars.model import WEEKDAYS, SessionCalendar
+from fund_common.texttable import one_line
 
 if TYPE_CHECKING:
     from exchange_calendars import ExchangeCalendar  # type: ignore[import-untyped]
@@ -55,7 +56,8 @@ def compute(name: str) -> SessionCalendar:
     session), as a :class:`SessionCalendar` named ``name`` (an alias stays the name asked for).
 
     Raises ValueError naming ``name`` and some calendars the library knows when it knows none
-    of that name. Imports the library (and pandas).
+    of that name, or naming the library's error when it cannot build it (some rule-based
+    calendars fail with pandas 3). Imports the library (and pandas).
     """
     import exchange_calendars
     from exchange_calendars.errors import InvalidCalendarName  # type: ignore[import-untyped]
@@ -73,6 +75,11 @@ def compute(name: str) -> SessionCalendar:
             f"unknown exchange calendar {name!r} ({LIBRARY} {library_version()} knows "
             f"{len(known)} names, e.g. {examples})"
         ) from None
+    except Exception as exc:  # a calendar the library cannot build with this pandas
+        raise ValueError(
+            f"exchange calendar {name!r}: {LIBRARY} {library_version()} cannot compute it "
+            f"({type(exc).__name__}: {one_line(str(exc) or 'no message', 200)})"
+        ) from exc
     first = library_calendar.first_session.date()
     last = library_calendar.last_session.date()
     sessions = {stamp.date() for stamp in library_calendar.sessions}

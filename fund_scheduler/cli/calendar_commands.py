@@ -44,7 +44,7 @@ def calendars() -> None:
 
 @calendars.command(
     epilog="Exit status: 0 stored; 1 no exchange_calendars table (run `db upgrade`) or the database "
-    "refused; 2 an unknown calendar (nothing is stored then)."
+    "refused; 2 a calendar unknown to exchange_calendars or one it cannot compute (then nothing is stored)."
 )
 @click.argument("names", nargs=-1, metavar="[NAME]...")
 @pass_cli
