@@ -95,7 +95,7 @@ def week_calendar(calendar: SessionCalendar, days: Sequence[dt.date]) -> dict[st
     """The week's trading calendar: ``name``, ``source``, ``sessions`` (how many of ``days``
     are sessions) and ``closed``: each weekday of ``days`` without a session, as ``date`` (ISO)
     and ``name`` (the holiday's, ``holiday`` when the calendar has none)."""
-    closed = [d for d in days if d.weekday() < 5 and not calendar.is_session(d)]
+    closed = [d for d in days if d in calendar.closed]
     return {
         "name": calendar.name,
         "source": calendar.source,

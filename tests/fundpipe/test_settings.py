@@ -92,3 +92,27 @@ def test_settings_import_is_cheap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_the_calendar_and_the_operator_calendars_file(tmp_path):
+    defaults = FundSettings.from_env({"SCHEDULER_HOME": "/srv/fs"})
+    assert (defaults.calendar, defaults.calendars_file) == ("XSHG", "/srv/fs/config/calendars.toml")
+    assert FundSettings().calendars_file.endswith("/config/calendars.toml")
+    env = {"SCHEDULER_HOME": "/srv/fs", "FUND_CALENDAR": "XSHE", "SCHEDULER_CALENDARS_FILE": "etc/cal.toml"}
+    chosen = FundSettings.from_env(env)
+    assert (chosen.calendar, chosen.calendars_file) == ("XSHE", "/srv/fs/etc/cal.toml")
+    assert (
+        FundSettings.from_env({"SCHEDULER_CALENDARS_FILE": "/etc/fs/cal.toml"}).calendars_file
+        == "/etc/fs/cal.toml"
+    )
+
+
+def test_a_bad_calendar_setting_is_one_clear_problem(tmp_path):
+    assert config_problems({"FUND_CALENDAR": "X SHG"}) == [
+        "FUND_CALENDAR='X SHG' is not a calendar name (an exchange code such as XSHG or XSHE)"
+    ]
+    assert config_problems({"FUND_CALENDAR": "../x"})[0].startswith("FUND_CALENDAR='../x' is not")
+    assert config_problems({"SCHEDULER_CALENDARS_FILE": str(tmp_path)}) == [
+        f"SCHEDULER_CALENDARS_FILE={str(tmp_path)!r} is a folder: it must name the calendars file "
+        "(calendars.toml)"
+    ]
