@@ -23,17 +23,12 @@ from fund_scheduler.settings import Settings
 if TYPE_CHECKING:
     from fund_common.calendars import SessionCalendar
 
-__all__ = ["COMMANDS", "operator_file"]
+__all__ = ["COMMANDS"]
 
 pass_cli = click.make_pass_decorator(Cli)
 #: Refreshed by default even before anything is stored: the bundled fund jobs run on it.
 DEFAULT_CALENDAR = "XSHG"
 _DATE = click.DateTime(formats=["%Y-%m-%d"])
-
-
-def operator_file(settings: Settings) -> Path:
-    """The operator's calendar file (``SCHEDULER_CALENDARS_FILE``, default config/calendars.toml)."""
-    return settings.calendars_file
 
 
 @click.group(epilog="Exit status: 0; 1 the database refused; 2 an unknown calendar, a bad option or file.")
@@ -73,14 +68,14 @@ def refresh(cli: Cli, names: tuple[str, ...]) -> int:
             lines = refresh_calendars(engine, chosen)
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
-        loaded = load_calendars(engine, chosen, operator_file(settings))
+        loaded = load_calendars(engine, chosen, settings.calendars_file)
     finally:
         engine.dispose()
     for line in lines:
         print(line)
     today = _today(settings)
     for calendar in loaded.by_name.values():
-        warning = ending_soon(calendar, today, operator_file=str(operator_file(settings)))
+        warning = ending_soon(calendar, today, operator_file=str(settings.calendars_file))
         if warning:
             print(f"warning: {warning}", file=sys.stderr)
     for problem in loaded.problems:
@@ -111,7 +106,7 @@ def show(cli: Cli, name: str, start: dt.datetime | None, end: dt.datetime | None
     last = end.date() if end else dt.date(today.year + 1, 12, 31)
     if last < first:
         raise ConfigError(f"calendars show: --to {last} is before --from {first}")
-    path = operator_file(settings)
+    path = settings.calendars_file  # SCHEDULER_CALENDARS_FILE, default config/calendars.toml
     calendar, stored, problems = _calendar(cli, name, path)
     warning = ending_soon(calendar, today, operator_file=str(path))
     closed, extra = _window(calendar.closed, first, last), _window(calendar.extra, first, last)
