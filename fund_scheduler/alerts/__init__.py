@@ -1,11 +1,14 @@
-"""Alerts: failure, timeout, missed, skipped and recovered notices, rate-limited, sent to a
-webhook (JSON, WeCom, DingTalk, Slack) and/or by mail, on a worker thread of their own.
+"""Alerts: failure, timeout, missed, skipped and recovered notices, and a check job's
+stale_data / fresh_again, rate-limited, sent to a webhook (JSON, WeCom, DingTalk, Slack) and/or
+by mail, on a worker thread of their own.
 
 ``messages`` (what an alert says), ``decide`` (which run deserves one; the rate limit),
+``checks`` (which change of a check's state deserves one),
 ``channels`` (where they go), ``notifier`` (the queue and worker that tie them together).
 """
 
 from fund_scheduler.alerts.channels import Channel, ChannelError, EmailChannel, WebhookChannel, channels_from
+from fund_scheduler.alerts.checks import check_alert
 from fund_scheduler.alerts.decide import RateLimiter, alert_for
 from fund_scheduler.alerts.messages import Alert
 from fund_scheduler.alerts.notifier import Notifier
@@ -20,4 +23,5 @@ __all__ = [
     "WebhookChannel",
     "alert_for",
     "channels_from",
+    "check_alert",
 ]

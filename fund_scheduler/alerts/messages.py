@@ -1,4 +1,8 @@
-"""An alert and how it reads: plain text (mail, Slack), markdown (WeCom, DingTalk), JSON."""
+"""An alert and how it reads: plain text (mail, Slack), markdown (WeCom, DingTalk), JSON.
+
+A check job's alerts (``stale_data`` when a check goes into breach, ``fresh_again`` when it ends,
+see :mod:`fund_scheduler.alerts.checks`) carry the check's ``summary``, its ``details`` and, for
+``fresh_again``, how long the breach lasted."""
 
 from __future__ import annotations
 
@@ -7,10 +11,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 
-__all__ = ["ERROR_CHARS", "PRODUCT", "Alert"]
+__all__ = ["CHECK_KINDS", "ERROR_CHARS", "PRODUCT", "Alert"]
 
 PRODUCT = "fund-scheduler"
 ERROR_CHARS = 500  # an alert carries the error's last line, cut to this many characters
+#: A check job's alert kinds and how their title says them.
+CHECK_KINDS = {"stale_data": "stale data", "fresh_again": "fresh again"}
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,10 @@ class Alert:
     previous_status: str | None = None  # what ``recovered`` recovered from
     in_a_row: int = 1  # skipped rows in a row, for ``skipped``
     suppressed: int = 0  # alerts of this job and kind suppressed since the last one sent
+    summary: str | None = None  # a check's one line (stale_data, fresh_again)
+    details: tuple[tuple[str, str], ...] = ()  # a check's details, (name, value as text)
+    since: datetime | None = None  # stale_data: the breach began; fresh_again: it began
+    lasted: float | None = None  # fresh_again: seconds the breach lasted
 
     @property
     def title(self) -> str:
@@ -38,6 +48,8 @@ class Alert:
             what = f"skipped {self.in_a_row} times in a row"
         elif self.kind == "blocked" and self.error:
             what = f"blocked: {blocked_summary(self.error)}"
+        elif self.kind in CHECK_KINDS:
+            what = CHECK_KINDS[self.kind] + (f" (after {_duration(self.lasted)})" if self.lasted else "")
         else:
             what = self.status
         return f"{PRODUCT}: job {self.job_id} {what}"
@@ -51,6 +63,14 @@ class Alert:
             scheduled = f"none ({self.trigger or 'manual'} run)"
         status = self.status if self.kind != "recovered" else f"success, after {self.previous_status}"
         rows = [("Job", self.job_id), ("Status", status), ("Scheduled", scheduled)]
+        if self.summary:
+            rows.append(("Summary", self.summary))
+        rows += [(f"  {name}", value) for name, value in self.details]
+        if self.since is not None:
+            since = self.since.astimezone(tz)
+            rows.append(("Breach since", f"{since:%Y-%m-%d %H:%M:%S} {since.tzname()}"))
+        if self.lasted is not None:
+            rows.append(("Breach lasted", _duration(self.lasted)))
         if self.error:
             rows.append(("Error", self.error))
         if self.log_path:
@@ -88,8 +108,21 @@ class Alert:
             "host": self.host,
             "suppressed": self.suppressed,
             "previous_status": self.previous_status,
+            "summary": self.summary,
+            "details": dict(self.details),
+            "breach_seconds": self.lasted,
             "text": self.text(tz),
         }
+
+
+def _duration(seconds: float | None) -> str:
+    """``2h 05m``, ``12m``, ``40s``."""
+    total = int(seconds or 0)
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m" if minutes else f"{secs}s"
 
 
 def blocked_summary(error: str) -> str:

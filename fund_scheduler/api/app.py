@@ -15,6 +15,8 @@
                                               body ``{"with_dependents": true}`` runs the chain
 ``GET /api/chain``                            each step of the dependency chains in order: after,
                                               today's deadline and where today's run stands
+``GET /api/checks``                           each check job's state: ok or breach, since,
+                                              last checked, summary, details
 ``GET /api/executions?job=&status=&limit=``   history rows, newest first (limit 1..500)
 ``GET /api/executions/<id>``                  one row with its output tail
 ``GET /``, ``GET /static/<path>``             the dashboard (``fund_scheduler/api/web/``)
@@ -236,6 +238,10 @@ def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = L
     @app.get("/api/chain")
     def chain():
         return jsonify({"chain": ops.chain()})
+
+    @app.get("/api/checks")
+    def checks():
+        return jsonify({"checks": ops.checks()})
 
     @app.get("/api/executions")
     def executions():

@@ -6,10 +6,12 @@ crashed loop is noticed while the process lives) or its heartbeat is older than
 ``SELECT 1`` fails or takes longer than the check's limit (the daemon stays up and recovers by
 itself when the database is back), a dashboard panel contributed by a job package raises, or
 the job store needs the operator (a job module that fails to import, a job set aside because
-nothing defines it, a stored row rejected as unreadable), or a log cannot be written
-(``scheduler.log``, or a job's log at its last run: ``cannot write <path>: <reason>``); else
-``healthy``. A standby daemon is healthy. Stale data is reported by the panels themselves
-(their tables say ``stale``) and does not change the status.
+nothing defines it, a stored row rejected as unreadable), or an exchange calendar has a problem
+(not loaded: weekdays used; its known range ends within 60 days), or a log cannot be written
+(``scheduler.log``, or a job's log at its last run: ``cannot write <path>: <reason>``), or a
+check job is in breach (``<job>: <its summary>``, e.g. a data-freshness SLA missed); else
+``healthy``. A standby daemon is healthy. The panels' own freshness rows (``stale``) do not
+change the status; the check jobs decide.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def assess(
     database_ok: bool,
     failed_panels: Iterable[str] = (),
     problems: Iterable[str] = (),
+    breaches: Iterable[str] = (),
     stale_after: float = HEARTBEAT_STALE_SECONDS,
 ) -> tuple[str, list[str]]:
     """The health status and the reasons for it (a pure function of the checks' results)."""
@@ -45,6 +48,7 @@ def assess(
     if not database_ok:
         degraded.append("the database is unreachable")
     degraded += [f"dashboard panel {name} failed" for name in failed_panels]
+    degraded += list(breaches)
     if unhealthy:
         return "unhealthy", unhealthy + degraded
     return ("degraded" if degraded else "healthy"), degraded
@@ -63,6 +67,7 @@ def health_report(ops: Any) -> dict[str, Any]:
         "jobs": 0,
         "last_success": {},
         "panels": [],
+        "checks": [],
         "problems": [],
     }
     if database["ok"]:
@@ -70,17 +75,20 @@ def health_report(ops: Any) -> dict[str, Any]:
             report["jobs"] = ops.status()["jobs"]
             report["last_success"] = {job_id: None for job_id in ops.job_ids()} | ops.last_success()
             report["panels"] = ops.panels()
+            report["checks"] = ops.checks()
             report["problems"] += ops.job_store_problems()
         except Exception as exc:  # noqa: BLE001 - the database went away between the checks
             report["problems"].append(f"history unavailable: {error_line(exc)}")
     else:
         report["problems"] += ops.job_store_problems(read_database=False)
     report["problems"] += ops.log_problems()
+    report["problems"] += ops.calendar_problems()
     report["status"], report["problems"] = assess(
         scheduler_alive=alive,
         heartbeat_age=age,
         database_ok=database["ok"],
         failed_panels=[p["name"] for p in report["panels"] if not p["ok"]],
         problems=report["problems"],
+        breaches=[f"{c['job_id']}: {c['summary']}" for c in report["checks"] if c["state"] == "breach"],
     )
     return report

@@ -5,22 +5,26 @@ this daemon process started (``fund_scheduler_runs_total{job,status}``) and the 
 ones that ran (``fund_scheduler_run_duration_seconds{job}``): in memory, reset by a restart, as
 Prometheus counters are. :class:`DaemonCollector` reads everything else at scrape time from the
 daemon's operations: up, loop, role, heartbeat, running executions, database, per job the next
-run, paused state and last success, and the gauges each dashboard panel declares (so a domain
-exports its own numbers, e.g. data freshness, without the scheduler knowing them).
+run, paused state and last success, the gauges each dashboard panel declares (so a domain
+exports its own numbers, e.g. data freshness, without the scheduler knowing them), and per check
+job its state (:func:`check_gauges`).
 """
 
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
+from fund_common.clock import utcnow
 from fund_common.runstatus import RAN, RunStatus
 
-__all__ = ["DaemonCollector", "RunMetrics", "panel_gauges"]
+__all__ = ["DaemonCollector", "RunMetrics", "check_gauges", "panel_gauges"]
 
 logger = logging.getLogger("scheduler.http")
 
@@ -111,12 +115,48 @@ class DaemonCollector:
             last.add_metric([job_id], when.timestamp())
         yield last
         yield from panel_gauges(ops.panels())
+        yield from check_gauges(ops.checks(), utcnow())
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
     family = GaugeMetricFamily(name, documentation)
     family.add_metric([], value)
     return family
+
+
+def check_gauges(checks: Iterable[dict[str, Any]], now: datetime) -> Iterator[GaugeMetricFamily]:
+    """Per check job (a row of ``Operations.checks``; one never checked yet is left out):
+    ``fund_scheduler_check_ok{job}`` 1 ok / 0 breach, ``fund_scheduler_check_state_seconds{job}``
+    how long the state has held, ``fund_scheduler_check_last_timestamp_seconds{job}`` the last
+    check, and ``fund_scheduler_check_value{job,name}`` each number among its last result's
+    details."""
+    ok = GaugeMetricFamily(
+        "fund_scheduler_check_ok", "1 while the check job is ok, 0 in breach", labels=["job"]
+    )
+    held = GaugeMetricFamily(
+        "fund_scheduler_check_state_seconds",
+        "Seconds the check job's state (ok or breach) has held",
+        labels=["job"],
+    )
+    last = GaugeMetricFamily(
+        "fund_scheduler_check_last_timestamp_seconds",
+        "When the check job last checked (Unix time)",
+        labels=["job"],
+    )
+    values = GaugeMetricFamily(
+        "fund_scheduler_check_value", "Numbers a check job's last result declares", labels=["job", "name"]
+    )
+    for row in checks:
+        if row["state"] is None:
+            continue
+        job = row["job_id"]
+        ok.add_metric([job], 1 if row["state"] == "ok" else 0)
+        held.add_metric([job], max((now - row["since"]).total_seconds(), 0.0))
+        last.add_metric([job], row["checked_at"].timestamp())
+        for name, value in sorted(row["details"].items()):
+            if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+                values.add_metric([job, name], float(value))
+    yield from (ok, held, last, values)
 
 
 def panel_gauges(panels: Iterable[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:

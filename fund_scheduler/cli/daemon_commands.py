@@ -274,7 +274,10 @@ def _process_info(pid: int) -> dict[str, Any]:
 @pass_cli
 def status(cli: Cli, as_json: bool) -> int:
     """Whether the daemon runs (PID, uptime, memory, role), the database (password masked), each
-    job's schedule, state, next run and last result, and the failures of the last 24 h."""
+    job's schedule, state, next run and last result, each check job's state (ok or breach), and
+    the failures of the last 24 h."""
+    from fund_scheduler.daemon.checks import check_rows
+    from fund_scheduler.daemon.dependents import chain_view
     from fund_scheduler.daemon.pidfile import NOT_RUNNING, RUNNING, probe
     from fund_scheduler.store import history
 
@@ -303,6 +306,10 @@ def status(cli: Cli, as_json: bool) -> int:
             live.get("job_store_problems", []) if live is not None else cli.local_job_store_problems()
         )
         report["log_problems"] = live.get("log_problems", []) if live is not None else []
+        report["checks"] = cli.read_history(lambda engine: check_rows(engine, registry), [])
+        report["chain"] = cli.read_history(
+            lambda engine: chain_view(registry, engine, settings.timezone, datetime.now(UTC)), []
+        )
         report["failures_24h"] = cli.read_history(
             lambda engine: history.failures_since(engine, datetime.now(UTC) - timedelta(hours=24)), []
         )
@@ -355,6 +362,8 @@ def _print_status(report: dict[str, Any], state: str) -> None:
     for j in jobs:
         if not j["enabled"]:
             print(f"note: {j['id']} is disabled: {j['disabled_reason'] or 'enabled = false in jobs.toml'}")
+    _print_chain(report.get("chain") or [])
+    _print_checks(report.get("checks") or [])
     failures = report.get("failures_24h") or []
     print(f"failures in the last 24 h: {len(failures)}")
     for row in failures[:10]:
@@ -362,6 +371,26 @@ def _print_status(report: dict[str, Any], state: str) -> None:
             f"  #{row['id']} {row['job_id']} {row['status']} at {fmt_time(row['started_at'])}: "
             f"{(row['error'] or '').splitlines()[0] if row['error'] else ''}"
         )
+
+
+def _print_chain(steps: list[dict[str, Any]]) -> None:
+    """The dependency chains in order with where today's run of each step stands:
+    ``STEP  AFTER  DEADLINE  TODAY``."""
+    if not steps:
+        return
+    rows = [
+        [s["job"], ", ".join(s["after"]) or "-", fmt_time(s["deadline"]) if s["deadline"] else "-", s["text"]]
+        for s in steps
+    ]
+    print(format_table(rows, ["STEP", "AFTER", "DEADLINE", "TODAY"]))
+
+
+def _print_checks(checks: list[dict[str, Any]]) -> None:
+    """The check jobs' states: ``CHECK  STATE  SINCE  SUMMARY``."""
+    if not checks:
+        return
+    rows = [[c["job_id"], c["state"] or "-", fmt_time(c["since"]), c["summary"] or ""] for c in checks]
+    print(format_table(rows, ["CHECK", "STATE", "SINCE", "SUMMARY"]))
 
 
 COMMANDS = [run, start, stop, status]

@@ -3,7 +3,8 @@
 Both the Unix control socket (the CLI's channel, :mod:`fund_scheduler.api.control`) and the HTTP
 API (:mod:`fund_scheduler.api.app`) go through :class:`Operations` and nothing else of the
 daemon: status, the job rows, run now, pause, resume, the stop timeout, a subscription to
-finished runs, the health checks (loop, database, panels, logs) and the history reads.
+finished runs, the health checks (loop, database, panels, logs), the check jobs' states and the
+history reads.
 
 Reads that need the database degrade instead of failing while it is away: the job rows fall back
 to the specs, the status says ``database_error``.
@@ -22,6 +23,7 @@ from typing import Any
 from sqlalchemy import text
 
 from fund_scheduler import logsetup
+from fund_scheduler.daemon.checks import check_rows
 from fund_scheduler.daemon.daemon import Daemon
 from fund_scheduler.daemon.dependents import chain_view
 from fund_scheduler.daemon.reconcile import job_store_problems
@@ -221,6 +223,12 @@ class Operations:
             future.set_exception(exc)
         else:
             future.set_result(time.monotonic() - started)
+
+    def checks(self) -> list[dict[str, Any]]:
+        """The state of each enabled check job (:func:`fund_scheduler.daemon.checks.check_rows`):
+        ``job_id``, ``state`` (``ok``, ``breach``, None before its first result), ``since``,
+        ``checked_at``, ``summary``, ``details``, ``execution_id``."""
+        return check_rows(self._daemon.engine, self._daemon.registry)
 
     def panels(self) -> list[dict[str, Any]]:
         """The job packages' dashboard panels (:func:`fund_scheduler.jobs.panels.run_panels`),

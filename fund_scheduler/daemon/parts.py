@@ -3,7 +3,8 @@
 :func:`build_parts` connects nothing and starts no thread of the daemon's own (the notifier's
 worker excepted, which only waits on its queue): it creates the engine (lazy), the spool and its
 flusher, the runner, the alert notifier, the executor, the scheduler (with its JSON job store)
-and the leadership lock, and wires the runner's finished runs to the notifier.
+and the leadership lock, and wires the runner's finished runs to the notifier and to the check
+watcher (a check job's result kept in ``check_states``, its changes alerted).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.engine import Engine
 
 from fund_scheduler.alerts import Notifier
+from fund_scheduler.daemon.checks import CheckWatcher
 from fund_scheduler.daemon.leader import Leadership
 from fund_scheduler.daemon.loop import JOBSTORE_RETRY_INTERVAL, GuardedBackgroundScheduler
 from fund_scheduler.jobs.registry import Registry
@@ -50,6 +52,7 @@ def build_parts(settings: Settings, registry: Registry) -> DaemonParts:
     notifier = Notifier.from_settings(settings, engine)
     if notifier.enabled:
         runner.on_finished.append(notifier.observe)
+    runner.on_finished.append(CheckWatcher(engine, lambda: runner.registry, notifier).observe)
     executor = RunnerExecutor(runner, settings.max_workers)
     jobstore = JsonJobStore(engine)
     scheduler = GuardedBackgroundScheduler(

@@ -10,7 +10,7 @@ A job module imports its declarations from here::
     def my_job(ctx): ...
 """
 
-from fund_scheduler.jobs.declare import command_job, config_check, dashboard_panel, scheduled
+from fund_scheduler.jobs.declare import check, command_job, config_check, dashboard_panel, scheduled
 from fund_scheduler.jobs.spec import JobSpec
 
-__all__ = ["JobSpec", "command_job", "config_check", "dashboard_panel", "scheduled"]
+__all__ = ["JobSpec", "check", "command_job", "config_check", "dashboard_panel", "scheduled"]

@@ -1,5 +1,5 @@
-"""How job modules declare what they contribute: ``@scheduled`` functions, ``command_job``
-specs, ``@config_check`` functions and ``@dashboard_panel`` functions.
+"""How job modules declare what they contribute: ``@scheduled`` and ``@check`` functions,
+``command_job`` specs, ``@config_check`` functions and ``@dashboard_panel`` functions.
 
 A job package is a plain package; :func:`fund_scheduler.jobs.registry.discover` imports each of
 its modules and collects what these mark. Declaring runs nothing and imports nothing heavy.
@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from fund_scheduler.jobs.spec import JobSpec, schedule_fields
 
-__all__ = ["command_job", "config_check", "dashboard_panel", "scheduled"]
+__all__ = ["check", "command_job", "config_check", "dashboard_panel", "scheduled"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -54,6 +54,22 @@ def scheduled(
         return fn
 
     return decorate
+
+
+def check(
+    *,
+    id: str,  # noqa: A002
+    name: str,
+    cron: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    **options: Any,
+) -> Callable[[F], F]:
+    """Declare the decorated function as a check job (``kind="check"``): scheduled like
+    ``@scheduled``, it returns a check result (``{"ok", "summary", "details"}``, see
+    :mod:`fund_scheduler.jobs.checks`); the daemon keeps the state and alerts on its changes."""
+    if "kind" in options:
+        raise ValueError(f"job {id}: @check declares kind='check' itself; do not pass kind")
+    return scheduled(id=id, name=name, cron=cron, fields=fields, kind="check", **options)
 
 
 def command_job(

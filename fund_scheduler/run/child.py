@@ -10,24 +10,19 @@ with the secrets masked as in ``scheduler.log``.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from datetime import date, datetime
-from typing import Any
 
 from fund_scheduler.errors import SchedulerError
 from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.results import result_line
 from fund_scheduler.jobs.spec import resolve
 from fund_scheduler.logsetup import OneLineFormatter, RedactSecrets, secrets_of
 from fund_scheduler.run.context import JobContext
 from fund_scheduler.settings import Settings
 
 __all__ = ["run_job_function"]
-
-
-def _json_default(value: Any) -> Any:
-    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def run_job_function(
@@ -66,5 +61,5 @@ def run_job_function(
         log.exception("job %s failed", spec.id)
         return 1
     if outcome is not None:
-        print(f"result: {json.dumps(outcome, default=_json_default)}")
+        print(result_line(outcome))
     return 0

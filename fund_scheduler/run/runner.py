@@ -45,6 +45,7 @@ from fund_common.runstatus import RunStatus
 from fund_common.texttable import last_line
 from fund_scheduler import program
 from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.results import result_line
 from fund_scheduler.jobs.spec import JobSpec, resolve
 from fund_scheduler.logsetup import WriteFailure
 from fund_scheduler.run.context import JobContext
@@ -362,7 +363,8 @@ class Runner:
             tail = traceback.format_exc()
             logger.error("job=%s execution=%s raised %s", spec.id, execution_id, tail.rstrip())
             return RunStatus.FAILED, None, f"{type(exc).__name__}: {one_line(str(exc))}", printable(tail)
-        return RunStatus.SUCCESS, None, None, None if outcome is None else printable(str(outcome))
+        # The same ``result: <json>`` line as a child process prints (a check job's result is read back).
+        return RunStatus.SUCCESS, None, None, None if outcome is None else printable(result_line(outcome))
 
     def _argv(self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger) -> list[str]:
         if spec.command:

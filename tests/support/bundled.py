@@ -8,6 +8,8 @@ BUNDLED_SCHEDULES = {
     "weekly_full_calc": "cron 0 2 * * sun (Asia/Shanghai)",
     "weekly_pipeline": "cron 0 2 * * sun (UTC)",
     "cleanup_old_job_executions": "cron 0 2 * * * (Asia/Shanghai)",
+    "fund_nav_freshness": "cron */10 * * * * (Asia/Shanghai)",
+    "fund_metrics_freshness": "cron */10 * * * * (Asia/Shanghai)",
 }
 BUNDLED = frozenset(BUNDLED_SCHEDULES)
 #: Registered but disabled until a command is configured (PIPELINE_COMMAND).

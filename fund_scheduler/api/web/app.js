@@ -614,6 +614,7 @@
 
     renderProblems(Array.isArray(health.problems) ? health.problems : []);
     renderPanels(Array.isArray(health.panels) ? health.panels : []);
+    renderChecks(Array.isArray(health.checks) ? health.checks : []);
   }
 
   /** Why the daemon is not healthy, one line each, as /health says it. */
@@ -624,6 +625,63 @@
     list.dataset.lines = JSON.stringify(lines);
     list.replaceChildren(...lines.map((line) => el("li", {}, line)));
     list.hidden = lines.length === 0;
+  }
+
+  // -- freshness (check jobs) ----------------------------------------------------------------
+  /** The check jobs' states from /health: check, state (ok / breach badge), since, summary. */
+  function renderChecks(checks) {
+    const body = $("checks").querySelector("tbody");
+    const rows = checks.filter((c) => c && typeof c === "object");
+    const tones = { ok: "ok", breach: "bad" };
+    body.replaceChildren(
+      ...rows.map((c) => {
+        const tr = el("tr", { "data-check": String(c.job_id || ""), "data-state": String(c.state || "none") });
+        tr.appendChild(el("td", {}, String(c.job_id || "")));
+        const state = el("td");
+        state.appendChild(statusBadge(c.state || "not checked", tones[c.state] || "run"));
+        tr.appendChild(state);
+        tr.appendChild(el("td", { title: c.since || "" }, c.since ? `${formatTime(c.since)} (${relative(c.since)})` : "–"));
+        tr.appendChild(el("td", { class: "check-summary" }, String(c.summary || "")));
+        return tr;
+      }),
+    );
+    $("checks-empty").hidden = rows.length > 0;
+  }
+
+  // -- chain (dependencies with deadlines) ---------------------------------------------------
+  const CHAIN_TONES = { succeeded: "ok", running: "run", waiting: "run", not_run: "run", no_session: "ok" };
+
+  /** The dependency chains from /api/chain: each step in order, what it runs after, today's
+   *  deadline (in the step's zone) and where today's run stands (a badge and the words). */
+  function renderChain(steps) {
+    const body = $("chain").querySelector("tbody");
+    const rows = steps.filter((s) => s && typeof s === "object");
+    body.replaceChildren(
+      ...rows.map((s) => {
+        const step = String(s.job || "");
+        const tr = el("tr", { "data-step": step, "data-state": String(s.state || "") });
+        tr.appendChild(el("td", {}, step));
+        tr.appendChild(el("td", {}, Array.isArray(s.after) && s.after.length ? s.after.map(String).join(", ") : "–"));
+        const deadline = typeof s.deadline === "string" ? s.deadline : "";
+        tr.appendChild(el("td", { title: deadline }, deadline ? deadline.slice(11, 16) : "–"));
+        const today = el("td", { class: "chain-today" });
+        const word = String(s.state || "").replace(/_/g, " ");
+        today.appendChild(statusBadge(word, CHAIN_TONES[s.state] || toneOf(String(s.state || ""))));
+        today.appendChild(el("span", { class: "sub" }, ` ${String(s.text || "")}`));
+        tr.appendChild(today);
+        return tr;
+      }),
+    );
+    $("chain-empty").hidden = rows.length > 0;
+  }
+
+  async function loadChain() {
+    try {
+      const answer = await getJson("/api/chain");
+      if (answer.ok) renderChain(listOf(answer.body, "chain"));
+    } catch (_err) {
+      // the other sections report an unreachable daemon
+    }
   }
 
   // -- panels ------------------------------------------------------------------------------
@@ -697,6 +755,7 @@
       renderStatus(ok(status) ? status.value.body : null, reachable && ok(status));
       renderHealth(health.status === "fulfilled" ? health.value.body : null, health.status === "fulfilled");
       if (ok(jobs)) renderJobs(listOf(jobs.value.body, "jobs"));
+      await loadChain();
       if (ok(executions)) {
         const rows = listOf(executions.value.body, "executions");
         renderExecutions(rows);
