@@ -17,4 +17,7 @@ Alembic migrations; a scratch database from the metadata, as here)::
     tasks.collect(engine, settings, day)           # source -> fund_nav_staging
     tasks.validate(engine, settings, day)          # rules -> fund_nav / fund_nav_quarantine
     tasks.compute_metrics(engine, settings, day)   # fund_nav -> fund_metrics
+
+Trading days are the sessions of ``FUND_CALENDAR`` (default ``XSHG``), loaded by
+:func:`fundpipe.calendar.fund_calendar`; each task loads it unless given ``calendar=``.
 """
