@@ -198,3 +198,77 @@ def test_the_queries_need_no_pandas() -> None:
         subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
         == "False\n"
     )
+
+
+# -- the bundled check jobs (jobs/fund_freshness.py) ----------------------------------------------
+JOB_RUN = """
+import datetime as dt, json, logging, sys
+from zoneinfo import ZoneInfo
+import sqlalchemy as sa
+from fund_common.calendars import SessionCalendar, store
+from fund_scheduler.run.context import JobContext
+from fund_scheduler.settings import Settings
+from fundpipe.schema import fund_info, fund_nav
+from jobs.fund_freshness import freshness
+from tests.support.schema import create_all_tables
+
+home, url = sys.argv[1], sys.argv[2]
+engine = sa.create_engine(url)
+create_all_tables(engine)
+closed = {dt.date(2026, 10, d): "National Day" for d in (1, 2, 5, 6, 7)}
+store.save(engine, SessionCalendar("XSHG", dt.date(2026, 1, 1), dt.date(2026, 12, 31), closed), "test")
+stamp = dt.datetime(2026, 1, 1)
+with engine.begin() as conn:
+    conn.execute(fund_info.insert(), [{"fund_code": "000001", "is_active": True, "updated_at": stamp}])
+    conn.execute(fund_nav.insert(), [{"fund_code": "000001", "nav_date": dt.date(2026, 9, 30),
+                                     "unit_nav": 1.0, "updated_at": stamp}])
+settings = Settings.from_env({"SCHEDULER_HOME": home, "DATABASE_URL": url, "FUND_NAV_DEADLINE": "19:30"})
+shanghai = ZoneInfo("Asia/Shanghai")
+ctx = JobContext("fund_nav_freshness", None, None, "manual", settings, shanghai, logging.getLogger("t"),
+                 _engine=engine)
+results = [freshness(ctx, "fund_nav", now=dt.datetime(2026, 10, 8, h, 0, tzinfo=shanghai)) for h in (9, 20)]
+heavy = sorted(m for m in ("pandas", "numpy", "exchange_calendars") if m in sys.modules)
+print(json.dumps({"results": results, "heavy": heavy}))
+"""
+
+
+def test_the_nav_job_reads_the_stored_calendar_and_its_deadline_without_pandas(tmp_path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    from tests.support.harness import PROJECT
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", JOB_RUN, str(tmp_path), url],
+        cwd=PROJECT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    morning, evening = answer["results"]
+    assert answer["heavy"] == []
+    assert (morning["ok"], morning["details"]["calendar"], morning["details"]["sessions_behind"]) == (
+        True,
+        "XSHG",
+        0,
+    )
+    assert morning["details"]["expected"] == "2026-09-30"  # the stored calendar's National Day
+    assert (evening["ok"], evening["details"]["deadline"], evening["details"]["expected"]) == (
+        False,
+        "19:30",
+        "2026-10-08",
+    )
+
+
+def test_the_config_check_names_each_bad_threshold() -> None:
+    from jobs.fund_freshness import freshness_settings
+
+    assert freshness_settings({}) == []
+    assert freshness_settings({"FUND_METRICS_DEADLINE": "21", "FUND_METRICS_MIN_COVERAGE": "-1"}) == [
+        "FUND_METRICS_DEADLINE='21' is not a time of day HH:MM (00:00 to 23:59)",
+        "FUND_METRICS_MIN_COVERAGE='-1' must be from 0 to 1",
+    ]
