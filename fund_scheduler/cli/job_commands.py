@@ -131,6 +131,7 @@ def _run_here(cli: Cli, job_id: str, with_dependents: bool = False) -> int:
     ``with_dependents``: then its chain, one step after the other."""
     from fund_scheduler import logsetup
     from fund_scheduler.alerts import Notifier, channels_from
+    from fund_scheduler.daemon.checks import CheckWatcher
     from fund_scheduler.daemon.dependents import run_chain_here
     from fund_scheduler.run.runner import Runner
     from fund_scheduler.store import history
@@ -146,6 +147,7 @@ def _run_here(cli: Cli, job_id: str, with_dependents: bool = False) -> int:
     notifier = Notifier.from_settings(settings, engine) if channels_from(settings) else None
     if notifier is not None:
         runner.on_finished.append(notifier.observe)
+    runner.on_finished.append(CheckWatcher(engine, lambda: runner.registry, notifier).observe)  # check jobs
     try:
         result = runner.run(job_id, trigger="manual", with_dependents=with_dependents)
         chain = run_chain_here(runner, result)

@@ -41,3 +41,19 @@ def test_status_prints_each_check_with_its_state_since_and_summary(home) -> None
     report = json.loads(home.cli("status", "--json").stdout)
     states = {c["job_id"]: c["state"] for c in report["checks"]}
     assert states == {"fund_metrics_freshness": None, "fund_nav_freshness": "breach"}
+
+
+def test_run_job_without_a_daemon_keeps_the_checks_state_as_the_daemon_would(home) -> None:
+    from fundpipe.schema import fund_info
+
+    assert home.cli("db", "upgrade").returncode == 0
+    engine = make_engine(home.database_url)
+    with engine.begin() as conn:
+        conn.execute(fund_info.insert(), [{"fund_code": "000001", "is_active": True, "updated_at": SINCE}])
+
+    ran = home.cli("run-job", "fund_nav_freshness")
+    assert ran.returncode == 0, ran.stderr
+    assert 'result: {"ok": false, "summary": "fund_nav has no rows on or before ' in ran.stdout
+    state = checks.get_state(engine, "fund_nav_freshness")
+    engine.dispose()
+    assert state["state"] == "breach" and state["details"]["active_funds"] == 1
