@@ -14,11 +14,12 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from fund_scheduler.store import checks
 from fund_scheduler.store.engine import make_engine
 from fund_scheduler.store.jobstore import scheduler_jobs_rejected
 from tests.support.bundled import BUNDLED
@@ -240,6 +241,47 @@ def test_the_health_card_lists_what_the_operator_must_act_on(page, daemon):
         _wait(page, lambda d: not problems.is_displayed(), "the list hidden once nothing is left")
     finally:
         engine.dispose()
+
+
+def test_the_freshness_table_shows_each_check_and_a_breach_degrades_health(page, daemon):
+    home = HOMES[daemon]
+    summary = "fund_nav has 2026-12-02 for 180/300 active funds (60 %), expected 2026-12-03 by 20:00"
+    assert home.cli("pause", "fund_nav_freshness").returncode == 0  # no real check overwrites the state
+    engine = make_engine(home.database_url)
+
+    def save(state: str, text: str) -> None:
+        now = datetime.now(UTC)
+        checks.save_state(
+            engine,
+            "fund_nav_freshness",
+            state=state,
+            since=now,
+            checked_at=now,
+            summary=text,
+            details={},
+            execution_id=None,
+        )
+
+    row_css = '#checks tr[data-check="fund_nav_freshness"]'
+    try:
+        _wait(page, lambda d: d.find_elements(By.CSS_SELECTOR, row_css), "the check's row")
+        save("breach", summary)
+        _wait(page, lambda d: _attr(d, row_css, "data-state") == "breach", "the breach shown")
+        cells = page.find_elements(By.CSS_SELECTOR, f"{row_css} td")
+        assert [cells[0].text, cells[1].text, cells[3].text] == ["fund_nav_freshness", "breach", summary]
+        assert "tone-bad" in cells[1].find_element(By.CSS_SELECTOR, ".status").get_attribute("class").split()
+        assert "ago" in cells[2].text
+        problems = page.find_element(By.ID, "health-problems")
+        assert f"fund_nav_freshness: {summary}" in problems.text
+        assert page.find_element(By.ID, "health-status").text == "degraded"
+        save(
+            "ok", "fund_nav has 2026-12-03 for 300/300 active funds (100 %), expected at least 95 % by 20:00"
+        )
+        _wait(page, lambda d: _attr(d, row_css, "data-state") == "ok", "fresh again")
+        assert "fund_nav_freshness" not in problems.text
+    finally:
+        engine.dispose()
+        home.cli("resume", "fund_nav_freshness")
 
 
 def _api_list(url: str, key: str) -> list[dict]:
