@@ -56,6 +56,13 @@ def jobs(cli: Cli, as_json: bool) -> int:
     ]
     print(format_table(table, ["ID", "NAME", "TRIGGER", "TIMEZONE", "NEXT RUN", "STATE"]))
     for j in rows:
+        if j.get("after"):
+            mode = " (any of them)" if j["after_mode"] == "any" and len(j["after"]) > 1 else ""
+            print(
+                f"after: {j['id']} runs after {', '.join(j['after'])}{mode} succeeded for the date; "
+                f"its own time is its deadline; late upstream: {j['on_late']}"
+            )
+    for j in rows:
         if not j["enabled"]:
             print(f"note: {j['id']} is disabled: {j['disabled_reason'] or 'enabled = false in jobs.toml'}")
     return 0

@@ -158,25 +158,35 @@ def dependents_due(specs: Iterable[JobSpec], upstream: str, rows: Rows) -> list[
 
 
 def chain_order(specs: Iterable[JobSpec]) -> list[JobSpec]:
-    """The jobs of every chain (a job with ``after`` or named in one), upstreams before their
-    dependents, otherwise by id. Assumes no cycle (the registry refuses one)."""
+    """The jobs of every chain (a job with ``after`` or named in one), one chain after the other
+    (by its first root's id), upstreams before their dependents (by depth, then id). Assumes no
+    cycle (the registry refuses one)."""
     by_id = {spec.id: spec for spec in specs}
-    members = {job for spec in by_id.values() for job in (spec.after if spec.after else ())}
-    members |= {spec.id for spec in by_id.values() if spec.after}
-    ordered: list[JobSpec] = []
-    placed: set[str] = set()
+    edges = {spec.id: [u for u in spec.after if u in by_id] for spec in by_id.values()}
+    members = sorted({job for job, ups in edges.items() if ups} | {u for ups in edges.values() for u in ups})
+    group = {job: job for job in members}  # union-find: each chain's representative
 
-    def place(job_id: str) -> None:
-        if job_id in placed or job_id not in by_id:
-            return
-        placed.add(job_id)
-        for upstream in sorted(by_id[job_id].after):
-            place(upstream)
-        ordered.append(by_id[job_id])
+    def find(job: str) -> str:
+        while group[job] != job:
+            job = group[job]
+        return job
 
-    for job_id in sorted(members):
-        place(job_id)
-    return ordered
+    for job in members:
+        for upstream in edges[job]:
+            group[find(job)] = find(upstream)
+    depth: dict[str, int] = {}
+
+    def depth_of(job: str) -> int:
+        if job not in depth:
+            depth[job] = 1 + max((depth_of(u) for u in edges[job]), default=-1)
+        return depth[job]
+
+    first_root = {}
+    for job in members:
+        if not edges[job]:
+            first_root.setdefault(find(job), job)  # members are sorted: the smallest root id
+    key = {job: (first_root.get(find(job), find(job)), depth_of(job), job) for job in members}
+    return [by_id[job] for job in sorted(members, key=key.__getitem__)]
 
 
 def _deadline(trigger: Any, day: date, zone: tzinfo) -> datetime | None:

@@ -87,6 +87,24 @@ def test_the_chain_in_order_with_today_s_state() -> None:
     alone = spec("alone")
     specs = [metrics, alone, VALIDATE, collect]
     assert [s.id for s in chain_order(specs)] == ["collect", "validate", "metrics"]
+    other = [spec("b_down", after=("a_up",)), spec("a_up"), spec("z_last", after=("collect", "b_down"))]
+    # z_last joins the two into one chain: its roots first, then each depth.
+    assert [s.id for s in chain_order([*specs, *other])] == [
+        "a_up",
+        "collect",
+        "b_down",
+        "validate",
+        "metrics",
+        "z_last",
+    ]
+    separate = [spec("b_down", after=("a_up",)), spec("a_up")]
+    assert [s.id for s in chain_order([*specs, *separate])] == [
+        "a_up",
+        "b_down",
+        "collect",
+        "validate",
+        "metrics",
+    ]
     triggers = {s.id: build_cron(s.schedule, ZONE) for s in specs}
     zones = {s.id: ZONE for s in specs}
     steps = chain_steps(specs, triggers, zones, {"collect": [row(1, "success")]}, DAY)

@@ -17,7 +17,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 
+from fund_scheduler.api.app import create_app
 from fund_scheduler.daemon.daemon import Daemon
 from fund_scheduler.daemon.operations import Operations
 from fund_scheduler.daemon.parts import build_parts
@@ -25,7 +27,7 @@ from fund_scheduler.jobs.registry import load_registry
 from fund_scheduler.settings import Settings
 from fund_scheduler.store import history
 from fund_scheduler_migrations.runner import upgrade
-from tests.support.harness import FAR_AWAY
+from tests.support.harness import FAR_AWAY, wait_for
 from tests.support.webhook import Hook
 
 ZONE = ZoneInfo("Asia/Shanghai")
@@ -64,6 +66,9 @@ class Chain:
         self.rows: list[dict] = []
         self._arrived = threading.Condition()
         self.daemon.runner.on_finished.append(self._finished)
+        # Told after the daemon's own handler (which starts the dependents) is done with a run.
+        self.handled = 0
+        self.daemon.scheduler.add_listener(self._handled, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
         self.daemon.start()
         self.now = NOW
 
@@ -71,6 +76,10 @@ class Chain:
         with self._arrived:
             self.rows.append(row)
             self._arrived.notify_all()
+
+    def _handled(self, _event: object) -> None:
+        with self._arrived:
+            self.handled += 1
 
     def fire(self, job_id: str, when: datetime) -> None:
         """The scheduler's hand-over of the fire time ``when`` of ``job_id``."""
@@ -89,9 +98,14 @@ class Chain:
         return [r for r in rows if r["job_id"] == job_id]
 
     def settle(self) -> list[dict]:
-        """Every row, once no run is going (a dependency start happens before the upstream's
-        worker lets go, so an idle runner has started all it will)."""
-        self.wait(lambda _rows: self.daemon.runner.active_count == 0, "idle")
+        """Every row, once no run is going and the daemon has handled the end of each (so started
+        every dependent it will)."""
+
+        def settled() -> bool:
+            with self._arrived:
+                return self.daemon.runner.active_count == 0 and self.handled >= len(self.rows)
+
+        wait_for(settled, 30, "every run ended and handled")
         return history.recent(self.daemon.engine, limit=100)[::-1]
 
     def close(self) -> None:
@@ -296,3 +310,32 @@ def test_the_business_date_of_each_kind_of_row(make_chain) -> None:
     assert missed["run_date"] == date(2030, 3, 7)
     skipped = chain.daemon.runner.record("metrics", "skipped", scheduled_run_time=None)
     assert skipped["run_date"] == date(2030, 3, 6)
+
+
+def test_the_http_api_shows_the_chain_and_runs_it(make_chain) -> None:
+    chain = make_chain(DAILY)
+    client = create_app(chain.ops, "token").test_client()
+    auth = {"Authorization": "Bearer token"}
+    steps = client.get("/api/chain").get_json()["chain"]
+    assert [(s["job"], s["state"]) for s in steps] == [
+        ("collect", "no_session"),  # FAR_AWAY: no fire time today
+        ("validate", "no_session"),
+        ("metrics", "no_session"),
+    ]
+    job = client.get("/api/jobs/validate").get_json()
+    assert (job["after"], job["after_mode"], job["on_late"], job["dependents"]) == (
+        ["collect"],
+        "all",
+        "run",
+        ["metrics"],
+    )
+    bad = client.post("/api/jobs/collect/run", json={"with_dependents": "yes"}, headers=auth)
+    assert bad.status_code == 400 and "with_dependents" in bad.get_json()["error"]
+    started = client.post("/api/jobs/collect/run", json={"with_dependents": True}, headers=auth)
+    assert started.status_code == 202 and started.get_json()["with_dependents"] is True
+    chain.wait_for("metrics")
+    chain.settle()
+    steps = client.get("/api/chain").get_json()["chain"]
+    assert [s["state"] for s in steps] == ["succeeded", "succeeded", "succeeded"]
+    execution = client.get(f"/api/executions/{started.get_json()['execution_id']}").get_json()
+    assert execution["run_date"] == DAY.isoformat()
