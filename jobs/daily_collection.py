@@ -10,6 +10,7 @@ from fund_scheduler.jobs import config_check, scheduled
     cron="0 19 * * mon-fri",
     timeout=1800,
     run_on_first_start=True,
+    calendar="XSHG",
 )
 def daily_collection(ctx):
     """Collect the day's NAVs from the configured source into fund_nav_staging."""

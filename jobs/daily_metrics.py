@@ -10,6 +10,7 @@ from fund_scheduler.jobs import scheduled
     cron="30 20 * * mon-fri",
     after=("daily_validation",),
     timeout=3600,
+    calendar="XSHG",
 )
 def daily_metrics(ctx):
     """Compute annualised return, volatility, Sharpe, drawdown... for all funds in one pass."""

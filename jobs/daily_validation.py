@@ -10,6 +10,7 @@ from fund_scheduler.jobs import scheduled
     cron="30 19 * * mon-fri",
     after=("daily_collection",),
     timeout=1800,
+    calendar="XSHG",
 )
 def daily_validation(ctx):
     """Validate staged rows; quarantine rejects with reasons; upsert the rest into fund_nav."""

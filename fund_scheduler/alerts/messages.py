@@ -39,6 +39,9 @@ class Alert:
     details: tuple[tuple[str, str], ...] = ()  # a check's details, (name, value as text)
     since: datetime | None = None  # stale_data: the breach began; fresh_again: it began
     lasted: float | None = None  # fresh_again: seconds the breach lasted
+    #: What ``job_id`` names: ``job``, or ``calendar`` (kind ``calendar_ending``: an exchange
+    #: calendar whose known range ends soon; no execution, ``summary`` says when and what to do).
+    about: str = "job"
 
     @property
     def title(self) -> str:
@@ -48,6 +51,8 @@ class Alert:
             what = f"skipped {self.in_a_row} times in a row"
         elif self.kind == "blocked" and self.error:
             what = f"blocked: {blocked_summary(self.error)}"
+        elif self.kind == "calendar_ending":
+            return f"{PRODUCT}: calendar {self.job_id} ending soon"
         elif self.kind in CHECK_KINDS:
             what = CHECK_KINDS[self.kind] + (f" (after {_duration(self.lasted)})" if self.lasted else "")
         else:
@@ -63,6 +68,8 @@ class Alert:
             scheduled = f"none ({self.trigger or 'manual'} run)"
         status = self.status if self.kind != "recovered" else f"success, after {self.previous_status}"
         rows = [("Job", self.job_id), ("Status", status), ("Scheduled", scheduled)]
+        if self.about != "job":
+            rows = [(self.about.capitalize(), self.job_id)]
         if self.summary:
             rows.append(("Summary", self.summary))
         rows += [(f"  {name}", value) for name, value in self.details]
@@ -111,6 +118,7 @@ class Alert:
             "summary": self.summary,
             "details": dict(self.details),
             "breach_seconds": self.lasted,
+            "about": self.about,
             "text": self.text(tz),
         }
 

@@ -306,6 +306,9 @@ def status(cli: Cli, as_json: bool) -> int:
             live.get("job_store_problems", []) if live is not None else cli.local_job_store_problems()
         )
         report["log_problems"] = live.get("log_problems", []) if live is not None else []
+        report["calendar_problems"] = (
+            live.get("calendar_problems", []) if live is not None else _local_calendar_problems(cli, registry)
+        )
         report["checks"] = cli.read_history(lambda engine: check_rows(engine, registry), [])
         report["chain"] = cli.read_history(
             lambda engine: chain_view(registry, engine, settings.timezone, datetime.now(UTC)), []
@@ -321,6 +324,13 @@ def status(cli: Cli, as_json: bool) -> int:
         return code
     _print_status(report, state.state)
     return code
+
+
+def _local_calendar_problems(cli: Cli, registry: Any) -> list[str]:
+    """The calendars' problems as the daemon would report them, without a daemon."""
+    from fund_scheduler.cli.calendar_book import local_calendar_problems
+
+    return local_calendar_problems(cli, registry, datetime.now(UTC).astimezone(cli.settings.timezone).date())
 
 
 def _print_status(report: dict[str, Any], state: str) -> None:
@@ -343,8 +353,9 @@ def _print_status(report: dict[str, Any], state: str) -> None:
             print(f"warning: {report[key]}")
     for problem in report.get("config_problems") or []:
         print(f"warning: configuration problem: {problem}")
-    for problem in (report.get("job_store_problems") or []) + (report.get("log_problems") or []):
-        print(f"warning: {problem}")
+    for key in ("job_store_problems", "log_problems", "calendar_problems"):
+        for problem in report.get(key) or []:
+            print(f"warning: {problem}")
     jobs = report.get("jobs") or []
     if jobs:
         rows = [

@@ -38,7 +38,11 @@ def complete_job(ctx: click.Context, _param: click.Parameter, incomplete: str) -
 @pass_cli
 def jobs(cli: Cli, as_json: bool) -> int:
     """The registered jobs: id, name, schedule, timezone, next run, state (active, paused,
-    disabled). The running daemon's view when it runs; never creates the database."""
+    disabled). The running daemon's view when it runs; never creates the database. A job on an
+    exchange calendar says so in its trigger (``..., XSHG sessions``)."""
+    from fund_scheduler.cli.calendar_book import load_book
+
+    load_book(cli, cli.registry(strict=False), compute_missing=False)
     rows = cli.job_rows()
     if as_json:
         print_json(rows)
@@ -68,7 +72,7 @@ def jobs(cli: Cli, as_json: bool) -> int:
     return 0
 
 
-@click.command(name="next", epilog="Exit status: 0; 2 unknown job or a count below 1.")
+@click.command(name="next", epilog="Exit status: 0; 2 unknown job, a count below 1 or a bad --from.")
 @click.argument("job", required=False, shell_complete=complete_job)
 @click.option(
     "--count",
@@ -77,22 +81,56 @@ def jobs(cli: Cli, as_json: bool) -> int:
     show_default=True,
     help="How many fire times per job.",
 )
+@click.option(
+    "--from",
+    "start",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
+    metavar="DATE[THH:MM]",
+    help="List the fire times after this moment (in the job's timezone) instead of after now.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the fire times and skipped dates as JSON.")
 @pass_cli
-def next_(cli: Cli, job: str | None, count: int) -> int:
-    """The next fire times of each job (or of JOB), in the job's timezone."""
-    from fund_scheduler.jobs.triggers import next_fire_times
+def next_(cli: Cli, job: str | None, count: int, start: datetime | None, as_json: bool) -> int:
+    """The next fire times of each job (or of JOB), in the job's timezone. A job on an exchange
+    calendar lists beside them the fire times it skips, with the reason (``skipped: XSHG closed:
+    National Day``): the calendars are read as the daemon reads them (the stored ones and the
+    operator file; one not stored is computed here)."""
+    from fund_scheduler.cli.calendar_book import load_book
+    from fund_scheduler.jobs.triggers import CalendarCronTrigger, next_fire_times
 
     registry = cli.registry(strict=False)
     settings = cli.settings
     specs = [registry.get(job)] if job else list(registry.specs.values())
-    now = datetime.now(UTC)
+    load_book(cli, registry)
+    listing = []
     for spec in specs:
         tz = spec.zone(settings.timezone)
+        now = start.replace(tzinfo=tz) if start else datetime.now(UTC).astimezone(tz)
+        trigger = spec.trigger(settings.timezone)
+        fires = next_fire_times(trigger, now, count)
+        calendar_trigger = isinstance(trigger, CalendarCronTrigger)
+        skipped = trigger.skipped_between(now, fires[-1]) if fires and calendar_trigger else []
+        listing.append((spec, fires, skipped))
+    if as_json:
+        print_json([_next_json(spec, fires, skipped) for spec, fires, skipped in listing])
+        return 0
+    for spec, fires, skipped in listing:
         note = "" if spec.enabled else f" (disabled: {spec.why_disabled})"
         print(f"{spec.id}{note}:")
-        for fire in next_fire_times(spec.trigger(settings.timezone), now.astimezone(tz), count):
-            print(f"  {fire.strftime('%Y-%m-%d %H:%M:%S %Z (%a)')}")
+        lines = [(fire, "") for fire in fires] + [(fire, f"  skipped: {why}") for fire, why in skipped]
+        for fire, why in sorted(lines, key=lambda line: line[0]):
+            print(f"  {fire.strftime('%Y-%m-%d %H:%M:%S %Z (%a)')}{why}")
     return 0
+
+
+def _next_json(spec: Any, fires: list[datetime], skipped: list[tuple[datetime, str]]) -> dict[str, Any]:
+    return {
+        "job": spec.id,
+        "enabled": spec.enabled,
+        "calendar": spec.calendar,
+        "fire_times": [fire.isoformat() for fire in fires],
+        "skipped": [{"time": fire.isoformat(), "reason": why} for fire, why in skipped],
+    }
 
 
 @click.command(

@@ -5,14 +5,17 @@ is filled in later. The composition around it (PID lock, HTTP server, control so
 is :func:`fund_scheduler.cli.serve.serve`.
 
 Start (:meth:`Daemon.start`), in order: apply the schema migrations (the ``migrate`` callable;
-without one the tables must exist); mark history rows a dead daemon left ``running`` as
-``interrupted``; start the spool flusher; start the scheduler paused; take the leader lock (MySQL)
-and, when active, reconcile the specs into the job store, plan the catch-up of fire times missed
-while down (:mod:`fund_scheduler.daemon.catchup`) and resume. On standby the lock is retried.
+without one the tables must exist); store (by a child process) and load the exchange calendars
+the jobs name (:mod:`fund_scheduler.daemon.calendar_keeper`); mark history rows a dead daemon
+left ``running`` as ``interrupted``; start the spool flusher; start the scheduler paused; take the
+leader lock (MySQL) and, when active, reconcile the specs into the job store, plan the catch-up
+of fire times missed while down (:mod:`fund_scheduler.daemon.catchup`) and resume. On standby
+the lock is retried.
 
 :meth:`Daemon.serve` then waits on an event on the main thread (it never polls): it checks that
 the scheduler loop is alive (exit status 70 when it died, so systemd restarts the daemon), checks
-or retries the leader lock, and reloads the specs on SIGHUP.
+or retries the leader lock, reloads the specs (and the calendars) on SIGHUP, and reloads the
+calendars when the stored ones changed (checked at most once a minute).
 
 Shutdown (:meth:`Daemon.shutdown`, after SIGTERM/SIGINT or ``stop``): stop submitting, wait up to
 the stop timeout for running executions, then terminate their process groups (recorded
@@ -34,6 +37,7 @@ from typing import Any
 from apscheduler.executors.base import MaxInstancesReachedError
 
 from fund_common.runstatus import RunStatus
+from fund_scheduler.daemon.calendar_keeper import CalendarKeeper
 from fund_scheduler.daemon.catchup import catch_up_missed
 from fund_scheduler.daemon.dependents import Dependents
 from fund_scheduler.daemon.events import install_listeners
@@ -104,6 +108,10 @@ class Daemon:
         self.dependents = Dependents(self)
         self.runner.gate = self.dependents
         self.scheduler.may_submit = self._may_submit
+        #: The exchange calendars of the jobs: refreshed by a child, loaded into the triggers' book.
+        self.calendars = CalendarKeeper(
+            self.engine, self.settings, self.scheduler, self.notifier.notify, clock=self.clock
+        )
         install_listeners(self)
 
     @property
@@ -124,6 +132,7 @@ class Daemon:
                     f"the database has no table {', '.join(missing)}: run `db upgrade` "
                     "(SCHEDULER_MIGRATIONS=none turns the migrations at start off)"
                 )
+        self.calendars.prepare(self.registry)
         left, kept = reap_orphans(self.engine, on_finished=self.runner.notify_finished)
         if left:
             logger.warning("%d execution(s) left running by a previous daemon marked interrupted", left)
@@ -169,6 +178,8 @@ class Daemon:
             self._main_wake.wait(wait)
             self._main_wake.clear()
             self._check_loop()
+            if not self._stop_requested.is_set():
+                self.calendars.watch()
             if time.monotonic() >= next_leader_check and not self._stop_requested.is_set():
                 next_leader_check = time.monotonic() + LEADER_INTERVAL
                 self._check_leadership()
@@ -254,6 +265,7 @@ class Daemon:
                 logger.error("reload refused: %s", problem)
             return False
         _log_broken(registry)
+        self.calendars.prepare(registry)  # the operator file too: SIGHUP applies its changes
         if self.role != "active":  # the active daemon owns the job store; reconciled on activation
             self._use_registry(registry)
             logger.info("reloaded job specs (standby: reconciled once this daemon becomes active)")
@@ -269,6 +281,7 @@ class Daemon:
             return False
         self._use_registry(registry)
         logger.info("reloaded job specs: %s", report.summary())
+        self.calendars.replan()
         return True
 
     def _use_registry(self, registry: Registry) -> None:

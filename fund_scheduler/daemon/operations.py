@@ -90,11 +90,17 @@ class Operations:
             "spooled_history": len(daemon.spool.pending()),
             "job_store_problems": self.job_store_problems(),
             "log_problems": self.log_problems(),
+            "calendar_problems": self.calendar_problems(),
         }
 
     def log_problems(self) -> list[str]:
         """The logs this daemon cannot write (``scheduler.log``, a job's log), each retried first."""
         return logsetup.log_problems() + self._daemon.runner.log_problems()
+
+    def calendar_problems(self) -> list[str]:
+        """The exchange calendars' problems: not loaded (weekdays used), an operator file
+        problem, a known range ending within 60 days."""
+        return self._daemon.calendars.problems()
 
     def job_store_problems(self, *, read_database: bool = True) -> list[str]:
         """:func:`~fund_scheduler.daemon.reconcile.job_store_problems` of this daemon (the broken

@@ -92,7 +92,7 @@ def test_health_is_healthy_with_scheduler_database_jobs_and_freshness(api):
     assert body["scheduler_running"] is True
     assert 0 <= body["heartbeat_age_seconds"] < 61
     assert body["database"]["ok"] is True
-    assert body["jobs"] == 8  # scheduled: the bundled eight + quick, gated - daily_metrics, weekly_pipeline
+    assert body["jobs"] == 9  # scheduled: the bundled nine + quick, gated - daily_metrics, weekly_pipeline
     assert set(body["last_success"]) >= BUNDLED | {"quick", "gated"}
     panel = next(p for p in body["panels"] if p["title"] == "fund data")
     assert panel["ok"] and panel["data"]["freshness"]["fund_nav"]["status"] == "never"

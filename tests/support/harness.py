@@ -27,6 +27,8 @@ from fund_scheduler.daemon.pidfile import RUNNING, probe
 PROJECT = Path(__file__).resolve().parents[2]
 PY = sys.executable
 FAR_AWAY = "0 3 1 1 *"  # a cron that never fires during a test
+#: The test daemons' operator calendar file: XSHG known far ahead (its end is no health problem).
+TEST_CALENDARS = Path(__file__).with_name("calendars.toml")
 # The caller's own settings never reach a test daemon (ALERT_*: no test posts to a real webhook).
 ISOLATED_PREFIXES = ("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_")
 
@@ -43,6 +45,7 @@ class SchedulerHome:
             "SCHEDULER_JOBS_CONFIG": str(self.jobs_toml),
             "SCHEDULER_RUN_ON_FIRST_START": "false",
             "SCHEDULER_HTTP_PORT": "0",  # many daemons run in parallel: HTTP tests pick a free port
+            "SCHEDULER_CALENDARS_FILE": str(TEST_CALENDARS),  # no test depends on the date it runs
             "FUND_DEMO_FUNDS": "12",
             "FUND_DEMO_HISTORY_DAYS": "70",
             "VIRTUAL_ENV": sys.prefix,  # the scripts then use this interpreter, no .venv bootstrap

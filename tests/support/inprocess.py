@@ -15,7 +15,7 @@ from fund_scheduler.daemon.operations import Operations
 from fund_scheduler.jobs.registry import load_registry
 from fund_scheduler.settings import Settings
 from fund_scheduler_migrations.runner import upgrade
-from tests.support.harness import FAR_AWAY
+from tests.support.harness import FAR_AWAY, TEST_CALENDARS
 
 
 def free_port() -> int:
@@ -35,6 +35,7 @@ class InProcessDaemon:
             "SCHEDULER_JOBS_CONFIG": str(root / "jobs.toml"),
             "SCHEDULER_RUN_ON_FIRST_START": "false",
             "SCHEDULER_HTTP_PORT": str(self.port),
+            "SCHEDULER_CALENDARS_FILE": str(TEST_CALENDARS),
             **env,
         }
         self.settings = Settings.from_env(environ)

@@ -3,6 +3,7 @@ closed pipe, shell completion, and read-only commands that never create a databa
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -242,3 +243,73 @@ def test_db_vacuum_without_a_database_creates_none(home: Path) -> None:
     result = cli(home, "db", "vacuum")
     assert result.returncode == 1 and result.stderr.startswith("error: no database at sqlite:///")
     assert not home.exists()
+
+
+# -- next on an exchange calendar ---------------------------------------------------------------
+
+
+def _stored_xshg(home: Path, operator_file: str = "") -> dict[str, str]:
+    """XSHG 2026 stored in the home's database, ``operator_file`` as calendars.toml; the env."""
+    import sqlalchemy as sa
+
+    from fund_common.calendars.library import library_version
+    from fund_common.calendars.store import save
+    from tests.support.calendars import xshg_2026
+    from tests.support.schema import create_scheduler_tables
+
+    (home / "data").mkdir(parents=True)
+    engine = sa.create_engine(f"sqlite:///{home / 'data' / 'scheduler.db'}")
+    create_scheduler_tables(engine)
+    save(engine, xshg_2026(), library_version() or "?")
+    engine.dispose()
+    (home / "calendars.toml").write_text(operator_file)
+    return {"SCHEDULER_CALENDARS_FILE": str(home / "calendars.toml")}
+
+
+def test_next_lists_the_closed_days_skipped_with_the_reason(home: Path) -> None:
+    env = _stored_xshg(home)
+    result = cli(home, "next", "daily_collection", "--from", "2026-09-30T12:00", "--count", "2", env=env)
+    assert result.returncode == 0, result.stderr
+    skipped = [
+        f"  2026-10-{d:02d} 19:00:00 CST ({w})  skipped: XSHG closed: National Day"
+        for d, w in ((1, "Thu"), (2, "Fri"), (5, "Mon"), (6, "Tue"), (7, "Wed"))
+    ]
+    assert result.stdout.splitlines() == [
+        "daily_collection:",
+        "  2026-09-30 19:00:00 CST (Wed)",
+        *skipped,
+        "  2026-10-08 19:00:00 CST (Thu)",
+    ]
+    listing = json.loads(
+        cli(
+            home, "next", "daily_collection", "--from", "2026-09-30T12:00", "--count", "2", "--json", env=env
+        ).stdout
+    )
+    assert listing == [
+        {
+            "job": "daily_collection",
+            "enabled": True,
+            "calendar": "XSHG",
+            "fire_times": ["2026-09-30T19:00:00+08:00", "2026-10-08T19:00:00+08:00"],
+            "skipped": [
+                {"time": f"2026-10-{d:02d}T19:00:00+08:00", "reason": "XSHG closed: National Day"}
+                for d in (1, 2, 5, 6, 7)
+            ],
+        }
+    ]
+
+
+def test_next_takes_the_operator_files_closures_beyond_the_stored_range(home: Path) -> None:
+    env = _stored_xshg(home, '[XSHG.closed]\n"2027-02-08..2027-02-12" = "Spring Festival"\n')
+    result = cli(home, "next", "daily_metrics", "--from", "2027-02-05T21:00", "--count", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "daily_metrics:",
+        *(
+            f"  2027-02-{d:02d} 20:30:00 CST ({w})  skipped: XSHG closed: Spring Festival"
+            for d, w in ((8, "Mon"), (9, "Tue"), (10, "Wed"), (11, "Thu"), (12, "Fri"))
+        ),
+        "  2027-02-15 20:30:00 CST (Mon)",
+    ]
+    jobs = cli(home, "jobs", env=env).stdout
+    assert "cron 30 20 * * mon-fri (Asia/Shanghai), XSHG sessions" in jobs

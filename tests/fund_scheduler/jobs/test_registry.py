@@ -455,7 +455,7 @@ def test_daemon_side_imports_never_load_pandas() -> None:
         from fund_scheduler.jobs.registry import load_registry
 
         registry = load_registry(["jobs"], Path("/nonexistent/jobs.toml"), ZoneInfo("Asia/Shanghai"), {})
-        assert len(registry.specs) == 8, registry.specs
+        assert len(registry.specs) == 9, registry.specs
         heavy = sorted(m for m in ("pandas", "numpy", "empyrical") if m in sys.modules)
         assert not heavy, heavy
         print("ok")
