@@ -181,7 +181,7 @@ def chain_order(specs: Iterable[JobSpec]) -> list[JobSpec]:
             depth[job] = 1 + max((depth_of(u) for u in edges[job]), default=-1)
         return depth[job]
 
-    first_root = {}
+    first_root: dict[str, str] = {}
     for job in members:
         if not edges[job]:
             first_root.setdefault(find(job), job)  # members are sorted: the smallest root id
