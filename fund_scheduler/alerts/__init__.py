@@ -1,6 +1,7 @@
-"""Alerts: failure, timeout, missed, skipped and recovered notices, and a check job's
-stale_data / fresh_again, rate-limited, sent to a webhook (JSON, WeCom, DingTalk, Slack) and/or
-by mail, on a worker thread of their own.
+"""Alerts: failure, timeout, missed, skipped and recovered notices, a check job's
+stale_data / fresh_again, and calendar_ending (an exchange calendar's known range ends within 60
+days; sent by the daemon's calendar keeper once per calendar per day), rate-limited, sent to a
+webhook (JSON, WeCom, DingTalk, Slack) and/or by mail, on a worker thread of their own.
 
 ``messages`` (what an alert says), ``decide`` (which run deserves one; the rate limit),
 ``checks`` (which change of a check's state deserves one),

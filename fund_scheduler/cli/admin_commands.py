@@ -19,7 +19,9 @@ pass_cli = click.make_pass_decorator(Cli)
 @pass_cli
 def check_config(cli: Cli) -> int:
     """Load the settings, every job spec and every jobs.toml override, print them (secrets masked)
-    and run nothing; never touches the database."""
+    and run nothing; never touches the database. A job's calendar must be one exchange_calendars
+    knows or the operator calendar file declares."""
+    from fund_scheduler.cli.calendar_book import calendar_config_problems
     from fund_scheduler.jobs.triggers import describe
 
     settings = cli.settings
@@ -41,8 +43,9 @@ def check_config(cli: Cli) -> int:
             f"  {spec.id}: {when}; {state}; timeout {spec.timeout or 'none'}; runs {spec.target}"
             + (f"; overridden: {', '.join(spec.overridden)}" if spec.overridden else "")
         )
-    if registry.problems or registry.broken:
-        for problem in registry.problems:
+    calendar_problems = calendar_config_problems(cli, registry)
+    if registry.problems or registry.broken or calendar_problems:
+        for problem in registry.problems + calendar_problems:
             print(f"error: {problem}", file=sys.stderr)
         for line in registry.broken_lines():
             print(f"error: {line} (the daemon would run the other jobs)", file=sys.stderr)

@@ -18,7 +18,7 @@ from fund_scheduler.jobs.calendars import BOOK
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.store.engine import is_database_error
 
-__all__ = ["load_book", "local_calendar_problems"]
+__all__ = ["calendar_config_problems", "load_book", "local_calendar_problems"]
 
 
 def load_book(cli: Cli, registry: Registry, *, compute_missing: bool = True) -> Calendars:
@@ -50,3 +50,22 @@ def local_calendar_problems(cli: Cli, registry: Registry, today: dt.date) -> lis
     return calendar_problems(
         loaded.by_name.values(), loaded.problems, today, str(cli.settings.calendars_file)
     )
+
+
+def calendar_config_problems(cli: Cli, registry: Registry) -> list[str]:
+    """``check-config``'s view of the calendars (no database): each job naming a calendar neither
+    exchange_calendars knows nor the operator file declares, and the operator file's problems.
+    Imports the library (this is a CLI process)."""
+    from fund_common.calendars.library import known_names, library_version
+    from fund_common.calendars.operator_file import read_operator_file
+
+    path = cli.settings.calendars_file
+    overlays, problems = read_operator_file(path) if path.is_file() else ({}, [])
+    known = set(known_names()) if library_version() is not None else set()
+    source = f"exchange_calendars {library_version()}" if known else "exchange_calendars (not installed)"
+    for spec in registry.enabled():
+        if spec.calendar and spec.calendar not in known and spec.calendar not in overlays:
+            problems.append(
+                f"job {spec.id}: calendar {spec.calendar!r} is unknown to {source} and not declared in {path}"
+            )
+    return problems

@@ -93,6 +93,9 @@ class CalendarKeeper:
         self._next_watch = 0.0
         self._alerted: dict[str, dt.date] = {}
         self._watch_error: str | None = None
+        #: Names the library does not know (e.g. declared in the operator file only): not refreshed
+        #: again by this process.
+        self._unknown: set[str] = set()
 
     # -- start and reload ----------------------------------------------------------------------
     def prepare(self, registry: Registry) -> None:
@@ -122,7 +125,8 @@ class CalendarKeeper:
         stale = [
             name
             for name in self.names
-            if name not in stored or (installed is not None and stored[name].library_version != installed)
+            if name not in self._unknown
+            and (name not in stored or (installed is not None and stored[name].library_version != installed))
         ]
         if not stale:
             return []
@@ -165,6 +169,8 @@ class CalendarKeeper:
         for line in (done.stdout + done.stderr).splitlines():
             if line.strip():
                 logger.info("calendars refresh: %s", line)
+        if done.returncode == EXIT_UNKNOWN and len(names) == 1:
+            self._unknown.add(names[0])
         if done.returncode != 0:
             logger.warning(
                 "calendars refresh %s failed (exit status %d): weekdays are taken for sessions where "

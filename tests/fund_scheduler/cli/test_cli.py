@@ -313,3 +313,27 @@ def test_next_takes_the_operator_files_closures_beyond_the_stored_range(home: Pa
     ]
     jobs = cli(home, "jobs", env=env).stdout
     assert "cron 30 20 * * mon-fri (Asia/Shanghai), XSHG sessions" in jobs
+
+
+def test_check_config_refuses_a_calendar_nobody_knows(home: Path) -> None:
+    home.mkdir()
+    (home / "jobs.toml").write_text(
+        '[jobs.odd]\ncron = "0 19 * * 1-5"\ncommand = ["true"]\ncalendar = "NOPE"\n'
+    )
+    env = {"SCHEDULER_CALENDARS_FILE": str(home / "calendars.toml")}
+    result = cli(home, "check-config", env=env)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"error: job odd: calendar 'NOPE' is unknown to exchange_calendars {_library()} and not declared "
+        f"in {home / 'calendars.toml'}"
+    ]
+    (home / "calendars.toml").write_text('[NOPE.closed]\n"2027-01-01" = "New Year\'s Day"\n')
+    result = cli(home, "check-config", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "  odd: cron 0 19 * * mon,tue,wed,thu,fri (Asia/Shanghai), NOPE sessions; enabled" in result.stdout
+
+
+def _library() -> str | None:
+    from fund_common.calendars.library import library_version
+
+    return library_version()
