@@ -15,7 +15,10 @@ import pytest
 
 from fund_scheduler.daemon.leader import LOCK_IDLE_TIMEOUT_S
 from fund_scheduler.daemon.loop import LEADER_INTERVAL
+from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.spec import JobSpec
 from fund_scheduler.run.runner import Runner
+from fund_scheduler.settings import Settings
 from fund_scheduler.store import history
 from fund_scheduler.store.engine import make_engine
 from tests.support.harness import FAR_AWAY, PY, SchedulerHome, set_next_run_times, wait_for
@@ -207,11 +210,6 @@ def test_a_frozen_active_daemon_is_replaced_and_submits_nothing_when_it_wakes(ma
         assert "job=tick execution=" not in old.scheduler_log.read_text()  # never started a run
 
 
-class _Registry:
-    def get(self, job_id):
-        return None
-
-
 def test_unique_guard_one_row_per_scheduled_time_and_runner_skips(tmp_path: Path, caplog):
     engine = make_engine(f"sqlite:///{tmp_path}/h.db")
     create_scheduler_tables(engine)
@@ -224,7 +222,10 @@ def test_unique_guard_one_row_per_scheduled_time_and_runner_skips(tmp_path: Path
     history.start(engine, "echo", scheduled_run_time=None, trigger="manual")
     history.start(engine, "echo", scheduled_run_time=None, trigger="manual")
 
-    runner = Runner(None, _Registry(), engine)
+    echo = JobSpec(id="echo", name="echo", schedule={"minute": "0"}, command=("echo",))
+    runner = Runner(
+        Settings.from_env({"SCHEDULER_HOME": str(tmp_path)}), Registry(specs={"echo": echo}), engine
+    )
     with caplog.at_level(logging.WARNING, logger="scheduler.runner"):
         result = runner.run("echo", scheduled_run_time=T0)
     assert result.status == "skipped" and result.execution_id is None
