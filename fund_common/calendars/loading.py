@@ -13,12 +13,13 @@ from pathlib import Path
 
 from sqlalchemy.engine import Engine
 
+from fund_common.calendars import cache
 from fund_common.calendars.library import compute, library_version
 from fund_common.calendars.model import SessionCalendar
 from fund_common.calendars.operator_file import apply, read_operator_file
 from fund_common.calendars.store import read_all, save
 
-__all__ = ["Calendars", "load_calendars", "refresh"]
+__all__ = ["Calendars", "compute_once", "load_calendars", "refresh"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def load_calendars(
         unknown = ""
         if base is None and compute_missing:
             try:
-                base = compute(name)
+                base = compute_once(name)
             except ValueError as exc:
                 unknown = str(exc)
         overlay = overlays.get(name)
@@ -63,11 +64,22 @@ def load_calendars(
     return Calendars(by_name, problems)
 
 
+def compute_once(name: str) -> SessionCalendar:
+    """:func:`~fund_common.calendars.library.compute`, taken from the host's cache when this
+    library version computed it before (:mod:`fund_common.calendars.cache`), else kept there."""
+    version = library_version()
+    calendar = cache.cached(name, version)
+    if calendar is None:
+        calendar = compute(name)
+        cache.keep(calendar, version)
+    return calendar
+
+
 def refresh(engine: Engine, names: Iterable[str], *, now: dt.datetime | None = None) -> list[str]:
     """Compute each of ``names`` with the library and store it; one line per calendar. Raises
     ValueError for an unknown name before anything is stored."""
     version = library_version() or "?"
-    computed = [compute(name) for name in dict.fromkeys(names)]
+    computed = [compute_once(name) for name in dict.fromkeys(names)]
     lines = []
     for calendar in computed:
         save(engine, calendar, version, now)

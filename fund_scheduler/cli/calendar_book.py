@@ -56,15 +56,19 @@ def calendar_config_problems(cli: Cli, registry: Registry) -> list[str]:
     """``check-config``'s view of the calendars (no database): each job naming a calendar neither
     exchange_calendars knows nor the operator file declares, and the operator file's problems.
     Imports the library (this is a CLI process)."""
+    from fund_common.calendars.cache import cached
     from fund_common.calendars.library import known_names, library_version
     from fund_common.calendars.operator_file import read_operator_file
 
     path = cli.settings.calendars_file
     overlays, problems = read_operator_file(path) if path.is_file() else ({}, [])
-    known = set(known_names()) if library_version() is not None else set()
-    source = f"exchange_calendars {library_version()}" if known else "exchange_calendars (not installed)"
+    version = library_version()
+    source = f"exchange_calendars {version}" if version else "exchange_calendars (not installed)"
+    asked = {s.calendar for s in registry.enabled() if s.calendar and s.calendar not in overlays}
+    unsure = {name for name in asked if cached(name, version) is None}  # the cache knows the rest
+    known = set(known_names()) if unsure and version is not None else set()
     for spec in registry.enabled():
-        if spec.calendar and spec.calendar not in known and spec.calendar not in overlays:
+        if spec.calendar in unsure and spec.calendar not in known:
             problems.append(
                 f"job {spec.id}: calendar {spec.calendar!r} is unknown to {source} and not declared in {path}"
             )

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy.engine import Engine
 
 from fund_common.calendars import SessionCalendar, ending_soon, load_calendars
+from fund_common.calendars import cache as calendar_cache
 from fund_common.calendars import store as calendar_store
 from fund_common.calendars.library import library_version
 from fund_scheduler import program
@@ -135,9 +136,22 @@ class CalendarKeeper:
                 "exchange_calendars is not installed: calendars %s not refreshed", ", ".join(stale)
             )
             return []
-        for name in stale:
+        for name in list(stale):
             why = "not stored" if name not in stored else f"stored by {stored[name].library_version}"
+            from_cache = calendar_cache.cached(name, installed, self.settings.environ)
+            if from_cache is not None:  # computed on this host before: no child needed
+                calendar_store.save(self.engine, from_cache, installed)
+                stale.remove(name)
+                logger.info(
+                    "calendar %s %s: stored from this host's cache of exchange_calendars %s",
+                    name,
+                    why,
+                    installed,
+                )
+                continue
             logger.info("calendar %s %s: refreshing it with exchange_calendars %s", name, why, installed)
+        if not stale:
+            return []
         if self._refresh(stale) == EXIT_UNKNOWN and len(stale) > 1:
             for name in stale:  # one unknown name stores nothing: store the others one by one
                 self._refresh([name])

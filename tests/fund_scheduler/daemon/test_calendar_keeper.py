@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from fund_common.calendars import SessionCalendar
+from fund_common.calendars.cache import keep
 from fund_common.calendars.library import library_version
 from fund_common.calendars.store import read_all, save
 from fund_scheduler.alerts import Notifier, WebhookChannel
@@ -54,6 +55,7 @@ def home(tmp_path: Path) -> Iterator[tuple[Settings, object]]:
         DATABASE_URL=url,
         SCHEDULER_JOBS_CONFIG=str(tmp_path / "jobs.toml"),
         SCHEDULER_CALENDARS_FILE=str(tmp_path / "calendars.toml"),
+        SCHEDULER_CALENDAR_CACHE=str(tmp_path / "cache"),  # empty: the refresh runs as a child
     )
     with in_book({}):
         yield Settings.from_env(environ), engine
@@ -106,8 +108,29 @@ def test_start_refreshes_by_a_child_and_an_unknown_name_is_only_a_warning(
     keeper.run = lambda argv, **kw: children.append(argv) or subprocess.CompletedProcess(argv, 0, "", "")
     assert keeper.refresh_needed() == []  # XSHG stored by this version; NOPE unknown: not asked again
     save(engine, stored["XSHG"].calendar, "4.0.0")  # stored by an older library
+    assert keeper.refresh_needed() == []  # the child kept what it computed: stored from the cache
+    assert read_all(engine)["XSHG"].library_version == library_version() and children == []
+    for kept in Path(settings.environ["SCHEDULER_CALENDAR_CACHE"]).iterdir():
+        kept.unlink()
+    save(engine, stored["XSHG"].calendar, "4.0.0")
     assert keeper.refresh_needed() == ["XSHG"]
     assert [argv[-3:] for argv in children] == [["calendars", "refresh", "XSHG"]]
+
+
+def test_a_calendar_this_host_computed_before_is_stored_without_a_child(
+    home, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings, engine = home
+    caplog.set_level(logging.INFO, logger="scheduler.calendars")
+    keep(xshg_2026(), library_version(), settings.environ)
+    children: list[list[str]] = []
+    run = lambda argv, **kw: children.append(argv) or subprocess.CompletedProcess(argv, 0, "", "")  # noqa: E731
+    keeper = CalendarKeeper(engine, settings, scheduler=None, clock=lambda: TODAY, run=run)
+    keeper.prepare(registry_of(settings, "XSHG"))
+    assert children == []
+    assert read_all(engine)["XSHG"].library_version == library_version()
+    assert BOOK.get("XSHG").closure(dt.date(2026, 10, 1)) == "XSHG closed: National Day"
+    assert "stored from this host's cache" in caplog.text
 
 
 def test_a_child_that_cannot_start_is_a_warning_and_weekdays(home, caplog: pytest.LogCaptureFixture) -> None:
