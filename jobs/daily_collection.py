@@ -1,4 +1,4 @@
-"""``daily_collection``: Monday to Friday at 19:00 (after market close), collect the day's NAVs
+"""``daily_collection``: at 19:00 on XSHG sessions (after market close), collect the day's NAVs
 from ``FUND_SOURCE`` into staging. On a fresh database it also backfills demo history."""
 
 from fund_scheduler.jobs import config_check, scheduled

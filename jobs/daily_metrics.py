@@ -1,5 +1,5 @@
-"""``daily_metrics``: right after a successful validation, and at 20:30 Monday to Friday as a
-deadline, compute risk/return metrics for every fund with enough history."""
+"""``daily_metrics``: once per business date, after validation succeeded for it (20:30 on XSHG
+sessions is its deadline), compute risk/return metrics for every fund with enough history."""
 
 from fund_scheduler.jobs import scheduled
 

@@ -1,5 +1,6 @@
-"""``daily_validation``: right after a successful collection, and at 19:30 Monday to Friday as a
-deadline, run the quality rules on staging, quarantine bad rows and upsert good ones."""
+"""``daily_validation``: once per business date, after collection succeeded for it (19:30 on XSHG
+sessions is its deadline: ``blocked`` and alerted when collection has not succeeded by then),
+run the quality rules on staging, quarantine bad rows and upsert good ones."""
 
 from fund_scheduler.jobs import scheduled
 
