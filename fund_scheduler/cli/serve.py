@@ -1,6 +1,6 @@
 """``run``: the daemon composed and served until it stops (the composition root).
 
-In order: take the PID lock; install the signal handlers; bind the HTTP port
+In order: install the signal handlers; take the PID lock; bind the HTTP port
 (``SCHEDULER_HTTP_PORT``; in use: ConfigError, nothing started); build the daemon
 (:func:`fund_scheduler.daemon.parts.build_parts`); start it (migrations, orphans, scheduler,
 leadership: :meth:`Daemon.start`); open the control socket; start answering HTTP; run the
@@ -47,14 +47,16 @@ def serve(
     serves. Raises pidfile.AlreadyRunning when
     another daemon holds the PID lock, ConfigError for a port in use, SchedulerError (one line)
     when the database refuses at start."""
-    pidfile = PidFile(settings.pid_file)
-    pidfile.acquire()
     http: HttpServer | None = None
     control: ControlServer | None = None
     daemon: Daemon | None = None
     pending: list[int] = []  # signals that came before the daemon existed
+    # Before the PID lock: a `stop` that finds the lock held may signal at once, and must find
+    # the handlers (a SIGTERM in between would kill the daemon unlogged, status -15).
+    _install_signal_handlers(lambda: daemon, pending)
+    pidfile = PidFile(settings.pid_file)
+    pidfile.acquire()
     try:
-        _install_signal_handlers(lambda: daemon, pending)
         if settings.http_port:
             try:
                 http = HttpServer(settings.http_host, settings.http_port)  # bound before anything starts
