@@ -24,6 +24,8 @@ from fund_scheduler.store.engine import make_engine
 from tests.support.harness import FAR_AWAY, PY, SchedulerHome, set_next_run_times, wait_for
 from tests.support.schema import create_scheduler_tables
 
+pytestmark = pytest.mark.serial  # see run_tests.sh
+
 T0 = datetime(2026, 5, 6, 11, 0, tzinfo=UTC)
 
 
