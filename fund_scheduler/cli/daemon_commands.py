@@ -306,9 +306,13 @@ def status(cli: Cli, as_json: bool) -> int:
             live.get("job_store_problems", []) if live is not None else cli.local_job_store_problems()
         )
         report["log_problems"] = live.get("log_problems", []) if live is not None else []
-        report["calendar_problems"] = (
-            live.get("calendar_problems", []) if live is not None else _local_calendar_problems(cli, registry)
-        )
+        if live is not None:
+            from fund_scheduler.cli.calendar_book import load_book
+
+            load_book(cli, registry, compute_missing=False)  # the chain's deadlines are sessions
+            report["calendar_problems"] = live.get("calendar_problems", [])
+        else:
+            report["calendar_problems"] = _local_calendar_problems(cli, registry)
         report["checks"] = cli.read_history(lambda engine: check_rows(engine, registry), [])
         report["chain"] = cli.read_history(
             lambda engine: chain_view(registry, engine, settings.timezone, datetime.now(UTC)), []
