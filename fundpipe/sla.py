@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from fund_common.calendars import SessionCalendar
 from fund_common.envreader import EnvReader
+from fundpipe.freshness import dated_freshness
 from fundpipe.schema import fund_info, fund_metrics, fund_nav
 
 __all__ = ["DATE_COLUMNS", "Sla", "SlaSettings", "expected_session", "sla_check"]
@@ -81,7 +82,7 @@ def sla_check(
     today = now.astimezone(zone).date()
     active = sa.select(fund_info.c.fund_code).where(fund_info.c.is_active.is_(True))
     with engine.connect() as conn:
-        found = conn.execute(sa.select(sa.func.max(column)).where(column <= today)).scalar()
+        found = dated_freshness(conn, column, today, calendar).latest  # the one newest-date query
         active_funds = conn.execute(sa.select(sa.func.count()).select_from(active.subquery())).scalar_one()
         covered = {
             day: conn.execute(
