@@ -6,7 +6,9 @@ going); nor did a ``blocked`` one (a dependent's deadline came before its upstre
 succeeded for that business date: its error names them); the others ran a process. A
 ``coalesced`` row is a fire time merged into a later run
 (after downtime or a late scheduler pass, with coalescing on): its error names the run that
-covered it; it is not a run, so neither a failure nor a success, and never alerted. Everything
+covered it; it is not a run, so neither a failure nor a success, and never alerted. A
+``cancelled`` run was stopped by an operator (its row says who): neither a success nor a
+failure, never alerted. Everything
 that counts, colours or alerts by status (history queries, alerts, the HTTP API and the page it
 serves, the fund monitor and the weekly report) reads these sets instead of listing statuses of its own::
 
@@ -56,6 +58,7 @@ class RunStatus(StrEnum):
     SKIPPED = "skipped"
     COALESCED = "coalesced"
     BLOCKED = "blocked"
+    CANCELLED = "cancelled"
 
     @property
     def final(self) -> bool:
@@ -80,10 +83,13 @@ class RunStatus(StrEnum):
 FINAL = frozenset(RunStatus) - {RunStatus.RUNNING}
 #: Rows that are no run of their own: a fire time covered by another run.
 NOT_RUNS = frozenset({RunStatus.COALESCED})
-#: Final statuses that are not a success (nor a fire time covered by a run).
-FAILURES = FINAL - {RunStatus.SUCCESS} - NOT_RUNS
+#: Final statuses that are not a success (nor a fire time covered by a run, nor a run an operator
+#: cancelled: never alerted, it says who cancelled it).
+FAILURES = FINAL - {RunStatus.SUCCESS, RunStatus.CANCELLED} - NOT_RUNS
 #: Statuses of runs that started a process and ended.
-RAN = frozenset({RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED})
+RAN = frozenset(
+    {RunStatus.SUCCESS, RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.INTERRUPTED, RunStatus.CANCELLED}
+)
 #: Statuses that always raise an alert (``skipped`` does from the N-th in a row).
 ALERTED = frozenset(
     {RunStatus.FAILED, RunStatus.TIMEOUT, RunStatus.MISSED, RunStatus.INTERRUPTED, RunStatus.BLOCKED}
@@ -94,6 +100,7 @@ DISPLAY_ORDER = (
     RunStatus.FAILED,
     RunStatus.TIMEOUT,
     RunStatus.INTERRUPTED,
+    RunStatus.CANCELLED,
     RunStatus.MISSED,
     RunStatus.SKIPPED,
     RunStatus.BLOCKED,
@@ -108,6 +115,7 @@ SEVERITY = (
     RunStatus.MISSED,
     RunStatus.BLOCKED,
     RunStatus.SKIPPED,
+    RunStatus.CANCELLED,
     RunStatus.RUNNING,
     RunStatus.SUCCESS,
     RunStatus.COALESCED,
@@ -123,6 +131,7 @@ _TONES = {
     RunStatus.SKIPPED: Tone.WARN,
     RunStatus.COALESCED: Tone.OK,
     RunStatus.BLOCKED: Tone.WARN,
+    RunStatus.CANCELLED: Tone.WARN,
 }
 
 

@@ -12,12 +12,14 @@ import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
 from fund_scheduler.errors import ConfigError
+from fund_scheduler.jobs.params import Param
 from fund_scheduler.jobs.triggers import build_cron, crontab_to_fields
 
 __all__ = [
@@ -66,7 +68,8 @@ class JobSpec:
     """Everything the daemon needs to schedule and run one job.
 
     Exactly one of ``func`` ("module:function", called with a JobContext) and ``command``
-    (an argv list run without a shell) is set for an enabled job.
+    (an argv list run without a shell) is set for an enabled job. The schedule is one of cron
+    fields (``schedule``), an ``interval`` in seconds, or a one-off time ``at``.
     """
 
     id: str
@@ -90,6 +93,16 @@ class JobSpec:
     #: An exchange calendar (``XSHG``): the cron fires on that exchange's sessions only.
     calendar: str | None = None
     kind: str = "run"
+    #: Every ``interval`` seconds (``schedule`` then empty), or once ``at`` this aware time.
+    interval: float | None = None
+    at: datetime | None = None
+    #: The run parameters the job accepts (see :mod:`fund_scheduler.jobs.params`).
+    params: tuple[Param, ...] = ()
+    #: A failed (or timed-out) run is retried up to ``retries`` times, the n-th retry after
+    #: ``retry_backoff * 2**(n-1)`` seconds (with jitter), at most ``retry_backoff_max``.
+    retries: int = 0
+    retry_backoff: float = 60.0
+    retry_backoff_max: float = 3600.0
     run_on_first_start: bool = False
     workdir: str | None = None
     command_env: str | None = None
@@ -99,6 +112,8 @@ class JobSpec:
         if isinstance(self.after, str | list):  # after="x" or after=["x"]: the natural spellings
             after = (self.after,) if isinstance(self.after, str) else tuple(self.after)
             object.__setattr__(self, "after", after)
+        if isinstance(self.params, list):
+            object.__setattr__(self, "params", tuple(self.params))
 
     def option_problems(self) -> list[str]:
         """What is wrong with this spec's choices (executor, kind, after_mode, on_late), one line each."""

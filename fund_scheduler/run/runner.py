@@ -30,12 +30,12 @@ import socket
 import subprocess
 import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from sqlalchemy.engine import Engine
 
@@ -75,6 +75,8 @@ class ExecutionResult:
     trigger: str = "schedule"
     run_date: date | None = None
     with_dependents: bool = False  # a manual run asked to start its dependents
+    #: What the run was asked for (history.ASKED_COLUMNS: params, requested_by, attempt, ...).
+    asked: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Gate(Protocol):
@@ -136,16 +138,23 @@ class Runner:
         on_started: Callable[[int], None] | None = None,
         run_date: date | None = None,
         with_dependents: bool = False,
+        asked: Mapping[str, Any] | None = None,
     ) -> ExecutionResult:
         """Run ``job_id`` once and return its result; never raises for a failing job.
 
-        ``run_date`` (the business date) defaults to the fire time's local date, or today's.
+        ``run_date`` (the business date) defaults to the fire time's local date, or today's;
+        ``asked``: what the run was asked for (:data:`~fund_scheduler.store.history.ASKED_COLUMNS`:
+        validated params, who asked, the attempt, the first attempt's id, the backfill), recorded
+        on its row.
         """
         spec = self.registry.get(job_id)
         run_date = run_date or self.run_date_of(spec, scheduled_run_time)
+        asked = dict(asked or {})
 
         def stamped(result: ExecutionResult) -> ExecutionResult:
-            return replace(result, trigger=trigger, run_date=run_date, with_dependents=with_dependents)
+            return replace(
+                result, trigger=trigger, run_date=run_date, with_dependents=with_dependents, asked=asked
+            )
 
         gate = self.gate if spec.after and trigger == "schedule" else None
         with self._lock:
@@ -163,6 +172,7 @@ class Runner:
                         scheduled_run_time=scheduled_run_time,
                         trigger=trigger,
                         run_date=run_date,
+                        asked=asked,
                     )
                 except history.AlreadyRecorded as exc:
                     logger.warning("%s; not running it twice", exc)

@@ -2,15 +2,16 @@
 
 Times are stored as naive UTC and returned as aware UTC datetimes. Statuses are
 :class:`fund_common.runstatus.RunStatus` values; triggers: ``schedule``, ``manual``, ``retry``,
-``dependency``, ``startup``. The queries below are shared by every front-end (CLI, HTTP API,
+``dependency``, ``startup``, ``backfill``. The queries below are shared by every front-end (CLI, HTTP API,
 alerts, the jobs that report on runs); each returns nothing, never an error, on a database
 whose table does not exist yet (see :func:`exists`).
 """
 
 from __future__ import annotations
 
+import json
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -41,7 +42,7 @@ from fund_common.clock import utcnow
 from fund_common.runstatus import DISPLAY_ORDER, FAILURES, FINAL, NOT_RUNS, RunStatus, success_rate
 
 STATUSES = tuple(s.value for s in DISPLAY_ORDER)
-TRIGGERS = ("schedule", "manual", "retry", "dependency", "startup")
+TRIGGERS = ("schedule", "manual", "retry", "dependency", "startup", "backfill")
 OUTPUT_TAIL_CHARS = 4000
 UNIQUE_RUN_INDEX = "uq_job_executions_job_scheduled"
 
@@ -64,12 +65,22 @@ job_executions = Table(
     Column("trigger", String(16), nullable=False),
     # The business date the run is for (scheduled runs: the local date of their fire time).
     Column("run_date", Date),
+    # The run's parameters (a JSON object; None: none given) and who asked for it (an operator's
+    # name, ``unix:<user>``, ``token:<name>``; None: the schedule).
+    Column("params", Text),
+    Column("requested_by", String(191)),
+    # Retries: 1 for a first run; a retry's row links its first attempt.
+    Column("attempt", Integer),
+    Column("first_execution_id", BigInteger().with_variant(Integer, "sqlite")),
+    Column("backfill_id", String(32)),
+    Column("cancelled_by", String(191)),
     # Every read below is a range of one of these (none passes over every row: see
     # bench/history_bench.py, a history of 1,000,000 rows).
     Index("ix_job_executions_job_started", "job_id", "started_at"),
     Index("ix_job_executions_status_started", "status", "started_at"),
     Index("ix_job_executions_started", "started_at", "job_id", "status"),
     Index("ix_job_executions_job_run_date", "job_id", "run_date"),
+    Index("ix_job_executions_backfill", "backfill_id"),
     # One row per scheduled run time (manual runs have NULL: any number allowed): the last guard
     # against two daemons running the same fire time during an active/standby hand-over.
     Index(UNIQUE_RUN_INDEX, "job_id", "scheduled_run_time", unique=True),
@@ -114,7 +125,26 @@ def _row(mapping: Any) -> dict[str, Any]:
     row = dict(mapping)
     for key in ("scheduled_run_time", "started_at", "finished_at"):
         row[key] = _aware(row[key])
+    if "params" in row:
+        row["params"] = json.loads(row["params"]) if row["params"] else {}
+    if row.get("attempt") is None and "attempt" in row:
+        row["attempt"] = 1
     return row
+
+
+#: What a run was asked for, beyond its job and fire time: the columns :func:`start` and
+#: :func:`record` accept in ``asked``.
+ASKED_COLUMNS = ("params", "requested_by", "attempt", "first_execution_id", "backfill_id")
+
+
+def _asked(asked: Mapping[str, Any] | None) -> dict[str, Any]:
+    values = {k: v for k, v in (asked or {}).items() if v is not None}
+    unknown = set(values) - set(ASKED_COLUMNS)
+    if unknown:
+        raise ValueError(f"not a column of a run's request: {', '.join(sorted(unknown))}")
+    if "params" in values:
+        values["params"] = json.dumps(values["params"], sort_keys=True) if values["params"] else None
+    return values
 
 
 def business_date(scheduled_run_time: datetime | None) -> date | None:
@@ -134,8 +164,10 @@ def start(
     pid: int | None = None,
     now: datetime | None = None,
     run_date: date | None = None,
+    asked: Mapping[str, Any] | None = None,
 ) -> int:
-    """Insert a ``running`` row and return its id; ``run_date`` defaults as in :func:`business_date`.
+    """Insert a ``running`` row and return its id; ``run_date`` defaults as in :func:`business_date`;
+    ``asked``: the request's columns (:data:`ASKED_COLUMNS`: params, who asked, attempt, ...).
 
     Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
     """
@@ -152,6 +184,7 @@ def start(
             "pid": pid,
             "trigger": trigger,
             "run_date": run_date or business_date(scheduled_run_time),
+            **_asked(asked),
         },
     )
 
@@ -203,9 +236,10 @@ def record(
     error: str | None = None,
     now: datetime | None = None,
     run_date: date | None = None,
+    asked: Mapping[str, Any] | None = None,
 ) -> int:
     """Insert a finished row that never ran (``missed``, ``skipped``, ``blocked``, ``coalesced``);
-    return its id. ``run_date`` defaults as in :func:`business_date`.
+    return its id. ``run_date`` defaults as in :func:`business_date`; ``asked`` as for :func:`start`.
 
     Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
     """
@@ -225,6 +259,7 @@ def record(
             "host": socket.gethostname(),
             "trigger": trigger,
             "run_date": run_date or business_date(scheduled_run_time),
+            **_asked(asked),
         },
     )
 

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 
 from fund_common.calendars import table as calendar_table
 from fund_scheduler.settings import Settings
-from fund_scheduler.store import checks, history
+from fund_scheduler.store import audit, checks, history, job_changes, requests
 from fund_scheduler.store import jobstore as store
 from fund_scheduler.store.engine import make_engine
 from fund_scheduler_migrations import runner
@@ -23,7 +23,16 @@ from fundpipe import schema as fund_schema
 from tests.support.harness import PY
 from tests.support.schema import create_scheduler_tables
 
-METADATA = [history.metadata, store.metadata, checks.metadata, calendar_table.metadata, fund_schema.metadata]
+METADATA = [
+    history.metadata,
+    store.metadata,
+    checks.metadata,
+    calendar_table.metadata,
+    fund_schema.metadata,
+    requests.metadata,
+    job_changes.metadata,
+    audit.metadata,
+]
 NOW = datetime(2026, 11, 20, 8, 30, 0)
 DAY = date(2026, 11, 19)
 

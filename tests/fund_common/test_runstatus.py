@@ -28,10 +28,18 @@ def test_the_sets() -> None:
         "skipped",
         "coalesced",
         "blocked",
+        "cancelled",
     }
-    assert RunStatus.RUNNING not in FINAL and len(FINAL) == 8
+    assert RunStatus.RUNNING not in FINAL and len(FINAL) == 9
+    # cancelled: an operator's choice, neither a success nor a failure
     assert {"failed", "timeout", "interrupted", "missed", "skipped", "blocked"} == FAILURES
-    assert {"success", "failed", "timeout", "interrupted"} == RAN  # missed/skipped/blocked never started
+    assert {
+        "success",
+        "failed",
+        "timeout",
+        "interrupted",
+        "cancelled",
+    } == RAN  # missed/skipped/blocked never started
     assert {"failed", "timeout", "missed", "interrupted", "blocked"} == ALERTED  # coalesced: covered
     assert RunStatus.COALESCED.final and not RunStatus.COALESCED.failure and not RunStatus.COALESCED.ran
     assert set(DISPLAY_ORDER) == set(SEVERITY) == set(RunStatus)
@@ -66,7 +74,7 @@ def test_coalesced_fire_times_are_no_runs() -> None:
         "failure": False,
         "ran": False,
         "tone": "ok",
-        "severity": 8,
+        "severity": 9,
     }
 
 
