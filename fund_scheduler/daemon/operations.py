@@ -12,6 +12,7 @@ to the specs, the status says ``database_error``.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -30,10 +31,13 @@ from fund_scheduler.daemon.reconcile import job_store_problems
 from fund_scheduler.jobs.panels import error_line, run_panels
 from fund_scheduler.jobs.rows import job_rows
 from fund_scheduler.run.executor import result_of
-from fund_scheduler.store import history
+from fund_scheduler.store import audit, history
+from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.engine import is_database_error
 
 __all__ = ["DB_CHECK_TIMEOUT", "PANEL_CACHE_SECONDS", "Operations"]
+
+logger = logging.getLogger("scheduler.operations")
 
 DB_CHECK_TIMEOUT = 3.0
 PANEL_CACHE_SECONDS = 5.0
@@ -149,6 +153,36 @@ class Operations:
     def check_job(self, job_id: str) -> None:
         """UnknownJobError when no spec defines ``job_id``."""
         self._daemon.registry.get(job_id)
+
+    # -- the audit trail -----------------------------------------------------------------------
+    def audit(
+        self,
+        actor: Actor | None,
+        action: str,
+        target: str | None,
+        *,
+        before: Any = None,
+        after: Any = None,
+        outcome: str = "ok",
+    ) -> None:
+        """Record an operator's action in ``audit_log`` (nothing without an actor: the daemon's
+        own doing). A database error is logged, never raised: the action happened."""
+        if actor is None:
+            return
+        try:
+            audit.record(
+                self._daemon.engine, actor, action, target, before=before, after=after, outcome=outcome
+            )
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            logger.error(
+                "audit: %s %s (%s) by %s not recorded: database unavailable",
+                action,
+                target,
+                outcome,
+                actor.name,
+            )
 
     # -- commands ------------------------------------------------------------------------------
     def run(
