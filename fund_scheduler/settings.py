@@ -154,6 +154,13 @@ def _host_names(env: EnvReader, name: str) -> tuple[str, ...]:
     return tuple(names)
 
 
+def _optional_path(env: EnvReader, name: str, home: Path) -> Path | None:
+    """A file path (relative to ``home``), or None when unset or blank."""
+    if not env.text(name):
+        return None
+    return env.path(name, home, base=home).resolve()
+
+
 def _umask(env: EnvReader, name: str) -> int:
     """An octal umask (``077``, ``0027``); files the daemon creates get ``0666 & ~umask``."""
     raw = env.text(name)
@@ -313,6 +320,8 @@ class Settings:
     http_port: int = 5000
     http_allowed_hosts: tuple[str, ...] = ()
     api_token: str | None = field(default=None, repr=False)
+    #: Named tokens with roles, one ``name role token`` a line (see fund_scheduler.api.tokens).
+    api_tokens_file: Path | None = None
     umask: int = DEFAULT_UMASK
     alerts: AlertSettings = field(default_factory=AlertSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
@@ -353,6 +362,7 @@ class Settings:
             http_port=_port(env, "SCHEDULER_HTTP_PORT", 5000),
             http_allowed_hosts=_host_names(env, "SCHEDULER_HTTP_ALLOWED_HOSTS"),
             api_token=env.raw("SCHEDULER_API_TOKEN"),
+            api_tokens_file=_optional_path(env, "SCHEDULER_API_TOKENS_FILE", home),
             umask=_umask(env, "SCHEDULER_UMASK"),
             alerts=AlertSettings.read(env),
             environ=environ,
@@ -420,7 +430,8 @@ class Settings:
             "SCHEDULER_HTTP_HOST": self.http_host,
             "SCHEDULER_HTTP_PORT": str(self.http_port) + ("" if self.http_port else " (HTTP disabled)"),
             "SCHEDULER_HTTP_ALLOWED_HOSTS": ",".join(self.allowed_hosts),
-            "SCHEDULER_API_TOKEN": "***" if self.api_token else "(unset: write endpoints disabled)",
+            "SCHEDULER_API_TOKEN": "***" if self.api_token else "(unset)",
+            "SCHEDULER_API_TOKENS_FILE": str(self.api_tokens_file or "(unset)"),
             "SCHEDULER_UMASK": f"{self.umask:03o}",
             **self.alerts.describe(),
         }

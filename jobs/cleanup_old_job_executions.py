@@ -1,10 +1,11 @@
 """``cleanup_old_job_executions``: daily at 02:00, delete run history older than
-``HISTORY_RETENTION_DAYS`` (default 7) and rotated job logs older than that. Light: runs in a
-daemon thread."""
+``HISTORY_RETENTION_DAYS`` (default 7) and the run logs (``logs/jobs/<job>/<execution>.log``)
+last written before then. Light: runs in a daemon thread."""
 
 import time
 
 from fund_scheduler.jobs import scheduled
+from fund_scheduler.run.joblog import purge_run_logs
 from fund_scheduler.store import history
 
 
@@ -15,16 +16,11 @@ from fund_scheduler.store import history
     executor="thread",
 )
 def cleanup_old_job_executions(ctx):
-    """Delete old job_executions rows and old rotated job logs; return the counts."""
+    """Delete old job_executions rows and old run logs; return the counts."""
     days = ctx.settings.history_retention_days
     deleted = history.purge_older_than(ctx.engine, days)
-    cutoff = time.time() - days * 86400
-    removed_logs = 0
-    for path in ctx.settings.job_log_dir.glob("*.log.*"):
-        if path.stat().st_mtime < cutoff:
-            path.unlink()
-            removed_logs += 1
+    removed_logs = purge_run_logs(ctx.settings.job_log_dir, time.time() - days * 86400)
     ctx.logger.info(
-        "deleted %d execution rows older than %d days, %d old job logs", deleted, days, removed_logs
+        "deleted %d execution rows older than %d days, %d old run logs", deleted, days, removed_logs
     )
     return {"deleted_executions": deleted, "removed_job_logs": removed_logs, "retention_days": days}

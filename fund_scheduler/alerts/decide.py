@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from fund_common.runstatus import ALERTED, RunStatus
+from fund_common.runstatus import ALERTED, RAN, RunStatus
 from fund_common.texttable import last_line
 from fund_scheduler.alerts.messages import ERROR_CHARS, Alert
 from fund_scheduler.store import history
@@ -32,6 +32,15 @@ from fund_scheduler.store import history
 __all__ = ["HISTORY_LOOKBACK", "RateLimiter", "alert_for"]
 
 HISTORY_LOOKBACK = 100  # rows read back to find the previous outcome / count a skip streak
+
+
+def _run_log(log_dir: Path | None, row: dict[str, Any]) -> str | None:
+    """The run's own log, ``<log_dir>/<job>/<execution>.log`` (the layout of
+    ``fund_scheduler.run.joblog.run_log_path``, which this room may not import); None for a row
+    that never ran."""
+    if log_dir is None or row.get("id") is None or row["status"] not in RAN:
+        return None
+    return str(log_dir / row["job_id"] / f"{row['id']}.log")
 
 
 def alert_for(
@@ -47,7 +56,7 @@ def alert_for(
         scheduled_run_time=row.get("scheduled_run_time"),
         trigger=row.get("trigger"),
         error=last_line(row.get("error"), ERROR_CHARS),
-        log_path=str(log_dir / f"{row['job_id']}.log") if log_dir is not None else None,
+        log_path=_run_log(log_dir, row),
         host=row.get("host") or socket.gethostname(),
     )
     if status in ALERTED:

@@ -9,28 +9,33 @@
 ``GET /api/status``                           pid, uptime, version, running executions,
                                               7-day runs per job, the run-status vocabulary
 ``GET /api/jobs``, ``GET /api/jobs/<id>``     the job rows (trigger in words, next run, last run)
-``POST /api/jobs/<id>/run|pause|resume``      ``Authorization: Bearer $SCHEDULER_API_TOKEN``;
-                                              401, 404 unknown job, 409 busy or disabled;
-                                              run answers 202 ``{"execution_id": N}``; its
-                                              body ``{"with_dependents": true}`` runs the chain
+``POST /api/jobs/<id>/run|pause|resume``      ``Authorization: Bearer <token>`` of an operator
+                                              (:mod:`fund_scheduler.api.tokens`); 401 no or
+                                              wrong token, 403 a viewer's, 404 unknown job,
+                                              409 busy or disabled; run answers 202
+                                              ``{"execution_id": N}``; its body
+                                              ``{"run_date": "2026-11-26", "params": {...},
+                                              "with_dependents": true}`` (400 naming a bad field)
 ``GET /api/chain``                            each step of the dependency chains in order: after,
                                               today's deadline and where today's run stands
 ``GET /api/checks``                           each check job's state: ok or breach, since,
                                               last checked, summary, details
 ``GET /api/executions?job=&status=&limit=``   history rows, newest first (limit 1..500)
 ``GET /api/executions/<id>``                  one row with its output tail
+``GET /api/executions/<id>/log``              the run's log: ``?offset=N&limit=M`` (bytes) or
+                                              ``?tail=N``; ``next_offset`` to follow; 404 none
 ``GET /``, ``GET /static/<path>``             the dashboard (``fund_scheduler/api/web/``)
 ============================================  ===============================================
 
 Every request naming a foreign ``Host`` is refused with 400 (DNS rebinding: see
-:func:`create_app`). Write endpoints refuse every request while ``SCHEDULER_API_TOKEN`` is unset; the token is
-compared in constant time and checked before the job. No answer carries a secret: the database
+:func:`create_app`). Write endpoints refuse every request while no operator token is configured; a token is
+compared in constant time and checked before the job; each write is recorded in the audit log
+with the token's name. No answer carries a secret: the database
 URL is shown masked, the token never.
 """
 
 from __future__ import annotations
 
-import hmac
 import logging
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
@@ -46,9 +51,12 @@ from werkzeug.exceptions import HTTPException
 from fund_common.runstatus import vocabulary
 from fund_scheduler.api.health import health_report
 from fund_scheduler.api.metrics import DaemonCollector, RunMetrics
+from fund_scheduler.api.tokens import TokenBook
 from fund_scheduler.errors import SchedulerError, UnknownJobError
 from fund_scheduler.jobs.panels import error_line
+from fund_scheduler.jobs.params import ParamError
 from fund_scheduler.settings import LOCAL_HOST_NAMES
+from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.history import STATUSES
 from fund_scheduler.version import version
 
@@ -59,6 +67,10 @@ logger = logging.getLogger("scheduler.http")
 WEB_DIR = Path(__file__).resolve().parent / "web"
 EXECUTIONS_LIMIT_DEFAULT = 20
 EXECUTIONS_LIMIT_MAX = 500
+LOG_LIMIT = 256 * 1024  # bytes of a run's log per answer unless ``limit`` says otherwise
+LOG_LIMIT_MAX = 4 * 1024 * 1024
+#: The byte-range arguments of ``GET /api/executions/<id>/log``: name, least, most (None: any).
+LOG_QUERY = (("offset", 0, None), ("limit", 1, LOG_LIMIT_MAX), ("tail", 1, LOG_LIMIT_MAX))
 SUCCESS_RATE_DAYS = 7
 
 
@@ -80,6 +92,18 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != "output_tail"}
 
 
+def _iso_date(name: str, value: Any) -> date | None:
+    """``value`` (``YYYY-MM-DD``, or None) as a date; ParamError naming ``name`` otherwise."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ParamError(f"{name} {value!r} is not a date (YYYY-MM-DD)")
+
+
 def host_name(header: str) -> str:
     """The host of a ``Host`` header, lower-cased, without port, brackets or a final dot
     (``[::1]:5000`` -> ``::1``, ``Fund.Example.:80`` -> ``fund.example``)."""
@@ -93,14 +117,18 @@ def host_name(header: str) -> str:
     return host.rstrip(".")
 
 
-def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = LOCAL_HOST_NAMES) -> Flask:
+def create_app(
+    ops: Any, tokens: TokenBook | str | None, allowed_hosts: Iterable[str] = LOCAL_HOST_NAMES
+) -> Flask:
     """The WSGI app answering for ``ops``; ``app.extensions["fund_scheduler"]["metrics"]`` is the
-    :class:`RunMetrics` to subscribe to finished runs.
+    :class:`RunMetrics` to subscribe to finished runs. ``tokens``: who may write (a single string
+    is the operator token ``default``).
 
     A request whose ``Host`` header names none of ``allowed_hosts`` (any port) is answered 400
     before anything else: a page that DNS rebinding pointed at the daemon cannot read it. A
     request without ``Host`` (HTTP/1.0; no browser sends one) is served."""
     allowed = frozenset(host_name(h) for h in allowed_hosts)
+    book = tokens if isinstance(tokens, TokenBook) else TokenBook.of(tokens)
     app = Flask(__name__, static_folder=None)
     app.json = _JSONProvider(app)
     registry = CollectorRegistry(auto_describe=False)
@@ -146,17 +174,27 @@ def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = L
         response.headers["X-Content-Type-Options"] = "nosniff"
         return response
 
-    def authorised() -> Response | None:
-        if not api_token:
+    def authorised() -> Actor | Response:
+        """Who asks (an operator token's holder), or the refusal: 401 no or wrong token, 403 a
+        viewer's token."""
+        if not book.writes_enabled:
             return error(
-                401, "writes are disabled until SCHEDULER_API_TOKEN is set in the daemon's environment"
+                401,
+                "writes are disabled until SCHEDULER_API_TOKEN or SCHEDULER_API_TOKENS_FILE (an operator "
+                "token) is set in the daemon's environment",
             )
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), api_token.encode()):
-            response = error(401, "missing or wrong token (send Authorization: Bearer <SCHEDULER_API_TOKEN>)")
+        token = book.find(given.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
+            response = error(401, "missing or wrong token (send Authorization: Bearer <token>)")
             response.headers["WWW-Authenticate"] = 'Bearer realm="fund-scheduler"'
             return response
-        return None
+        if not token.may_write:
+            logger.warning(
+                "http %s %s: refused %s token %r", request.method, request.path, token.role, token.name
+            )
+            return error(403, f"token {token.name!r} has the role {token.role}: writes need an operator's")
+        return Actor(f"token:{token.name}", "http", request.remote_addr, token.role)
 
     @app.get("/health")
     def health():
@@ -175,7 +213,7 @@ def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = L
             {
                 **ops.status(),
                 "version": version(),
-                "writes_enabled": bool(api_token),
+                "writes_enabled": book.writes_enabled,
                 "success_7d": ops.run_stats(SUCCESS_RATE_DAYS),
                 "statuses": vocabulary(),
             }
@@ -190,34 +228,57 @@ def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = L
         row = ops.job(job_id)
         return jsonify(row) if row else error(404, f"unknown job {job_id!r}")
 
-    def job_action(job_id: str, action: Callable[[], Response]) -> Response:
-        denied = authorised()
-        if denied is not None:
-            return denied
+    def job_action(job_id: str, action: Callable[[Actor], Response]) -> Response:
+        actor = authorised()
+        if isinstance(actor, Response):
+            return actor
         try:
             ops.check_job(job_id)
-            return action()
+            return action(actor)
         except UnknownJobError as exc:
             return error(404, str(exc))
+        except ParamError as exc:  # an unknown or invalid parameter, a future run date
+            return error(400, str(exc))
         except SchedulerError as exc:  # disabled, already running (max_instances), stopping
             return error(409, str(exc))
 
     @app.post("/api/jobs/<job_id>/run")
     def run(job_id: str):
-        def act() -> Response:
-            body = request.get_json(silent=True) if request.content_length else {}
-            with_dependents = body.get("with_dependents", False) if isinstance(body, dict) else None
+        def act(actor: Actor) -> Response:
+            body = json_body()
+            run_date = body.get("run_date")
+            params = body.get("params", {})
+            with_dependents = body.get("with_dependents", False)
+            unknown = sorted(set(body) - {"run_date", "params", "with_dependents"})
+            if unknown:
+                known = "run_date, params, with_dependents"
+                raise ParamError(f"unknown field(s) {', '.join(unknown)} in the body (known: {known})")
             if not isinstance(with_dependents, bool):
-                return error(400, 'the body must be empty or a JSON object such as {"with_dependents": true}')
-            execution_id = ops.run(job_id, with_dependents=with_dependents)["execution_id"]
+                raise ParamError("with_dependents must be true or false")
+            if not isinstance(params, dict):
+                raise ParamError('params must be an object such as {"fund_codes": "000001"}')
+            answer = ops.run(
+                job_id,
+                with_dependents=with_dependents,
+                run_date=_iso_date("run_date", run_date),
+                params=params,
+                actor=actor,
+            )
+            execution_id = answer["execution_id"]
             logger.info(
-                "job=%s execution=%s run requested over HTTP by %s", job_id, execution_id, request.remote_addr
+                "job=%s execution=%s run requested over HTTP by %s from %s",
+                job_id,
+                execution_id,
+                actor.name,
+                request.remote_addr,
             )
             response = jsonify(
                 {
                     "job": job_id,
                     "execution_id": execution_id,
                     "status": "running",
+                    "run_date": answer["run_date"],
+                    "params": answer["params"],
                     "with_dependents": with_dependents,
                 }
             )
@@ -227,13 +288,22 @@ def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = L
 
         return job_action(job_id, act)
 
+    def json_body() -> dict[str, Any]:
+        """The request's JSON object (empty without a body); ParamError for anything else."""
+        if not request.content_length:
+            return {}
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise ParamError('the body must be empty or a JSON object such as {"run_date": "2026-11-26"}')
+        return body
+
     @app.post("/api/jobs/<job_id>/pause")
     def pause(job_id: str):
-        return job_action(job_id, lambda: jsonify(ops.pause(job_id)))
+        return job_action(job_id, lambda actor: jsonify(ops.pause(job_id, actor=actor)))
 
     @app.post("/api/jobs/<job_id>/resume")
     def resume(job_id: str):
-        return job_action(job_id, lambda: jsonify(ops.resume(job_id)))
+        return job_action(job_id, lambda actor: jsonify(ops.resume(job_id, actor=actor)))
 
     @app.get("/api/chain")
     def chain():
@@ -264,6 +334,28 @@ def create_app(ops: Any, api_token: str | None, allowed_hosts: Iterable[str] = L
     def execution(execution_id: int):
         row = ops.execution(execution_id)
         return jsonify(row) if row else error(404, f"no execution {execution_id}")
+
+    @app.get("/api/executions/<int:execution_id>/log")
+    def execution_log(execution_id: int):
+        """Bytes ``offset`` (0) to ``offset + limit`` of the run's log, or its last ``tail``."""
+        from fund_scheduler.run.logview import NoRunLog
+
+        asked: dict[str, int | None] = {}
+        for name, least, most in LOG_QUERY:
+            raw = request.args.get(name, "").strip()
+            value = int(raw) if raw.isdigit() else -1
+            if raw and not (least <= value and (most is None or value <= most)):
+                bound = f"from {least} to {most}" if most else f"of {least} or more"
+                return error(400, f"{name}={raw!r} must be a whole number {bound}")
+            asked[name] = value if raw else None
+        if asked["tail"] is not None and (asked["offset"] is not None or asked["limit"] is not None):
+            return error(400, "tail excludes offset and limit")
+        if asked["tail"] is None and asked["limit"] is None:
+            asked["limit"] = LOG_LIMIT
+        try:
+            return jsonify(ops.execution_log(execution_id, **asked))
+        except NoRunLog as exc:
+            return error(404, str(exc))
 
     @app.get("/")
     def index():

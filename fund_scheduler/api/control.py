@@ -7,8 +7,11 @@ daemon answers with one JSON line ``{"ok": true, ...}`` or ``{"ok": false, "erro
 
 Commands (:class:`ControlHandler`, each one call of :class:`~fund_scheduler.daemon.operations.Operations`):
 ``ping``; ``status`` (the status and the job rows); ``run`` (``job``, ``wait``,
-``with_dependents``); ``pause`` /
-``resume`` (``job``); ``set-stop-timeout`` (``timeout``).
+``with_dependents``, ``run_date``, ``params``); ``pause`` / ``resume`` (``job``);
+``set-stop-timeout`` (``timeout``).
+
+Who asks is the peer's Unix user (``SO_PEERCRED``): each action is recorded in the audit log as
+``unix:<user>`` from ``pid <pid>`` (:func:`peer_actor`).
 """
 
 from __future__ import annotations
@@ -17,21 +20,45 @@ import contextlib
 import json
 import logging
 import os
+import pwd
 import socket
 import socketserver
 import struct
 import threading
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from fund_scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
+from fund_scheduler.jobs.params import ParamError
+from fund_scheduler.store.audit import Actor
 
 logger = logging.getLogger("scheduler.control")
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_SOCKET_PATH = 104
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+Handler = Callable[[dict[str, Any], Actor | None], dict[str, Any]]
+
+
+def peer_actor(pid: int, uid: int) -> Actor:
+    """The control socket peer as an :class:`Actor`: its Unix user's name (the uid when the
+    user has no name), the pid it connected from."""
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    return Actor(f"unix:{user}", "socket", f"pid {pid}")
+
+
+def _date_field(request: dict[str, Any], name: str) -> date | None:
+    value = request.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ParamError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 class ControlHandler:
@@ -40,7 +67,7 @@ class ControlHandler:
     def __init__(self, ops: Any):
         self.ops = ops
 
-    def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, request: dict[str, Any], actor: Actor | None = None) -> dict[str, Any]:
         cmd = request["cmd"]
         ops = self.ops
         if cmd == "ping":
@@ -49,10 +76,20 @@ class ControlHandler:
             return {"ok": True, **ops.status(), "jobs": ops.jobs(fallback=True)}
         job_id = str(request.get("job", ""))
         if cmd == "run":
-            cascade = bool(request.get("with_dependents"))
-            return {"ok": True, **ops.run(job_id, wait=bool(request.get("wait")), with_dependents=cascade)}
+            params = request.get("params") or {}
+            if not isinstance(params, dict):
+                raise ParamError("params must be an object of name: value")
+            answer = ops.run(
+                job_id,
+                wait=bool(request.get("wait")),
+                with_dependents=bool(request.get("with_dependents")),
+                run_date=_date_field(request, "run_date"),
+                params=params,
+                actor=actor,
+            )
+            return {"ok": True, **answer}
         if cmd in ("pause", "resume"):
-            answer = ops.pause(job_id) if cmd == "pause" else ops.resume(job_id)
+            answer = ops.pause(job_id, actor=actor) if cmd == "pause" else ops.resume(job_id, actor=actor)
             return {"ok": True, **answer}
         if cmd == "set-stop-timeout":
             if not isinstance(request.get("timeout"), int | float):
@@ -67,7 +104,7 @@ class _RequestHandler(socketserver.StreamRequestHandler):
     def handle(self) -> None:
         server = self.server
         creds = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-        _pid, uid, _gid = struct.unpack("3i", creds)
+        pid, uid, _gid = struct.unpack("3i", creds)
         if uid not in (0, os.getuid()):
             self._reply({"ok": False, "error": "permission denied", "code": 1})
             return
@@ -80,7 +117,7 @@ class _RequestHandler(socketserver.StreamRequestHandler):
             self._reply({"ok": False, "error": f"bad request: {exc}", "code": 2})
             return
         try:
-            reply = server.dispatch(request)
+            reply = server.dispatch(request, peer_actor(pid, uid))
         except SchedulerError as exc:
             reply = {"ok": False, "error": str(exc), "code": exc.exit_code}
         except Exception as exc:  # noqa: BLE001 - the channel must survive a failing command

@@ -43,7 +43,7 @@ def check_config(cli: Cli) -> int:
             f"  {spec.id}: {when}; {state}; timeout {spec.timeout or 'none'}; runs {spec.target}"
             + (f"; overridden: {', '.join(spec.overridden)}" if spec.overridden else "")
         )
-    calendar_problems = calendar_config_problems(cli, registry)
+    calendar_problems = calendar_config_problems(cli, registry) + _token_problems(settings)
     if registry.problems or registry.broken or calendar_problems:
         for problem in registry.problems + calendar_problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -55,6 +55,19 @@ def check_config(cli: Cli) -> int:
         print(f"http port: held by the running scheduler (PID {held_by})")
     print("configuration OK")
     return 0
+
+
+def _token_problems(settings) -> list[str]:
+    """Print the HTTP API's tokens (names and roles, never the tokens); the tokens file's problem."""
+    from fund_scheduler.api.tokens import TokenBook
+
+    try:
+        book = TokenBook.of(settings.api_token, settings.api_tokens_file)
+    except ConfigError as exc:
+        return [str(exc)]
+    named = ", ".join(f"{t.name} ({t.role})" for t in book.tokens) or "none: HTTP writes disabled"
+    print(f"api tokens: {named}")
+    return []
 
 
 @click.command(

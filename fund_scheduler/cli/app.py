@@ -26,6 +26,7 @@ from fund_scheduler.cli import (
     calendar_commands,
     daemon_commands,
     job_commands,
+    log_commands,
     report_commands,
 )
 from fund_scheduler.cli.context import Cli
@@ -69,7 +70,14 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = Cli()
 
 
-for module in (daemon_commands, job_commands, report_commands, admin_commands, calendar_commands):
+for module in (
+    daemon_commands,
+    job_commands,
+    report_commands,
+    log_commands,
+    admin_commands,
+    calendar_commands,
+):
     for command in module.COMMANDS:
         cli.add_command(command)
 

@@ -142,21 +142,24 @@ class Cli:
         from fund_scheduler.jobs.rows import job_rows
         from fund_scheduler.store import history
         from fund_scheduler.store.engine import has_tables
-        from fund_scheduler.store.jobstore import JsonJobStore, scheduler_jobs
+        from fund_scheduler.store.jobstore import JsonJobStore, scheduler_jobs, scheduler_jobs_set_aside
 
         registry = self.registry(strict=False)
         stored: list[Any] = []
         last: dict[str, Any] = {}
+        done: dict[str, Any] = {}
         engine = self.existing_engine()
         if engine is not None:
             try:
                 if has_tables(engine, scheduler_jobs.name):
                     stored = JsonJobStore(engine, read_only=True).get_all_jobs()
+                if has_tables(engine, scheduler_jobs_set_aside.name):
+                    done = JsonJobStore(engine, read_only=True).done_jobs()
                 if history.exists(engine):
                     last = history.last_per_job(engine)
             finally:
                 engine.dispose()
-        return job_rows(registry, stored, last, self.settings.timezone)
+        return job_rows(registry, stored, last, self.settings.timezone, done)
 
     def local_job_store_problems(self) -> list[str]:
         """What the job store holds for the operator (see

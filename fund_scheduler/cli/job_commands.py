@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import getpass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import click
@@ -37,8 +38,9 @@ def complete_job(ctx: click.Context, _param: click.Parameter, incomplete: str) -
 @click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
 @pass_cli
 def jobs(cli: Cli, as_json: bool) -> int:
-    """The registered jobs: id, name, schedule, timezone, next run, state (active, paused,
-    disabled). The running daemon's view when it runs; never creates the database. A job on an
+    """The registered jobs: id, name, schedule (cron, ``every 15m``, ``once at ...``), timezone,
+    next run, state (active, paused, disabled, done: a one-off whose time has come, with its
+    time). The running daemon's view when it runs; never creates the database. A job on an
     exchange calendar says so in its trigger (``..., XSHG sessions``)."""
     from fund_scheduler.cli.calendar_book import load_book
 
@@ -53,7 +55,7 @@ def jobs(cli: Cli, as_json: bool) -> int:
             j["name"],
             j["trigger"],
             j["timezone"],
-            fmt_time(j["next_run_time"], row_zone(j)) if j["enabled"] else "-",
+            _next_run_words(j),
             state_word(j),
         ]
         for j in rows
@@ -70,6 +72,15 @@ def jobs(cli: Cli, as_json: bool) -> int:
         if not j["enabled"]:
             print(f"note: {j['id']} is disabled: {j['disabled_reason'] or 'enabled = false in jobs.toml'}")
     return 0
+
+
+def _next_run_words(row: dict[str, Any]) -> str:
+    """The NEXT RUN cell: the time, ``-`` when disabled, ``done (<its time>)`` for a done one-off."""
+    if not row["enabled"]:
+        return "-"
+    if row.get("done_at"):
+        return f"done ({fmt_time(row['done_at'], row_zone(row))})"
+    return fmt_time(row["next_run_time"], row_zone(row))
 
 
 @click.command(name="next", epilog="Exit status: 0; 2 unknown job, a count below 1 or a bad --from.")
@@ -94,7 +105,8 @@ def next_(cli: Cli, job: str | None, count: int, start: datetime | None, as_json
     """The next fire times of each job (or of JOB), in the job's timezone. A job on an exchange
     calendar lists beside them the fire times it skips, with the reason (``skipped: XSHG closed:
     National Day``): the calendars are read as the daemon reads them (the stored ones and the
-    operator file; one not stored is computed here)."""
+    operator file; one not stored is computed here). An interval job lists its next intervals from
+    now; a one-off its time, or nothing once it has passed."""
     from fund_scheduler.cli.calendar_book import load_book
     from fund_scheduler.jobs.triggers import CalendarCronTrigger, next_fire_times
 
@@ -106,7 +118,7 @@ def next_(cli: Cli, job: str | None, count: int, start: datetime | None, as_json
     for spec in specs:
         tz = spec.zone(settings.timezone)
         now = start.replace(tzinfo=tz) if start else datetime.now(UTC).astimezone(tz)
-        trigger = spec.trigger(settings.timezone)
+        trigger = spec.trigger(settings.timezone, now)
         fires = next_fire_times(trigger, now, count)
         calendar_trigger = isinstance(trigger, CalendarCronTrigger)
         skipped = trigger.skipped_between(now, fires[-1]) if fires and calendar_trigger else []
@@ -120,6 +132,8 @@ def next_(cli: Cli, job: str | None, count: int, start: datetime | None, as_json
         lines = [(fire, "") for fire in fires] + [(fire, f"  skipped: {why}") for fire, why in skipped]
         for fire, why in sorted(lines, key=lambda line: line[0]):
             print(f"  {fire.strftime('%Y-%m-%d %H:%M:%S %Z (%a)')}{why}")
+        if not lines:
+            print(f"  none{' (a one-off whose time has passed)' if spec.at is not None else ''}")
     return 0
 
 
@@ -136,26 +150,63 @@ def _next_json(spec: Any, fires: list[datetime], skipped: list[tuple[datetime, s
 @click.command(
     name="run-job",
     epilog="Exit status: 0 success (or started, without --wait); 1 failed, already running or disabled; "
-    "2 unknown job.",
+    "2 unknown job, an unknown or invalid --param, a future --date.",
 )
 @click.argument("job", shell_complete=complete_job)
+@click.option(
+    "--date",
+    "run_date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="The business date the run is for (default today's in the job's timezone): re-run a past day.",
+)
+@click.option(
+    "--param",
+    "assignments",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A run parameter the job declares (repeatable); `jobs --json` lists each job's.",
+)
 @click.option("--wait", is_flag=True, help="Through the daemon: wait for the result.")
 @click.option(
     "--with-dependents",
     is_flag=True,
-    help="Then run the jobs that run after it (its chain) for today's business date, as its "
+    help="Then run the jobs that run after it (its chain) for the same business date, as its "
     "scheduled run would.",
 )
 @pass_cli
-def run_job(cli: Cli, job: str, wait: bool, with_dependents: bool) -> int:
-    """Run JOB now: through the running daemon (trigger manual, respecting max_instances), else in
-    this command ("test mode": the same runner, history and alerts). JOB alone: its dependents
-    start only with --with-dependents."""
+def run_job(
+    cli: Cli,
+    job: str,
+    run_date: datetime | None,
+    assignments: tuple[str, ...],
+    wait: bool,
+    with_dependents: bool,
+) -> int:
+    """Run JOB now, for today or for the business date of --date, with the parameters of --param:
+    through the running daemon (trigger manual, respecting max_instances), else in this command
+    ("test mode": the same runner, history and alerts). JOB alone: its dependents start only with
+    --with-dependents. Parameters are checked against the job's declaration before anything runs."""
+    from fund_scheduler.jobs.params import parse_assignments, validate_params
+
     spec = cli.registry().get(job)
+    given = parse_assignments(assignments)
+    validate_params(spec.params, given, spec.id)  # the same check the daemon makes, before asking it
+    day = run_date.date() if run_date else None
     if cli.daemon_running():
-        request = {"cmd": "run", "job": spec.id, "wait": wait, "with_dependents": with_dependents}
+        request = {
+            "cmd": "run",
+            "job": spec.id,
+            "wait": wait,
+            "with_dependents": with_dependents,
+            "run_date": day.isoformat() if day else None,
+            "params": given,
+        }
         reply = cli.ask_daemon(request, timeout=None if wait else 60)
-        print(f"job {spec.id}: execution {reply['execution_id']} {reply['status']} (through the daemon)")
+        print(
+            f"job {spec.id}: execution {reply['execution_id']} {reply['status']} "
+            f"(for {reply['run_date']}{_params_words(reply['params'])}; through the daemon)"
+        )
         if reply.get("error"):
             print(f"error: {reply['error']}")
         if with_dependents:
@@ -163,7 +214,12 @@ def run_job(cli: Cli, job: str, wait: bool, with_dependents: bool) -> int:
         return 0 if reply["status"] in ("success", "running") else 1
     if not spec.enabled:
         raise SchedulerError(f"job {spec.id!r} is disabled: {spec.why_disabled}")
-    return _run_here(cli, spec.id, with_dependents)
+    return _run_here(cli, spec.id, with_dependents, run_date=day, params=given)
+
+
+def _params_words(params: dict[str, Any]) -> str:
+    """``, with fund_codes=000001`` (nothing without parameters)."""
+    return ", with " + " ".join(f"{k}={v}" for k, v in params.items()) if params else ""
 
 
 def _dependents_line(cli: Cli, job_id: str) -> str:
@@ -171,17 +227,31 @@ def _dependents_line(cli: Cli, job_id: str) -> str:
     return ", ".join(dependents) or "none"
 
 
-def _run_here(cli: Cli, job_id: str, with_dependents: bool = False) -> int:
-    """Run ``job_id`` in this process, as the daemon would (schema upgraded first, alerts sent);
-    ``with_dependents``: then its chain, one step after the other."""
+def _run_here(
+    cli: Cli,
+    job_id: str,
+    with_dependents: bool = False,
+    *,
+    run_date: date | None = None,
+    params: dict[str, Any] | None = None,
+) -> int:
+    """Run ``job_id`` in this process, as the daemon would (schema upgraded first, alerts sent),
+    for ``run_date`` (default today's) with ``params``; ``with_dependents``: then its chain, one
+    step after the other. Recorded as asked by ``cli:<user>``."""
     from fund_scheduler import logsetup
     from fund_scheduler.alerts import Notifier, channels_from
     from fund_scheduler.daemon.checks import CheckWatcher
     from fund_scheduler.daemon.dependents import run_chain_here
+    from fund_scheduler.jobs.params import check_run_date, validate_params
     from fund_scheduler.run.runner import Runner
     from fund_scheduler.store import history
 
     settings = cli.settings
+    spec = cli.registry().get(job_id)
+    values = validate_params(spec.params, params, job_id)
+    today = datetime.now(UTC).astimezone(spec.zone(settings.timezone)).date()
+    check_run_date(job_id, run_date or today, today)
+    asked = {"params": values, "requested_by": f"cli:{getpass.getuser()}"}
     logsetup.configure(settings, console=True)
     engine = cli.engine()
     migrate = cli.migrations("upgrade")
@@ -194,7 +264,9 @@ def _run_here(cli: Cli, job_id: str, with_dependents: bool = False) -> int:
         runner.on_finished.append(notifier.observe)
     runner.on_finished.append(CheckWatcher(engine, lambda: runner.registry, notifier).observe)  # check jobs
     try:
-        result = runner.run(job_id, trigger="manual", with_dependents=with_dependents)
+        result = runner.run(
+            job_id, trigger="manual", with_dependents=with_dependents, run_date=run_date, asked=asked
+        )
         chain = run_chain_here(runner, result)
     finally:
         if notifier is not None:

@@ -29,7 +29,9 @@ RUN_DAYS = 7
 @click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (with their output tail).")
 @pass_cli
 def history(cli: Cli, job: str | None, status: str | None, limit: int, as_json: bool) -> int:
-    """Recent executions, newest first: id, job, trigger, status, start, duration, error."""
+    """Recent executions, newest first: id, job, trigger, status, the business date it was for,
+    start, duration, who asked for it (a manual run, a backfill), error. ``--json`` carries every
+    column, the run's parameters too."""
     from fund_scheduler.store import history as runs
 
     if job:
@@ -45,15 +47,18 @@ def history(cli: Cli, job: str | None, status: str | None, limit: int, as_json: 
         [
             r["id"],
             r["job_id"],
-            r["trigger"],
+            r["trigger"] + (f" #{r['attempt']}" if (r.get("attempt") or 1) > 1 else ""),
             r["status"],
+            str(r.get("run_date") or "-"),
             fmt_time(r["started_at"]),
             f"{r['duration']:.1f}s" if r["duration"] is not None else "-",
+            r.get("requested_by") or "-",
             (r["error"] or "").splitlines()[0][:60] if r["error"] else "",
         ]
         for r in rows
     ]
-    print(format_table(table, ["ID", "JOB", "TRIGGER", "STATUS", "STARTED (UTC)", "DURATION", "ERROR"]))
+    headers = ["ID", "JOB", "TRIGGER", "STATUS", "FOR", "STARTED (UTC)", "DURATION", "BY", "ERROR"]
+    print(format_table(table, headers))
     return 0
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from fund_scheduler.api.control import ControlHandler, ControlServer
 from fund_scheduler.api.server import HttpServer
+from fund_scheduler.api.tokens import TokenBook
 from fund_scheduler.daemon.daemon import Daemon
 from fund_scheduler.daemon.operations import Operations
 from fund_scheduler.daemon.parts import build_parts
@@ -54,6 +55,7 @@ def serve(
     # Before the PID lock: a `stop` that finds the lock held may signal at once, and must find
     # the handlers (a SIGTERM in between would kill the daemon unlogged, status -15).
     _install_signal_handlers(lambda: daemon, pending)
+    tokens = TokenBook.of(settings.api_token, settings.api_tokens_file)  # a bad tokens file: refused now
     pidfile = PidFile(settings.pid_file)
     pidfile.acquire()
     try:
@@ -75,7 +77,7 @@ def serve(
         if http is not None:
             from fund_scheduler.api.app import create_app
 
-            app = create_app(ops, settings.api_token, settings.allowed_hosts)
+            app = create_app(ops, tokens, settings.allowed_hosts)
             run_metrics = app.extensions["fund_scheduler"]["metrics"]
             ops.subscribe(run_metrics.observe)
             run_metrics.prime(ops.job_ids())

@@ -16,6 +16,12 @@ one log line per job. Without coalescing every fire time within grace runs.
 A fire time on a day that is no session of the job's exchange calendar (a stored next run time
 planned before the calendar learnt of a closure) is neither run nor recorded: it is *skipped*,
 logged, and the job moves to its next fire time on a session. Closed days are never ``missed``.
+
+Interval jobs follow the same policy: after downtime one run (the newest fire time within grace),
+never one per interval. A one-off job (date trigger) has a single fire time: within grace it runs
+once, else it is recorded missed; either way it is then done (removed from the job store, which
+keeps it aside as done, see :mod:`fund_scheduler.store.jobstore`), as is any job whose trigger
+has no fire time left.
 """
 
 from __future__ import annotations
@@ -202,5 +208,9 @@ def catch_up_missed(
                 "job=%s run of %s is within the grace time: running it now", job.id, plan.run[-1].isoformat()
             )
         counts[job.id] = len(plan.missed)
-        scheduler.modify_job(job.id, next_run_time=plan.next_run_time)
+        if plan.next_run_time is None:
+            logger.info("job=%s has no fire time left: done", job.id)
+            scheduler.remove_job(job.id)
+        else:
+            scheduler.modify_job(job.id, next_run_time=plan.next_run_time)
     return counts

@@ -29,7 +29,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from datetime import UTC, date, datetime
 from typing import Any
@@ -360,11 +360,13 @@ class Daemon:
         *,
         run_date: date | None = None,
         with_dependents: bool = False,
+        asked: Mapping[str, Any] | None = None,
     ) -> tuple[int, Future]:
         """Start a run of ``job_id`` now; return its execution id and a future of its events.
 
         ``run_date``: the business date (default today's, in the job's timezone);
-        ``with_dependents``: its success starts its dependents (as a scheduled run's does).
+        ``with_dependents``: its success starts its dependents (as a scheduled run's does);
+        ``asked``: what the run was asked for (validated params, who asked), kept on its row.
         Raises UnknownJobError, or SchedulerError when the job is disabled, already running as
         often as its max_instances allows, or the daemon is stopping or on standby.
         """
@@ -396,6 +398,7 @@ class Daemon:
                 on_started=started.set_result,
                 run_date=run_date,
                 with_dependents=with_dependents,
+                asked=asked,
             )
         except MaxInstancesReachedError:
             self.runner.record(
@@ -404,6 +407,7 @@ class Daemon:
                 scheduled_run_time=None,
                 trigger=trigger,
                 error="a run is already going (max_instances reached)",
+                run_date=run_date,
             )
             raise SchedulerError(
                 f"job {job_id!r} is already running (max_instances={job.max_instances})"

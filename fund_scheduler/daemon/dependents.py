@@ -53,6 +53,15 @@ def cascades(result: ExecutionResult) -> bool:
     return result.trigger in CASCADING_TRIGGERS or result.with_dependents
 
 
+#: What a dependency run inherits of the run that started it (who asked, the backfill).
+INHERITED = ("requested_by", "backfill_id")
+
+
+def inherited(result: ExecutionResult) -> dict[str, Any]:
+    """The :data:`INHERITED` part of ``result``'s request, for the dependency runs it starts."""
+    return {key: result.asked[key] for key in INHERITED if result.asked.get(key) is not None}
+
+
 def due_after(engine: Engine, specs: Iterable[JobSpec], job_id: str, run_date: date) -> list[Start]:
     """:func:`~fund_scheduler.daemon.chain.dependents_due` after ``job_id`` succeeded for
     ``run_date``, reading that date's rows; each decision not to start is logged."""
@@ -81,7 +90,14 @@ class ChainDaemon(Protocol):
     registry: Registry
     engine: Engine
 
-    def run_now(self, job_id: str, trigger: str = "manual", *, run_date: date | None = None) -> Any: ...
+    def run_now(
+        self,
+        job_id: str,
+        trigger: str = "manual",
+        *,
+        run_date: date | None = None,
+        asked: dict[str, Any] | None = None,
+    ) -> Any: ...
 
 
 class Dependents:
@@ -129,7 +145,9 @@ class Dependents:
                     start.why,
                 )
                 try:
-                    daemon.run_now(start.job_id, trigger="dependency", run_date=result.run_date)
+                    daemon.run_now(
+                        start.job_id, trigger="dependency", run_date=result.run_date, asked=inherited(result)
+                    )
                 except SchedulerError as exc:
                     logger.warning("job=%s dependency run not started: %s", start.job_id, exc)
 
@@ -145,7 +163,9 @@ def run_chain_here(runner: Runner, first: ExecutionResult) -> list[ExecutionResu
             continue
         assert done.run_date is not None
         for start in due_after(runner.engine, runner.registry.enabled(), done.job_id, done.run_date):
-            result = runner.run(start.job_id, trigger="dependency", run_date=done.run_date)
+            result = runner.run(
+                start.job_id, trigger="dependency", run_date=done.run_date, asked=inherited(done)
+            )
             results.append(result)
             queue.append(result)
     return results

@@ -15,10 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
@@ -28,7 +28,9 @@ from fund_scheduler.daemon.checks import check_rows
 from fund_scheduler.daemon.daemon import Daemon
 from fund_scheduler.daemon.dependents import chain_view
 from fund_scheduler.daemon.reconcile import job_store_problems
+from fund_scheduler.errors import SchedulerError
 from fund_scheduler.jobs.panels import error_line, run_panels
+from fund_scheduler.jobs.params import check_run_date, validate_params
 from fund_scheduler.jobs.rows import job_rows
 from fund_scheduler.run.executor import result_of
 from fund_scheduler.store import audit, history
@@ -138,11 +140,12 @@ class Operations:
         try:
             stored = daemon.scheduler.get_jobs()
             last = history.last_per_job(daemon.engine)
+            done = daemon.jobstore.done_jobs()
         except Exception as exc:
             if not fallback or not is_database_error(exc):
                 raise
-            stored, last = [], {}
-        return job_rows(daemon.registry, stored, last, daemon.settings.timezone)
+            stored, last, done = [], {}, {}
+        return job_rows(daemon.registry, stored, last, daemon.settings.timezone, done)
 
     def job(self, job_id: str) -> dict[str, Any] | None:
         return next((row for row in self.jobs() if row["id"] == job_id), None)
@@ -186,18 +189,43 @@ class Operations:
 
     # -- commands ------------------------------------------------------------------------------
     def run(
-        self, job_id: str, *, trigger: str = "manual", wait: bool = False, with_dependents: bool = False
+        self,
+        job_id: str,
+        *,
+        trigger: str = "manual",
+        wait: bool = False,
+        with_dependents: bool = False,
+        run_date: date | None = None,
+        params: Mapping[str, Any] | None = None,
+        actor: Actor | None = None,
     ) -> dict[str, Any]:
-        """Start a run now: ``{"execution_id", "status", "error"}``; with ``wait``, once it ended.
-        ``with_dependents``: its success starts its chain for today's business date.
+        """Start a run now: ``{"execution_id", "status", "error", "run_date", "params"}``; with
+        ``wait``, once it ended. ``run_date``: the business date it is for (default today's in
+        the job's timezone; never a future one); ``params``: checked against the job's declared
+        parameters; ``with_dependents``: its success starts its chain for that date. ``actor``:
+        who asked (recorded on the row and in the audit log).
 
-        Raises UnknownJobError, or SchedulerError (disabled, already running, stopping, standby,
-        database unavailable).
+        Raises UnknownJobError, ParamError (an unknown or invalid parameter, a future date), or
+        SchedulerError (disabled, already running, stopping, standby, database unavailable).
         """
         daemon = self._daemon
-        execution_id, done = daemon.run_now(job_id, trigger=trigger, with_dependents=with_dependents)
+        asked_for = {"run_date": run_date, "params": dict(params or {}), "with_dependents": with_dependents}
+        try:
+            spec = daemon.registry.get(job_id)
+            values = validate_params(spec.params, params, spec.id)
+            run_date = run_date or daemon.runner.run_date_of(spec, None)
+            check_run_date(spec.id, run_date, daemon.runner.run_date_of(spec, None))
+            asked = {"params": values, "requested_by": actor.name if actor else None}
+            execution_id, done = daemon.run_now(
+                job_id, trigger=trigger, run_date=run_date, with_dependents=with_dependents, asked=asked
+            )
+        except SchedulerError as exc:
+            self.audit(actor, "run", job_id, after=asked_for, outcome=str(exc))
+            raise
+        self.audit(actor, "run", job_id, after={**asked_for, "execution_id": execution_id})
+        answer = {"execution_id": execution_id, "run_date": run_date, "params": values}
         if not wait:
-            return {"execution_id": execution_id, "status": "running", "error": None}
+            return {**answer, "status": "running", "error": None}
         result = result_of(done.result())
         try:
             row = history.get(daemon.engine, execution_id) or {}
@@ -205,7 +233,7 @@ class Operations:
             if not is_database_error(exc) or result is None:
                 raise
             row = {"status": result.status, "error": result.error}  # spooled meanwhile
-        return {"execution_id": execution_id, "status": row["status"], "error": row["error"]}
+        return {**answer, "status": row["status"], "error": row["error"]}
 
     def chain(self) -> list[dict[str, Any]]:
         """Each step of the dependency chains in order, with today's deadline and where today's
@@ -213,14 +241,22 @@ class Operations:
         daemon = self._daemon
         return chain_view(daemon.registry, daemon.engine, daemon.settings.timezone, daemon.clock())
 
-    def pause(self, job_id: str) -> dict[str, Any]:
-        return self._set_paused(job_id, True)
+    def pause(self, job_id: str, actor: Actor | None = None) -> dict[str, Any]:
+        return self._set_paused(job_id, True, actor)
 
-    def resume(self, job_id: str) -> dict[str, Any]:
-        return self._set_paused(job_id, False)
+    def resume(self, job_id: str, actor: Actor | None = None) -> dict[str, Any]:
+        return self._set_paused(job_id, False, actor)
 
-    def _set_paused(self, job_id: str, paused: bool) -> dict[str, Any]:
-        job = self._daemon.set_paused(job_id, paused)
+    def _set_paused(self, job_id: str, paused: bool, actor: Actor | None) -> dict[str, Any]:
+        action = "pause" if paused else "resume"
+        try:
+            before = self._daemon.scheduler.get_job(job_id)
+            job = self._daemon.set_paused(job_id, paused)
+        except SchedulerError as exc:
+            self.audit(actor, action, job_id, outcome=str(exc))
+            raise
+        was_paused = before is not None and before.next_run_time is None
+        self.audit(actor, action, job_id, before={"paused": was_paused}, after={"paused": paused})
         return {"job": job_id, "paused": job.next_run_time is None, "next_run_time": job.next_run_time}
 
     def set_stop_timeout(self, seconds: float) -> float:
@@ -296,3 +332,21 @@ class Operations:
         """Per job, the runs of the last ``days`` days (:func:`fund_scheduler.store.history.run_stats`)."""
         since = self._daemon.clock() - timedelta(days=days)
         return history.run_stats(history.counts_since(self._daemon.engine, since))
+
+    def execution_log(
+        self,
+        execution_id: int,
+        *,
+        offset: int | None = None,
+        limit: int | None = None,
+        tail: int | None = None,
+    ) -> dict[str, Any]:
+        """A byte range of one run's log (:func:`fund_scheduler.run.logview.log_answer`);
+        :class:`~fund_scheduler.run.logview.NoRunLog` saying why there is none."""
+        from fund_scheduler.run import logview
+
+        settings = self._daemon.settings
+        run_log = logview.locate(
+            self._daemon.engine, settings.job_log_dir, execution_id, settings.history_retention_days
+        )
+        return logview.log_answer(run_log, offset=offset, limit=limit, tail=tail)

@@ -6,6 +6,11 @@ longer defined (its module gone or failing to import) or disabled is *set aside*
 its state is kept in the job store's set-aside table with the reason, and when its definition
 returns it is restored, paused if it was paused. Only the operator's ``forget-job`` deletes it.
 
+A one-off job (``at``) whose time has come is *done*: the job store keeps it aside as such
+(:meth:`~fund_scheduler.store.jobstore.JsonJobStore.done_jobs`) and it is not added again while
+its spec names the same time; a new ``at`` makes it a new one-off. An interval job keeps its
+stored anchor (its rhythm) while its interval, timezone and limits are unchanged.
+
 :func:`job_store_problems` says what an operator must look at: broken job modules, jobs set
 aside because nothing defines them, stored rows rejected as unreadable.
 """
@@ -21,8 +26,8 @@ from apscheduler.schedulers.base import BaseScheduler
 
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.spec import JobSpec
-from fund_scheduler.jobs.triggers import trigger_to_dict
-from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore
+from fund_scheduler.jobs.triggers import same_schedule
+from fund_scheduler.store.jobstore import DONE, JOB_FUNC, JsonJobStore
 
 logger = logging.getLogger("scheduler.reconcile")
 
@@ -37,12 +42,12 @@ class ReconcileReport:
     unchanged: list[str] = field(default_factory=list)
     set_aside: list[str] = field(default_factory=list)
     restored: list[str] = field(default_factory=list)
+    #: One-off jobs whose time has come: left out.
+    done: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        return ", ".join(
-            f"{len(getattr(self, name))} {name.replace('_', ' ')}"
-            for name in ("added", "updated", "unchanged", "set_aside", "restored")
-        )
+        names = ("added", "updated", "unchanged", "set_aside", "restored") + (("done",) if self.done else ())
+        return ", ".join(f"{len(getattr(self, name))} {name.replace('_', ' ')}" for name in names)
 
 
 def job_options(spec: JobSpec, default_grace: int) -> dict[str, Any]:
@@ -62,14 +67,18 @@ def reconcile(
     report = ReconcileReport()
     stored = {job.id: job for job in scheduler.get_jobs()}
     wanted = {spec.id: spec for spec in registry.enabled()}
+    done = store.done_jobs()
     for job_id, spec in wanted.items():
         trigger = spec.trigger(scheduler.timezone)
         options = job_options(spec, default_grace)
         job = stored.get(job_id)
         if job is None:
+            if _is_done(done.get(job_id), trigger):
+                report.done.append(job_id)
+                continue
             kept = store.take_back(job_id)
             scheduler.add_job(JOB_FUNC, trigger=trigger, id=job_id, replace_existing=True, **options)
-            if kept is None:
+            if kept is None or str(kept["reason"]).startswith(DONE):
                 report.added.append(job_id)
                 logger.info("job=%s added: %s", job_id, spec.name)
                 continue
@@ -85,7 +94,7 @@ def reconcile(
             )
             continue
         changed = [k for k, v in options.items() if getattr(job, k) != v]
-        trigger_changed = trigger_to_dict(job.trigger) != trigger_to_dict(trigger)
+        trigger_changed = not same_schedule(job.trigger, trigger)
         if not changed and not trigger_changed:
             report.unchanged.append(job_id)
             continue
@@ -118,6 +127,12 @@ def reconcile(
     return report
 
 
+def _is_done(done: Mapping[str, Any] | None, trigger: Any) -> bool:
+    """True when ``done`` (the job store's done entry of a job) is the one-off ``trigger`` fires."""
+    run_date = getattr(trigger, "run_date", None)
+    return done is not None and run_date is not None and done["at"] == run_date
+
+
 def _why_not_wanted(registry: Registry, job_id: str) -> str:
     defined: JobSpec | None = registry.specs.get(job_id)
     if defined is not None:
@@ -139,10 +154,11 @@ def job_store_problems(
 ) -> list[str]:
     """One line per thing an operator must act on (``status`` warnings, ``/health`` degraded):
     broken job modules, jobs set aside that nothing defines, stored rows rejected as unreadable.
-    A job set aside because it is disabled is not one: ``status`` lists it as disabled."""
+    A job set aside because it is disabled is not one (``status`` lists it as disabled), nor a
+    one-off that is done."""
     lines = registry.broken_lines()
     for row in set_aside:
-        if row["id"] in registry.specs or str(row["reason"]).startswith(DISABLED):
+        if row["id"] in registry.specs or str(row["reason"]).startswith((DISABLED, DONE)):
             continue
         lines.append(
             f"job {row['id']} set aside{' (paused)' if row.get('paused') else ''}: {row['reason']}; "

@@ -21,9 +21,10 @@ without the scheduler knowing the domain.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any, TypeVar
 
-from fund_scheduler.jobs.spec import JobSpec, schedule_fields
+from fund_scheduler.jobs.spec import JobSpec, schedule_of
 
 __all__ = ["check", "command_job", "config_check", "dashboard_panel", "scheduled"]
 
@@ -36,18 +37,26 @@ def scheduled(
     name: str,
     cron: str | None = None,
     fields: Mapping[str, Any] | None = None,
+    interval: str | float | None = None,
+    at: str | datetime | None = None,
     **options: Any,
 ) -> Callable[[F], F]:
-    """Declare the decorated function (taking a JobContext) as a scheduled job."""
+    """Declare the decorated function (taking a JobContext) as a scheduled job.
+
+    Its schedule is exactly one of ``cron`` (or cron ``fields``), ``interval`` (``"15m"``, ``"90s"``,
+    ``"2h"``, ``"1d"``, ``"1h30m"`` or seconds) and ``at`` (once: an ISO 8601 time or a datetime;
+    without an offset, in the job's timezone); ConfigError naming the job otherwise.
+    """
+    when = schedule_of(id, cron, fields, interval, at)
 
     def decorate(fn: F) -> F:
         description = options.pop("description", None) or (fn.__doc__ or "").strip().split("\n")[0]
         spec = JobSpec(
             id=id,
             name=name,
-            schedule=schedule_fields(cron, fields),
             func=f"{fn.__module__}:{fn.__qualname__}",
             description=description,
+            **when,
             **options,
         )
         fn.__job_spec__ = spec  # type: ignore[attr-defined]
@@ -62,6 +71,8 @@ def check(
     name: str,
     cron: str | None = None,
     fields: Mapping[str, Any] | None = None,
+    interval: str | float | None = None,
+    at: str | datetime | None = None,
     **options: Any,
 ) -> Callable[[F], F]:
     """Declare the decorated function as a check job (``kind="check"``): scheduled like
@@ -69,7 +80,9 @@ def check(
     :mod:`fund_scheduler.jobs.checks`); the daemon keeps the state and alerts on its changes."""
     if "kind" in options:
         raise ValueError(f"job {id}: @check declares kind='check' itself; do not pass kind")
-    return scheduled(id=id, name=name, cron=cron, fields=fields, kind="check", **options)
+    return scheduled(
+        id=id, name=name, cron=cron, fields=fields, interval=interval, at=at, kind="check", **options
+    )
 
 
 def command_job(
@@ -79,14 +92,16 @@ def command_job(
     cron: str | None = None,
     fields: Mapping[str, Any] | None = None,
     command: Iterable[str] | None = None,
+    interval: str | float | None = None,
+    at: str | datetime | None = None,
     **options: Any,
 ) -> JobSpec:
-    """Declare a job that runs an external command (argv, no shell)."""
+    """Declare a job that runs an external command (argv, no shell), scheduled as ``@scheduled``."""
     return JobSpec(
         id=id,
         name=name,
-        schedule=schedule_fields(cron, fields),
         command=tuple(command) if command else None,
+        **schedule_of(id, cron, fields, interval, at),
         **options,
     )
 

@@ -13,6 +13,14 @@ without editing code.
     cron = "0 3 * * *"
     command = ["/usr/local/bin/backup", "--all"]
 
+    [jobs.poll_inbox]              # every 15 minutes ("90s", "2h", "1d", "1h30m" or seconds)
+    interval = "15m"
+    command = ["/usr/local/bin/poll-inbox"]
+
+    [jobs.year_end_export]         # once (no offset: in the job's timezone); then done
+    at = "2026-12-31T18:00:00+08:00"
+    command = ["/usr/local/bin/export", "--year"]
+
     [jobs.daily_metrics]
     calendar = "XSHG"              # fire on Shanghai Stock Exchange sessions only (false: every day)
     after = ["daily_validation"]   # once per business date, after it succeeded; cron = deadline
@@ -33,13 +41,15 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fund_scheduler.jobs.spec import CALENDAR_NAME, JOB_ID_PATTERN, JobSpec, job_zone, schedule_fields
-from fund_scheduler.jobs.triggers import CRON_FIELDS
+from fund_scheduler.jobs.triggers import CRON_FIELDS, parse_at, parse_duration
 
 __all__ = ["OVERRIDE_KEYS", "apply_override", "read_overrides", "resolve_command"]
 
 OVERRIDE_KEYS = frozenset(
     {
         "cron",
+        "interval",
+        "at",
         "timezone",
         "enabled",
         "timeout",
@@ -85,12 +95,7 @@ def apply_override(
     unknown = sorted(set(values) - OVERRIDE_KEYS)
     if unknown:
         raise ValueError(f"unknown field(s) {', '.join(unknown)}")
-    changes: dict[str, Any] = {}
-    cron_fields = {k: values[k] for k in CRON_FIELDS if k in values}
-    if "cron" in values or cron_fields:
-        if not isinstance(values.get("cron", ""), str):
-            raise ValueError(f"cron must be a string, got {values['cron']!r}")
-        changes["schedule"] = schedule_fields(values.get("cron"), cron_fields or None)
+    changes = _schedule(values)
     if "timezone" in values:
         job_zone(str(values["timezone"]), f"[jobs.{job_id}] timezone")
         changes["timezone"] = str(values["timezone"])
@@ -117,7 +122,7 @@ def apply_override(
         if not JOB_ID_PATTERN.fullmatch(job_id):  # the id names log files: never a path
             raise ValueError(f"job id {job_id!r} must match {JOB_ID_PATTERN.pattern}")
         if "command" not in changes or "schedule" not in changes:
-            raise ValueError("no module defines this job; a new job needs command and cron")
+            raise ValueError("no module defines this job; a new job needs command and cron, interval or at")
         spec = JobSpec(id=job_id, name=job_id, schedule=changes["schedule"], command=changes["command"])
     spec = replace(spec, **changes, overridden=tuple(sorted(values)))
     wrong = spec.option_problems()
@@ -125,6 +130,42 @@ def apply_override(
         raise ValueError("; ".join(wrong))
     spec.trigger(default_tz)  # validates the schedule and timezone
     return spec
+
+
+def _schedule(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The schedule ``values`` set (``schedule``, ``interval``, ``at``: all three, replacing the
+    spec's), or nothing; ValueError naming the fields when more than one of cron (or cron fields),
+    interval, at is given, or naming the field and value of a bad one."""
+    cron_fields = {k: values[k] for k in CRON_FIELDS if k in values}
+    given = [name for name in ("cron", "interval", "at") if name in values]
+    if cron_fields and "cron" not in values:
+        given.insert(0, "cron fields")
+    if not given:
+        return {}
+    if len(given) > 1:  # cron with cron fields: schedule_fields says "not both"
+        raise ValueError(f"give exactly one of cron (or cron fields), interval, at (got {', '.join(given)})")
+    if "interval" in values:
+        return {
+            "schedule": {},
+            "interval": _field("interval", parse_duration, values["interval"]),
+            "at": None,
+        }
+    if "at" in values:
+        return {"schedule": {}, "interval": None, "at": _field("at", parse_at, values["at"])}
+    if not isinstance(values.get("cron", ""), str):
+        raise ValueError(f"cron must be a string, got {values['cron']!r}")
+    return {
+        "schedule": schedule_fields(values.get("cron"), cron_fields or None),
+        "interval": None,
+        "at": None,
+    }
+
+
+def _field(name: str, parse: Any, value: Any) -> Any:
+    try:
+        return parse(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} {exc}") from None
 
 
 def _calendar(value: Any) -> str | None:

@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-__all__ = ["PARAM_TYPES", "Param", "ParamError", "validate_params"]
+from fund_scheduler.errors import SchedulerError
+
+__all__ = ["PARAM_TYPES", "Param", "ParamError", "check_run_date", "parse_assignments", "validate_params"]
 
 #: The types a parameter may have, and the Python type of a validated value.
 PARAM_TYPES: dict[str, type] = {"str": str, "int": int, "float": float, "bool": bool, "date": date}
@@ -24,8 +26,11 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
-class ParamError(ValueError):
-    """A run parameter is unknown or its value invalid; the message names the parameter."""
+class ParamError(SchedulerError, ValueError):
+    """A run parameter is unknown or its value invalid; the message names the parameter
+    (exit status 2 on the command line, HTTP 400)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,13 @@ def validate_params(
             continue
         values[name] = value.isoformat() if isinstance(value, date) else value
     return values
+
+
+def check_run_date(job_id: str, run_date: date, today: date) -> None:
+    """ParamError when ``run_date`` is after ``today`` (the job's local date): a run is for a
+    business date that has begun."""
+    if run_date > today:
+        raise ParamError(f"job {job_id}: run date {run_date} is in the future (today is {today})")
 
 
 def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:

@@ -118,7 +118,10 @@ def _declared(declared: list[JobSpec], default_tz: ZoneInfo, problems: list[str]
             continue
         try:
             spec.trigger(default_tz)
-        except (ValueError, ConfigError) as exc:
+        except ConfigError as exc:  # names the job already
+            problems.append(str(exc))
+            continue
+        except ValueError as exc:
             problems.append(f"job {spec.id!r}: invalid schedule: {exc}")
             continue
         specs[spec.id] = spec

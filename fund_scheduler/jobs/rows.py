@@ -6,16 +6,19 @@ A row has ``id``, ``name``, ``trigger`` (in words), ``timezone``, ``enabled``,
 ``disabled_reason``, ``next_run_time``, ``paused``, ``target``, ``max_instances``, ``timeout``,
 ``after``, ``after_mode``, ``on_late``, ``dependents`` (the jobs with this one in their ``after``),
 ``last_execution`` (the newest history row without its output) and, flattened from it for the
-CLI's JSON, ``last_status``, ``last_started_at``, ``last_error``.
+CLI's JSON, ``last_status``, ``last_started_at``, ``last_error``; ``done_at``: a one-off job's
+fire time once it is done (None otherwise; its ``next_run_time`` is then None).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.spec import JobSpec
 from fund_scheduler.jobs.triggers import describe
 
 __all__ = ["job_rows", "state_word"]
@@ -26,13 +29,16 @@ def job_rows(
     stored: Iterable[Any],
     last: Mapping[str, Mapping[str, Any]],
     default_tz: ZoneInfo,
+    done: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """A row per job of ``registry`` and of ``stored`` (APScheduler jobs), sorted by id.
 
     The stored job (what the scheduler runs) gives the name, trigger, next run and paused state;
     the spec gives the rest and stands in for a job that is not stored (disabled, or no job
-    store yet). ``last`` maps a job id to its newest history row.
+    store yet). ``last`` maps a job id to its newest history row; ``done`` the one-off jobs that
+    are done to their ``at`` (:meth:`~fund_scheduler.store.jobstore.JsonJobStore.done_jobs`).
     """
+    done = done or {}
     rows: dict[str, dict[str, Any]] = {}
     for spec in registry.specs.values():
         rows[spec.id] = {
@@ -51,12 +57,14 @@ def job_rows(
             "after_mode": spec.after_mode,
             "on_late": spec.on_late,
             "dependents": sorted(s.id for s in registry.specs.values() if spec.id in s.after),
+            "done_at": _done_at(spec, done.get(spec.id), default_tz),
         }
     for job in stored:
         row = rows.setdefault(
             job.id,
             {"id": job.id, "enabled": True, "disabled_reason": None, "target": None, "timeout": None},
         )
+        row["done_at"] = None
         row.update(
             name=job.name,
             trigger=describe(job.trigger),
@@ -75,8 +83,18 @@ def job_rows(
     return [rows[k] for k in sorted(rows)]
 
 
+def _done_at(spec: JobSpec, done: Mapping[str, Any] | None, default_tz: ZoneInfo) -> datetime | None:
+    """The fire time of ``spec``'s one-off when the job store has it done for that very time."""
+    if done is None or spec.at is None:
+        return None
+    at = spec.at if spec.at.tzinfo is not None else spec.at.replace(tzinfo=spec.zone(default_tz))
+    return done["at"] if done["at"] == at else None
+
+
 def state_word(row: Mapping[str, Any]) -> str:
-    """``disabled``, ``paused`` or ``active``."""
+    """``disabled``, ``done`` (a one-off whose time has come), ``paused`` or ``active``."""
     if not row.get("enabled", True):
         return "disabled"
+    if row.get("done_at"):
+        return "done"
     return "paused" if row.get("paused") else "active"

@@ -1,7 +1,7 @@
 """What the daemon knows of a job: a :class:`JobSpec`.
 
-A spec names the job (a stable id), its schedule (cron fields, in its own timezone or the
-daemon's) and how it runs: a Python function ``"module:function"`` called with a
+A spec names the job (a stable id), its schedule (cron fields, an interval or a one-off time, in
+its own timezone or the daemon's) and how it runs: a Python function ``"module:function"`` called with a
 :class:`~fund_scheduler.run.context.JobContext`, or an argv command run without a shell.
 """
 
@@ -12,15 +12,22 @@ import re
 import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from fund_scheduler.errors import ConfigError
 from fund_scheduler.jobs.params import Param
-from fund_scheduler.jobs.triggers import build_cron, crontab_to_fields
+from fund_scheduler.jobs.triggers import (
+    build_cron,
+    build_date,
+    build_interval,
+    crontab_to_fields,
+    parse_at,
+    parse_duration,
+)
 
 __all__ = [
     "AFTER_MODES",
@@ -33,6 +40,7 @@ __all__ = [
     "job_zone",
     "resolve",
     "schedule_fields",
+    "schedule_of",
 ]
 
 #: A job id names its log file, so it is never a path.
@@ -93,7 +101,8 @@ class JobSpec:
     #: An exchange calendar (``XSHG``): the cron fires on that exchange's sessions only.
     calendar: str | None = None
     kind: str = "run"
-    #: Every ``interval`` seconds (``schedule`` then empty), or once ``at`` this aware time.
+    #: Every ``interval`` seconds (``schedule`` then empty), or once ``at`` this time (naive: a
+    #: wall time in the job's timezone). Exactly one of ``schedule``, ``interval``, ``at``.
     interval: float | None = None
     at: datetime | None = None
     #: The run parameters the job accepts (see :mod:`fund_scheduler.jobs.params`).
@@ -135,10 +144,40 @@ class JobSpec:
     def zone(self, default: ZoneInfo) -> ZoneInfo:
         return job_zone(self.timezone, f"timezone of job {self.id}") if self.timezone else default
 
-    def trigger(self, default_tz: ZoneInfo) -> CronTrigger:
-        """The APScheduler CronTrigger of this spec in its (or the default) timezone, on its
-        exchange calendar's sessions when it has one."""
-        return build_cron(self.schedule, self.zone(default_tz), self.calendar)
+    @property
+    def schedule_kinds(self) -> list[str]:
+        """Which of ``cron``, ``interval``, ``at`` this spec sets (one, when valid)."""
+        given = {
+            "cron": bool(self.schedule),
+            "interval": self.interval is not None,
+            "at": self.at is not None,
+        }
+        return [name for name, present in given.items() if present]
+
+    def trigger(self, default_tz: ZoneInfo, now: datetime | None = None) -> BaseTrigger:
+        """The trigger of this spec in its (or the default) timezone: a cron trigger (on its
+        exchange calendar's sessions when it has one), an IntervalTrigger (first firing one
+        interval after ``now``, default the current time) or a DateTrigger. ConfigError naming
+        the job unless exactly one of cron, interval, at is set, or when ``calendar`` or
+        ``after`` go with an interval or one-off."""
+        kinds = self.schedule_kinds
+        if len(kinds) != 1:
+            raise ConfigError(
+                f"job {self.id!r}: give exactly one of cron, interval, at (got {', '.join(kinds) or 'none'})"
+            )
+        zone = self.zone(default_tz)
+        if kinds == ["cron"]:
+            return build_cron(self.schedule, zone, self.calendar)
+        for name, value in (("calendar", self.calendar), ("after", self.after)):
+            if value:
+                raise ConfigError(
+                    f"job {self.id!r}: {name} applies to cron schedules only, not to {kinds[0]}"
+                )
+        if self.interval is not None:
+            start = now + timedelta(seconds=self.interval) if now is not None else None
+            return build_interval(self.interval, zone, start)
+        assert self.at is not None
+        return build_date(self.at, zone)
 
     @property
     def target(self) -> str:
@@ -155,6 +194,34 @@ def schedule_fields(cron: str | None, fields: Mapping[str, Any] | None) -> dict[
     if (cron is None) == (not fields):
         raise ValueError("give either cron='m h dom mon dow' or cron fields, not both or neither")
     return crontab_to_fields(cron) if cron is not None else {k: str(v) for k, v in (fields or {}).items()}
+
+
+def schedule_of(
+    job_id: str,
+    cron: str | None = None,
+    fields: Mapping[str, Any] | None = None,
+    interval: Any = None,
+    at: Any = None,
+) -> dict[str, Any]:
+    """The JobSpec keywords ``schedule``, ``interval``, ``at`` of a declaration; ConfigError naming
+    the job and the fields unless exactly one of cron, cron fields, interval, at is given, and
+    naming the field and value of a bad cron, duration or time."""
+    given = {"cron": cron, "fields": fields or None, "interval": interval, "at": at}
+    named = [name for name, value in given.items() if value is not None]
+    if len(named) != 1:
+        raise ConfigError(
+            f"job {job_id!r}: give exactly one of cron, cron fields, interval, at "
+            f"(got {', '.join(named) or 'none'})"
+        )
+    try:
+        if interval is not None:
+            return {"schedule": {}, "interval": parse_duration(interval), "at": None}
+        if at is not None:
+            return {"schedule": {}, "interval": None, "at": parse_at(at)}
+        return {"schedule": schedule_fields(cron, fields), "interval": None, "at": None}
+    except ValueError as exc:
+        field_name = f"{named[0]} " if named[0] in ("interval", "at") else ""
+        raise ConfigError(f"job {job_id!r}: {field_name}{exc}") from None
 
 
 def resolve(ref: str) -> Callable[..., Any]:

@@ -9,6 +9,11 @@ fires once, as in cron (see its docstring). The stored form is unchanged (``"typ
 jobs stored before it load as it. A cron trigger with an exchange calendar is a
 :class:`CalendarCronTrigger` (fires on that exchange's sessions only); its stored form adds
 ``"calendar": "XSHG"``.
+
+An interval schedule is an :class:`~apscheduler.triggers.interval.IntervalTrigger` (``every 15m``;
+durations read by :func:`parse_duration`), a one-off an
+:class:`~apscheduler.triggers.date.DateTrigger` (``once at 2026-12-24 18:00 +08:00``; times read
+by :func:`parse_at`).
 """
 
 from __future__ import annotations
@@ -197,6 +202,88 @@ def build_cron(fields: Mapping[str, Any], timezone: ZoneInfo, calendar: str | No
     return WallClockCronTrigger(timezone=timezone, **values)
 
 
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
+_DURATION_UNITS = (("d", 86400), ("h", 3600), ("m", 60))
+DURATION_HINT = "a duration such as 90s, 15m, 2h, 1d, 1h30m or a number of seconds"
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds of ``value``: a positive number (seconds) or ``90s``, ``15m``, ``2h``, ``1d``,
+    ``1h30m`` (units in this order, each at most once); ValueError naming the value otherwise."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not {DURATION_HINT}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        match = _DURATION.fullmatch(text)
+        if text and match is not None and any(match.groups()):
+            days, hours, minutes, secs = (float(g) if g else 0.0 for g in match.groups())
+            seconds = days * 86400 + hours * 3600 + minutes * 60 + secs
+        else:
+            try:
+                seconds = float(text)
+            except ValueError:
+                raise ValueError(f"{value!r} is not {DURATION_HINT}") from None
+    else:
+        raise ValueError(f"{value!r} is not {DURATION_HINT}")
+    if not seconds > 0 or seconds == float("inf"):
+        raise ValueError(f"{value!r} is not a positive duration")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """``seconds`` in words: ``15m``, ``1h30m``, ``1d``, ``90.5s`` -> ``1m30.5s``."""
+    parts = []
+    rest = seconds
+    for unit, size in _DURATION_UNITS:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(f"{int(count)}{unit}")
+    if rest or not parts:
+        parts.append(f"{rest:g}s")
+    return "".join(parts)
+
+
+def parse_at(value: Any) -> datetime:
+    """The one-off time ``value``: a datetime or an ISO 8601 string (``2026-12-24T18:00:00+08:00``);
+    naive (no offset) when it gives none, meaning the job's timezone. ValueError naming the value."""
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ValueError(f"{value!r} is not an ISO 8601 time such as 2026-12-24T18:00:00+08:00")
+
+
+def build_interval(seconds: float, timezone: ZoneInfo, start: datetime | None = None) -> IntervalTrigger:
+    """Every ``seconds`` (positive), anchored at ``start`` (default: one interval from now)."""
+    if not seconds > 0:
+        raise ValueError(f"interval {seconds!r} is not a positive number of seconds")
+    return IntervalTrigger(seconds=seconds, timezone=timezone, start_date=start)
+
+
+def build_date(at: datetime, timezone: ZoneInfo) -> DateTrigger:
+    """Once at ``at``; a naive ``at`` is a wall time in ``timezone``."""
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=timezone)
+    return DateTrigger(run_date=at, timezone=timezone)
+
+
+def same_schedule(stored: Any, wanted: Any) -> bool:
+    """True when ``stored`` fires as ``wanted`` does. An interval's anchor (``start_date``) is not
+    compared: it is fixed when the job is first stored, so a restart keeps the job's rhythm."""
+    old, new = trigger_to_dict(stored), trigger_to_dict(wanted)
+    if old.get("type") == new.get("type") == "interval":
+        old.pop("start_date", None)
+        new.pop("start_date", None)
+    if old.get("type") == new.get("type") == "date":
+        return _parse_dt(old["run_date"]) == _parse_dt(new["run_date"])
+    return old == new
+
+
 def trigger_to_dict(trigger: Any) -> dict[str, Any]:
     """Serialise an allowed trigger to a JSON-able dict; raise TypeError for any other class."""
     if isinstance(trigger, CronTrigger):
@@ -253,6 +340,12 @@ def trigger_from_dict(data: Mapping[str, Any]) -> Any:
     if seconds <= 0:
         raise ValueError("interval must be positive")
     return IntervalTrigger(seconds=seconds, **common)
+
+
+def _offset(moment: datetime) -> str:
+    """``+08:00`` (seconds too when the offset has them)."""
+    text = moment.strftime("%z")
+    return f"{text[:3]}:{text[3:5]}{':' + text[5:] if len(text) > 5 else ''}"
 
 
 def _jitter(value: Any) -> int | None:
@@ -315,7 +408,7 @@ def describe(trigger: Any) -> str:
         sessions = f", {trigger.calendar} sessions" if isinstance(trigger, CalendarCronTrigger) else ""
         return f"cron {core}{' ' + ' '.join(extras) if extras else ''} ({trigger.timezone}){sessions}"
     if isinstance(trigger, IntervalTrigger):
-        return f"every {trigger.interval} ({trigger.timezone})"
+        return f"every {format_duration(trigger.interval.total_seconds())}"
     if isinstance(trigger, DateTrigger):
-        return f"once at {trigger.run_date.isoformat()}"
+        return f"once at {trigger.run_date.strftime('%Y-%m-%d %H:%M')} {_offset(trigger.run_date)}"
     return str(trigger)

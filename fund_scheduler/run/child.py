@@ -10,7 +10,9 @@ with the secrets masked as in ``scheduler.log``.
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import sys
 from datetime import date, datetime
 
@@ -51,6 +53,7 @@ def run_job_function(
         scheduled_run_time=scheduled,
         trigger=trigger,
         business_date=run_date,
+        params=_params_from_environment(),
         settings=settings,
         timezone=spec.zone(settings.timezone),
         logger=log,
@@ -63,3 +66,15 @@ def run_job_function(
     if outcome is not None:
         print(result_line(outcome))
     return 0
+
+
+def _params_from_environment() -> dict:
+    """The run's validated parameters the runner passed in ``SCHEDULER_PARAMS`` (a JSON object)."""
+    raw = os.environ.get("SCHEDULER_PARAMS", "")
+    try:
+        params = json.loads(raw) if raw else {}
+    except ValueError:
+        raise SchedulerError(f"SCHEDULER_PARAMS is not a JSON object: {raw[:80]!r}") from None
+    if not isinstance(params, dict):
+        raise SchedulerError(f"SCHEDULER_PARAMS is not a JSON object: {raw[:80]!r}")
+    return params

@@ -1,4 +1,5 @@
-"""What a job function receives: its identity, its scheduled time, settings and a database engine."""
+"""What a job function receives: its identity, its scheduled time, its business date and
+parameters, settings and a database engine."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -26,6 +28,8 @@ class JobContext:
     logger: logging.Logger
     #: The business date the daemon ran this for (see :attr:`run_date`); None: not given.
     business_date: date | None = None
+    #: The run's parameters, validated against the job's declaration (defaults filled in).
+    params: Mapping[str, Any] = field(default_factory=dict)
     _engine: Engine | None = field(default=None, repr=False)
 
     @property

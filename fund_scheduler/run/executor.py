@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from traceback import format_tb
+from typing import Any
 
 from apscheduler.events import (
     EVENT_JOB_ERROR,
@@ -47,6 +48,7 @@ def dispatch(
     on_started=None,
     run_date: date | None = None,
     with_dependents: bool = False,
+    asked: Mapping[str, Any] | None = None,
 ) -> ExecutionResult:
     """The callable every stored job points to: run ``job`` through ``runner``.
 
@@ -55,7 +57,7 @@ def dispatch(
     """
     if runner is None or job is None:
         raise TypeError("dispatch() is called by RunnerExecutor with a runner and a job")
-    if run_date is None and not with_dependents:  # a scheduled run: the call every runner takes
+    if run_date is None and not with_dependents and not asked:  # a scheduled run: the call every runner takes
         return runner.run(job.id, scheduled_run_time=run_time, trigger=trigger, on_started=on_started)
     return runner.run(
         job.id,
@@ -64,6 +66,7 @@ def dispatch(
         on_started=on_started,
         run_date=run_date,
         with_dependents=with_dependents,
+        asked=asked,
     )
 
 
@@ -122,9 +125,10 @@ class RunnerExecutor(BaseExecutor):
         *,
         run_date: date | None = None,
         with_dependents: bool = False,
+        asked: Mapping[str, Any] | None = None,
     ) -> Future:
-        """Run ``job`` now outside its schedule, respecting max_instances; ``run_date`` and
-        ``with_dependents`` go to :meth:`Runner.run`.
+        """Run ``job`` now outside its schedule, respecting max_instances; ``run_date``,
+        ``with_dependents`` and ``asked`` go to :meth:`Runner.run`.
 
         Raises MaxInstancesReachedError when as many runs as allowed are already going.
         """
@@ -133,7 +137,7 @@ class RunnerExecutor(BaseExecutor):
                 raise MaxInstancesReachedError(job)
             self._instances[job.id] += 1
         try:
-            extra = {"run_date": run_date, "with_dependents": with_dependents}
+            extra = {"run_date": run_date, "with_dependents": with_dependents, "asked": asked}
             return self._submit(job, [None], trigger, on_started, extra)
         except BaseException:
             with self._lock:

@@ -2,12 +2,13 @@
 
 Default (``executor="process"``): a child process in its own process group, either this
 program's ``exec JOB`` command (for a Python job; pandas never loads into the daemon, see
-:mod:`fund_scheduler.run.child`) or the job's argv command (no shell). Output is appended to
-``logs/jobs/<job_id>.log`` (:mod:`fund_scheduler.run.joblog`); exit code, duration and the
-output's tail go to the history row. A job past its ``timeout`` has its
-whole process group killed (status ``timeout``); :meth:`Runner.terminate_all` does the same at
-shutdown (status ``interrupted``). ``executor="thread"`` runs light housekeeping in the calling
-thread.
+:mod:`fund_scheduler.run.child`) or the job's argv command (no shell). Each run's output goes to
+its own ``logs/jobs/<job_id>/<execution_id>.log`` (:mod:`fund_scheduler.run.joblog`), kept within
+``SCHEDULER_JOB_LOG_MAX_BYTES``; exit code, duration and the output's tail go to the history row.
+A job past its ``timeout`` has its whole process group killed (status ``timeout``);
+:meth:`Runner.terminate_all` does the same at shutdown (status ``interrupted``).
+``executor="thread"`` runs light housekeeping in the calling thread; its log holds the records
+its thread logs (a log it cannot open is a warning: the run goes on, its row keeps the tail).
 
 A run whose job log cannot be written (disk full, folder unwritable) is not started: its row is
 ``failed`` with ``cannot write <log>: <reason>; run not started``, and :meth:`Runner.log_problems`
@@ -24,14 +25,16 @@ row recorded instead (``blocked``, ``coalesced``) and nothing runs.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 import subprocess
 import threading
+import time
 import traceback
-from collections.abc import Callable, Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -47,9 +50,18 @@ from fund_scheduler import program
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.results import result_line
 from fund_scheduler.jobs.spec import JobSpec, resolve
-from fund_scheduler.logsetup import WriteFailure
+from fund_scheduler.logsetup import OneLineFormatter, RedactSecrets, WriteFailure, secrets_of
 from fund_scheduler.run.context import JobContext
-from fund_scheduler.run.joblog import banner, header, job_log_path, open_job_log, read_tail
+from fund_scheduler.run.joblog import (
+    SizeCap,
+    ThreadLogHandler,
+    banner,
+    header,
+    open_run_log,
+    point_latest,
+    read_tail,
+    run_log_path,
+)
 from fund_scheduler.run.process import kill_group
 from fund_scheduler.settings import Settings
 from fund_scheduler.store import history
@@ -59,6 +71,8 @@ from fund_scheduler.store.spool import Spool, whole_second
 logger = logging.getLogger("scheduler.runner")
 
 RUNS_REFUSED = "runs not started"
+#: Seconds between two checks of a running child's log size (no event tells a file grew).
+CAP_CHECK_SECONDS = 1.0
 
 #: A run's end: status, exit code, error, output tail.
 Outcome = tuple[str, int | None, str | None, str | None]
@@ -190,7 +204,9 @@ class Runner:
                 scheduled_run_time.isoformat() if scheduled_run_time else "now",
             )
             try:
-                outcome = self._execute(spec, execution_id, scheduled_run_time, run_date, trigger, on_started)
+                outcome = self._execute(
+                    spec, execution_id, scheduled_run_time, run_date, trigger, on_started, asked.get("params")
+                )
             except BaseException as exc:  # SystemExit, KeyboardInterrupt: finish the row, re-raise
                 self._finish(job_id, execution_id, started_at, _crashed(exc))
                 raise
@@ -219,15 +235,22 @@ class Runner:
         return ExecutionResult(job_id, row.get("id"), status, None, error, 0.0, "schedule", run_date)
 
     def _execute(
-        self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger: str, on_started
+        self,
+        spec: JobSpec,
+        execution_id: int,
+        scheduled,
+        run_date: date,
+        trigger: str,
+        on_started,
+        params: Mapping[str, Any] | None = None,
     ) -> Outcome:
         """The run's outcome; an exception of the daemon's own (not the job's) is a failed one."""
         try:
             if on_started is not None:
                 on_started(execution_id)
             if spec.executor == "thread":
-                return self._run_in_thread(spec, execution_id, scheduled, run_date, trigger)
-            return self._run_child(spec, execution_id, scheduled, run_date, trigger)
+                return self._run_in_thread(spec, execution_id, scheduled, run_date, trigger, params or {})
+            return self._run_child(spec, execution_id, scheduled, run_date, trigger, params or {})
         except Exception as exc:  # noqa: BLE001 - recorded on the row, never left running
             logger.exception("job=%s execution=%s: the run failed in the daemon", spec.id, execution_id)
             return _crashed(exc)
@@ -355,26 +378,66 @@ class Runner:
                     "job=%s execution=%s: on_finished callback failed", row.get("job_id"), row.get("id")
                 )
 
-    def _run_in_thread(self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger) -> Outcome:
+    def _run_in_thread(
+        self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger, params: Mapping[str, Any]
+    ) -> Outcome:
         ctx = JobContext(
             job_id=spec.id,
             execution_id=execution_id,
             scheduled_run_time=scheduled,
             trigger=trigger,
             business_date=run_date,
+            params=dict(params),
             settings=self.settings,
             timezone=spec.zone(self.settings.timezone),
             logger=logging.getLogger(f"jobs.{spec.id}"),
             _engine=self.engine,
         )
-        try:
-            outcome = resolve(spec.func or "")(ctx)
-        except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal
-            tail = traceback.format_exc()
+        with self._thread_log(spec.id, execution_id, trigger) as write:
+            try:
+                outcome = resolve(spec.func or "")(ctx)
+            except Exception as exc:  # noqa: BLE001 - a failing job is recorded, never fatal
+                tail = traceback.format_exc()
+                write(tail)
+                error: str | None = f"{type(exc).__name__}: {one_line(str(exc))}"
+            else:
+                # The same ``result: <json>`` line as a child process prints (a check job's is read back).
+                tail = "" if outcome is None else result_line(outcome)
+                write(tail)
+                error = None
+        if error is not None:
             logger.error("job=%s execution=%s raised %s", spec.id, execution_id, tail.rstrip())
-            return RunStatus.FAILED, None, f"{type(exc).__name__}: {one_line(str(exc))}", printable(tail)
-        # The same ``result: <json>`` line as a child process prints (a check job's result is read back).
-        return RunStatus.SUCCESS, None, None, None if outcome is None else printable(result_line(outcome))
+            return RunStatus.FAILED, None, error, printable(tail)
+        return RunStatus.SUCCESS, None, None, printable(tail) if tail else None
+
+    @contextmanager
+    def _thread_log(self, job_id: str, execution_id: int, trigger: str) -> Iterator[Callable[[str], None]]:
+        """An in-thread run's log, open while its job runs: the records its thread logs meanwhile
+        (one line each, secrets masked), then what the yielded function is given. A log that cannot
+        be opened is a warning and nothing more: housekeeping (the cleanup job) runs on a full disk."""
+        path = self.run_log_path(job_id, execution_id)
+        try:
+            log_file = self._open_log(job_id, path, header(job_id, execution_id, trigger))
+        except OSError as exc:
+            message = WriteFailure.of(path, exc, utcnow()).message
+            logger.warning(
+                "job=%s execution=%s: %s; it runs with only its output tail", job_id, execution_id, message
+            )
+            yield lambda text: None
+            return
+        point_latest(path)
+        handler = ThreadLogHandler(log_file)
+        handler.setFormatter(OneLineFormatter())
+        handler.addFilter(RedactSecrets(secrets_of(self.settings)))
+        root = logging.getLogger()
+        root.addHandler(handler)
+        try:
+            yield handler.write_text
+        finally:
+            root.removeHandler(handler)
+            handler.close()
+            log_file.close()
+            self._keep_capped(SizeCap(path, self.settings.job_log_max_bytes), job_id, execution_id)
 
     def _argv(self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger) -> list[str]:
         if spec.command:
@@ -385,31 +448,34 @@ class Runner:
             args += ["--scheduled", scheduled.isoformat()]
         return program.python_command(*args)
 
-    def job_log_path(self, job_id: str) -> Path:
-        return job_log_path(self.settings.job_log_dir, job_id)
+    def run_log_path(self, job_id: str, execution_id: int) -> Path:
+        """Where execution ``execution_id`` of ``job_id`` logs
+        (:func:`~fund_scheduler.run.joblog.run_log_path`)."""
+        return run_log_path(self.settings.job_log_dir, job_id, execution_id)
 
     def log_problems(self) -> list[str]:
-        """The job logs that could not be written at their last run, each retried first (a
-        retry that works writes the "written again" line and clears the problem)."""
+        """The jobs whose run log could not be written at their last run, each retried first: the
+        log of the refused run is written again (a retry that works writes the "written again" line
+        there and clears the problem)."""
         with self._lock:
-            failing = list(self._log_failures)
-        for job_id in failing:
+            failing = [(job_id, Path(failure.path)) for job_id, failure in self._log_failures.items()]
+        for job_id, path in failing:
             try:
-                self._open_log(job_id, b"").close()
+                self._open_log(job_id, path, b"").close()
             except OSError as exc:
-                self._log_failed(job_id, exc, refused=0)
+                self._log_failed(job_id, path, exc, refused=0)
         with self._lock:
             failures = sorted(self._log_failures.items())
             return [f"job {job_id}: {failure.problem(RUNS_REFUSED)}" for job_id, failure in failures]
 
-    def _open_log(self, job_id: str, first: bytes) -> BinaryIO:
-        """:func:`~fund_scheduler.run.joblog.open_job_log`, with the "written again" line first
-        when it failed before (that failure then cleared)."""
+    def _open_log(self, job_id: str, path: Path, first: bytes) -> BinaryIO:
+        """:func:`~fund_scheduler.run.joblog.open_run_log`, with the "written again" line first
+        when a log of ``job_id`` failed before (that failure then cleared)."""
         with self._lock:
             failure = self._log_failures.get(job_id)
         if failure is not None:
             first = banner(f"job={job_id} {failure.resumed(RUNS_REFUSED, utcnow())}") + first
-        _, log_file = open_job_log(self.settings.job_log_dir, job_id, self.settings.job_log_max_bytes, first)
+        log_file = open_run_log(path, first)
         if failure is not None:
             with self._lock:
                 if self._log_failures.get(job_id) is failure:
@@ -417,23 +483,27 @@ class Runner:
             logger.warning("job=%s %s", job_id, failure.resumed(RUNS_REFUSED, utcnow()))
         return log_file
 
-    def _log_failed(self, job_id: str, exc: OSError, *, refused: int) -> str:
-        """Record that ``job_id``'s log cannot be written (``refused`` more runs not started);
-        ``cannot write <log>: <reason>``."""
-        current = WriteFailure.of(self.job_log_path(job_id), exc, utcnow())
+    def _log_failed(self, job_id: str, path: Path, exc: OSError, *, refused: int) -> str:
+        """Record that ``job_id``'s run log ``path`` cannot be written (``refused`` more runs not
+        started); ``cannot write <log>: <reason>``."""
+        current = WriteFailure.of(path, exc, utcnow())
         with self._lock:
             failure = self._log_failures.setdefault(job_id, current)
-            failure.reason = current.reason
+            failure.path, failure.reason = current.path, current.reason
             failure.lost += refused
             return failure.message
 
-    def _run_child(self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger) -> Outcome:
-        path = self.job_log_path(spec.id)
+    def _run_child(
+        self, spec: JobSpec, execution_id: int, scheduled, run_date: date, trigger, params: Mapping[str, Any]
+    ) -> Outcome:
+        path = self.run_log_path(spec.id, execution_id)
         try:
-            log_file = self._open_log(spec.id, header(spec.id, execution_id, trigger))
+            log_file = self._open_log(spec.id, path, header(spec.id, execution_id, trigger))
         except OSError as exc:
-            message = f"{self._log_failed(spec.id, exc, refused=1)}; run not started"
+            message = f"{self._log_failed(spec.id, path, exc, refused=1)}; run not started"
             return RunStatus.FAILED, None, message, None
+        point_latest(path)
+        cap = SizeCap(path, self.settings.job_log_max_bytes)
         with log_file:
             offset = log_file.tell()
             env = dict(os.environ)
@@ -442,6 +512,7 @@ class Runner:
                 SCHEDULER_EXECUTION_ID=str(execution_id),
                 SCHEDULER_OWNER_PID=str(os.getpid()),
                 SCHEDULER_RUN_DATE=run_date.isoformat(),
+                SCHEDULER_PARAMS=json.dumps(dict(params), sort_keys=True),
                 PYTHONUNBUFFERED="1",
             )
             try:
@@ -466,7 +537,7 @@ class Runner:
             status = None
             try:
                 self._set_pid(execution_id, proc.pid)
-                proc.wait(timeout=spec.timeout)
+                self._wait_capped(proc, spec.timeout, cap, spec.id, execution_id)
             except subprocess.TimeoutExpired:
                 logger.error(
                     "job=%s execution=%s exceeded its timeout of %ss; killing its process group",
@@ -483,6 +554,7 @@ class Runner:
                 with self._lock:
                     self._children.pop(execution_id, None)
                     interrupted = self._stopping
+        self._keep_capped(cap, spec.id, execution_id)
         tail = read_tail(path, offset)
         code = proc.returncode
         if status == RunStatus.TIMEOUT:
@@ -498,6 +570,40 @@ class Runner:
             )
         reason = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
         return RunStatus.FAILED, code, last_line(tail) or reason, tail
+
+    def _wait_capped(
+        self, proc: subprocess.Popen, timeout: float | None, cap: SizeCap, job_id: str, execution_id: int
+    ) -> None:
+        """``proc.wait(timeout)`` (``TimeoutExpired`` alike), keeping its log within its cap every
+        :data:`CAP_CHECK_SECONDS` meanwhile."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = CAP_CHECK_SECONDS if deadline is None else deadline - time.monotonic()
+            try:
+                proc.wait(timeout=min(max(left, 0.0), CAP_CHECK_SECONDS))
+                return
+            except subprocess.TimeoutExpired:
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise
+            self._keep_capped(cap, job_id, execution_id)
+
+    def _keep_capped(self, cap: SizeCap, job_id: str, execution_id: int) -> None:
+        """Apply ``cap``; a log that cannot be cut is a warning (it stays whole)."""
+        before = cap.cut
+        try:
+            cut = cap.apply()
+        except OSError as exc:
+            logger.warning(
+                "job=%s execution=%s: cannot cut %s to its cap: %s", job_id, execution_id, cap.path, exc
+            )
+            return
+        if cut > before and before == 0:
+            logger.warning(
+                "job=%s execution=%s: its log passed SCHEDULER_JOB_LOG_MAX_BYTES=%s; its middle is cut",
+                job_id,
+                execution_id,
+                cap.max_bytes,
+            )
 
     def _set_pid(self, execution_id: int, pid: int) -> None:
         try:

@@ -9,13 +9,18 @@ A job the specs no longer define (or disable) is *set aside*, not deleted: its r
 ``scheduler_jobs_set_aside`` with the reason (:meth:`JsonJobStore.set_aside`), and
 :meth:`JsonJobStore.take_back` returns its state when the definition comes back, so a paused job
 comes back paused. Only :meth:`JsonJobStore.forget` (the operator's ``forget-job``) deletes it.
+
+A one-off job (a date trigger) is removed from the job table once its time has come (fired, or
+recorded missed): :meth:`JsonJobStore.remove_job` keeps it in the set-aside table as *done*
+(reason ``done: ...``), so the job is never added again at a restart or reload
+(:meth:`JsonJobStore.done_jobs`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from apscheduler.job import Job
@@ -46,6 +51,8 @@ JOB_FUNC = "fund_scheduler.run.executor:dispatch"
 #: the job writes the current name), so an upgraded daemon keeps the stored jobs and their state.
 LEGACY_JOB_FUNCS = frozenset({"scheduler.executor:dispatch"})
 STATE_VERSION = 1
+#: How the set-aside reason of a one-off job whose time has come starts.
+DONE = "done"
 
 
 def job_to_state(job: Job) -> dict[str, Any]:
@@ -287,6 +294,41 @@ class JsonJobStore(SQLAlchemyJobStore):
                     self._set_aside(connection, row.id, row.job_state, str(exc))
         return jobs
 
+    def remove_job(self, job_id):
+        """Delete ``job_id``'s row; JobLookupError when it is not stored. A one-off job (date
+        trigger) is kept in the set-aside table as done (see the module docstring)."""
+        with self.engine.begin() as connection:
+            row = connection.execute(
+                select(self.jobs_t.c.job_state).where(self.jobs_t.c.id == job_id)
+            ).first()
+            if row is None:
+                raise JobLookupError(job_id)
+            at = _one_off_time(row.job_state)
+            if at is not None:
+                connection.execute(self.set_aside_t.delete().where(self.set_aside_t.c.id == job_id))
+                connection.execute(
+                    self.set_aside_t.insert().values(
+                        id=job_id,
+                        job_state=row.job_state,
+                        reason=f"{DONE}: one-off of {at.isoformat()}",
+                        set_aside_at=utcnow_naive(),
+                    )
+                )
+            connection.execute(self.jobs_t.delete().where(self.jobs_t.c.id == job_id))
+
+    def done_jobs(self) -> dict[str, dict[str, Any]]:
+        """The one-off jobs whose time has come, by id: ``at`` (their fire time) and ``since``
+        (when the job store marked them done, aware UTC)."""
+        query = select(self.set_aside_t).where(self.set_aside_t.c.reason.like(f"{DONE}:%"))
+        with self.engine.begin() as connection:
+            rows = connection.execute(query).all()
+        done = {}
+        for row in rows:
+            at = _one_off_time(row.job_state)
+            if at is not None:
+                done[row.id] = {"at": at, "since": row.set_aside_at.replace(tzinfo=UTC)}
+        return done
+
     def rejected_rows(self) -> list[dict[str, Any]]:
         """Rows set aside so far, newest first."""
         query = select(self.rejected_t).order_by(self.rejected_t.c.rejection_id.desc())
@@ -334,6 +376,17 @@ class JsonJobStore(SQLAlchemyJobStore):
             kept = connection.execute(self.set_aside_t.delete().where(self.set_aside_t.c.id == job_id))
             rejected = connection.execute(self.rejected_t.delete().where(self.rejected_t.c.id == job_id))
         return kept.rowcount, rejected.rowcount
+
+
+def _one_off_time(raw: str) -> datetime | None:
+    """The fire time of a stored job state with a date trigger; None for any other (or unreadable)."""
+    try:
+        trigger = json.loads(raw)["trigger"]
+        if trigger.get("type") != "date":
+            return None
+        return datetime.fromisoformat(trigger["run_date"])
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
 
 
 def _set_aside_row(mapping: Any) -> dict[str, Any]:

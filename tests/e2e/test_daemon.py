@@ -46,7 +46,7 @@ def test_lifecycle_start_status_second_start_run_job_stop(home):
 
     run = home.cli("run-job", "daily_collection", "--wait")
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "success (through the daemon)" in run.stdout
+    assert " success (for " in run.stdout and "; through the daemon)" in run.stdout
     rows = home.history("--job", "daily_collection")
     assert rows[0]["status"] == "success" and rows[0]["trigger"] == "manual"
     assert rows[0]["pid"] and rows[0]["duration"] > 0

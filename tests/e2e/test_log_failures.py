@@ -1,7 +1,7 @@
-"""End to end: a real daemon whose logs sit on a full disk (``scheduler.log`` and a job's log
-are /dev/full: every write fails with ENOSPC). The run is refused and recorded ``failed`` with
-the reason, ``status`` says what cannot be written, and once there is room again both logs
-resume, saying what was lost."""
+"""End to end: a real daemon whose logs cannot be written (``scheduler.log`` is /dev/full: every
+write fails with ENOSPC; the job's log folder is a file: no run log can be created). The run is
+refused and recorded ``failed`` with the reason, ``status`` says what cannot be written, and once
+both can be written again both logs resume, saying what was lost."""
 
 from __future__ import annotations
 
@@ -19,17 +19,18 @@ def test_a_job_log_that_cannot_be_written_fails_the_run_and_status_says_why(home
     home.command_job("echo", [PY, "-c", "print('echoed')"])
     home.logs.mkdir()
     home.scheduler_log.symlink_to("/dev/full")
-    job_log = home.job_log("echo")
-    job_log.parent.mkdir()
-    job_log.symlink_to("/dev/full")
+    folder = home.logs / "jobs" / "echo"
+    folder.parent.mkdir()
+    folder.write_text("")
     started = home.cli("start")
     assert started.returncode == 0, started.stdout + started.stderr
 
     ran = home.cli("run-job", "echo", "--wait")
-    reason = f"cannot write {job_log}: No space left on device"
+    [row] = home.history("--job", "echo")
+    job_log = home.run_log("echo", row["id"])
+    reason = f"cannot write {job_log}: Not a directory"
     assert ran.returncode == 1
     assert f"error: {reason}; run not started" in ran.stdout
-    [row] = home.history("--job", "echo")
     assert (row["status"], row["error"]) == ("failed", f"{reason}; run not started")
     status = home.cli("status")
     assert status.returncode == 0, status.stderr
@@ -38,7 +39,7 @@ def test_a_job_log_that_cannot_be_written_fails_the_run_and_status_says_why(home
     assert "log lines lost: " in status.stdout
 
     home.scheduler_log.unlink()  # room again
-    job_log.unlink()
+    folder.unlink()
     status = home.cli("status")
     assert "warning: job echo" not in status.stdout and "warning: cannot write" not in status.stdout
     assert "written again; it could not be from " in home.scheduler_log.read_text()

@@ -93,7 +93,11 @@ class SchedulerHome:
         return "sqlite" if self.database_url.startswith("sqlite") else "mariadb"
 
     def job_log(self, job_id: str) -> Path:
-        return self.logs / "jobs" / f"{job_id}.log"
+        """The job's newest run log (``logs/jobs/<job>/latest.log``, a symlink to it)."""
+        return self.logs / "jobs" / job_id / "latest.log"
+
+    def run_log(self, job_id: str, execution_id: int) -> Path:
+        return self.logs / "jobs" / job_id / f"{execution_id}.log"
 
     # -- commands ----------------------------------------------------------------------------
     def cli(self, *args: str, timeout: float = 60, env: dict[str, str] | None = None):

@@ -347,7 +347,8 @@
       setText(cell(tr, "trigger"), job.trigger);
       const tz = job.timezone ? ` (${job.timezone})` : "";
       cell(tr, "trigger").title = job.timezone ? `timezone ${job.timezone}` : "";
-      const next = job.next_run_time ? formatTime(job.next_run_time, job.timezone) : paused ? "paused" : "–";
+      const done = enabled && job.done_at ? `done (${formatTime(job.done_at, job.timezone)})` : null;
+      const next = job.next_run_time ? formatTime(job.next_run_time, job.timezone) : done || (paused ? "paused" : "–");
       setText(cell(tr, "next"), next);
       cell(tr, "next").title = job.next_run_time ? `${job.next_run_time}${tz} · ${relative(job.next_run_time)}` : "";
 
@@ -370,7 +371,7 @@
       setText(cell(tr, "rate"), rate ? `${formatRate(rate.rate)}${counts}` : "–");
 
       const stateCell = cell(tr, "state");
-      const stateText = !enabled ? "disabled" : paused ? "paused" : "active";
+      const stateText = !enabled ? "disabled" : done ? "done" : paused ? "paused" : "active";
       setText(stateCell, stateText);
       stateCell.className = `state state-${stateText}`;
       stateCell.title = !enabled && job.disabled_reason ? String(job.disabled_reason) : "";
@@ -409,6 +410,8 @@
     const tr = el("tr", { class: "output-row", "data-output-for": id });
     const td = el("td", { colspan: 8 });
     td.appendChild(el("pre", { class: "output-tail" }, "loading…"));
+    // The whole log in a panel that follows a running run: runlog.js.
+    td.appendChild(el("button", { type: "button", class: "full-log", "data-runlog": id }, "full log"));
     tr.appendChild(td);
     return tr;
   }

@@ -239,7 +239,7 @@ def test_failures_alert_and_the_first_success_after_one_is_a_recovery(engine: En
             "success",
             status,
         )
-        assert recovered.log_path == str(logs / "j.log")
+        assert recovered.log_path == str(logs / "j" / f"{recovered.execution_id}.log")
         assert recovered.title == f"fund-scheduler: job j recovered (success after {status})"
     assert alert_for(engine, finished(engine, "j", "success")) is None  # only the first success
     finished(engine, "other", "failed")  # another job's failure is not this job's

@@ -110,13 +110,14 @@ def test_a_failing_dashboard_panel_only_degrades(tmp_home):
         assert any(p["ok"] and p["data"] for p in body["panels"])  # the fund panel still answers
 
 
-def test_a_job_log_on_a_full_disk_degrades_until_it_can_be_written(tmp_home):
+def test_a_job_log_that_cannot_be_written_degrades_until_it_can_be(tmp_home):
     with InProcessDaemon(tmp_home) as d:
-        log = d.settings.job_log_dir / "tick.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        log.symlink_to("/dev/full")  # a real ENOSPC on every write
+        folder = d.settings.job_log_dir / "tick"
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.write_text("")  # the job's log folder is a file: no run log can be created
         ran = d.ops.run("tick", wait=True)
-        reason = f"cannot write {log}: No space left on device"
+        log = d.settings.job_log_dir / "tick" / f"{ran['execution_id']}.log"
+        reason = f"cannot write {log}: Not a directory"
         assert (ran["status"], ran["error"]) == ("failed", f"{reason}; run not started")
         response = d.health()
         assert response.status_code == 503
@@ -126,7 +127,7 @@ def test_a_job_log_on_a_full_disk_degrades_until_it_can_be_written(tmp_home):
         assert problem.startswith(f"job tick: {reason} (since ")
         assert problem.endswith("; runs not started: 1)")
         assert any(p.startswith(f"job tick: {reason}") for p in d.ops.status()["log_problems"])
-        log.unlink()  # space again: the next check's retry writes the log and clears it
+        folder.unlink()  # writable again: the next check's retry writes the refused run's log
         assert d.health().status_code == 200
         assert log.read_text().endswith("; runs not started: 1 ===\n")
 

@@ -88,3 +88,16 @@ def test_check_config_names_a_circle_of_after(home: SchedulerHome) -> None:
     output = result.stdout + result.stderr
     assert "collect" in output and "metrics" in output and "validate" in output
     assert "cycle" in output or "circle" in output, output
+
+
+def test_run_job_for_a_past_date_runs_its_chain_for_that_date(home: SchedulerHome) -> None:
+    ran = home.cli("run-job", "collect", "--date", "2026-11-26", "--with-dependents")
+    assert ran.returncode == 0, ran.stderr
+    assert "collect for 2026-11-26" in ran.stdout and "metrics for 2026-11-26" in ran.stdout
+    rows = {row["job_id"]: row for row in json.loads(home.cli("history", "--json").stdout)}
+    assert {job: rows[job]["run_date"] for job in rows} == dict.fromkeys(rows, "2026-11-26")
+    assert rows["collect"]["trigger"] == "manual" and rows["validate"]["trigger"] == "dependency"
+    assert rows["collect"]["requested_by"] == rows["metrics"]["requested_by"]
+    assert rows["collect"]["requested_by"].startswith("cli:") and rows["collect"]["params"] == {}
+    table = home.cli("history").stdout
+    assert "FOR" in table.splitlines()[0] and "2026-11-26" in table

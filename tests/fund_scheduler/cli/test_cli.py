@@ -29,6 +29,7 @@ COMMANDS = (
     "forget-job",
     "history",
     "dashboard",
+    "logs",
     "check-config",
     "install-service",
     "db",
@@ -91,6 +92,10 @@ def test_each_command_says_what_it_does_and_its_exit_statuses(home: Path, comman
         (("next", "--count", "0"), "invalid value for '--count': 0 is not in the range 1<=x<=1000"),
         (("next", "nosuch"), "unknown job 'nosuch'"),
         (("run-job", "nosuch"), "unknown job 'nosuch'"),
+        (("run-job", "daily_collection", "--param", "nosuch=1"), "unknown param(s) nosuch (declared: none)"),
+        (("run-job", "daily_collection", "--param", "novalue"), "--param 'novalue' must be NAME=VALUE"),
+        (("run-job", "daily_collection", "--date", "2026-02-30"), "invalid value for '--date'"),
+        (("run-job", "daily_collection", "--date", "2999-01-04"), "run date 2999-01-04 is in the future"),
         (("pause",), "missing argument 'JOB'"),
         (("stop", "--timeout", "-1"), "invalid value for '--timeout'"),
         (("frobnicate",), "no such command 'frobnicate'"),
@@ -191,7 +196,7 @@ def test_files_the_scheduler_creates_are_private_by_default(
     (home / "jobs.toml").write_text('[jobs.echo]\ncron = "0 3 1 1 *"\ncommand = ["echo", "hi"]\n')
     result = cli(home, "run-job", "echo", env={"SCHEDULER_UMASK": umask} if umask else None)
     assert result.returncode == 0, result.stderr
-    created = [home / "data" / "scheduler.db", home / "logs" / "jobs" / "echo.log"]
+    created = [home / "data" / "scheduler.db", home / "logs" / "jobs" / "echo" / "1.log"]
     assert {p.name: oct(p.stat().st_mode & 0o777) for p in created} == {
         p.name: oct(file_mode) for p in created
     }

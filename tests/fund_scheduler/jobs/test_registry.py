@@ -139,7 +139,7 @@ def test_decorator_with_cron_fields_keeps_the_function_callable() -> None:
 
 @pytest.mark.parametrize(("cron", "fields"), [(None, None), ("0 1 * * *", {"hour": "1"})])
 def test_cron_and_fields_are_exclusive(cron, fields) -> None:
-    with pytest.raises(ValueError, match="either cron"):
+    with pytest.raises(ConfigError, match="exactly one of cron, cron fields, interval, at"):
         command_job(id="x", name="x", cron=cron, fields=fields, command=["true"])
 
 

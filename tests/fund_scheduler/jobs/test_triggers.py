@@ -282,6 +282,6 @@ def test_describe() -> None:
         "cron 0 1 * * * second=15 (UTC)"
     )
     assert describe(CronTrigger(year="2027", hour="1", timezone=UTC)) == "cron 0 1 * * * year=2027 (UTC)"
-    assert describe(IntervalTrigger(minutes=90, timezone=SHANGHAI)) == "every 1:30:00 (Asia/Shanghai)"
+    assert describe(IntervalTrigger(minutes=90, timezone=SHANGHAI)) == "every 1h30m"
     run = datetime(2026, 6, 1, 9, 30, tzinfo=SHANGHAI)
-    assert describe(DateTrigger(run_date=run)) == "once at 2026-06-01T09:30:00+08:00"
+    assert describe(DateTrigger(run_date=run)) == "once at 2026-06-01 09:30 +08:00"

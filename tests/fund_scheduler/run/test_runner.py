@@ -36,14 +36,15 @@ def test_a_job_log_on_a_full_disk_fails_the_run_with_the_reason_and_is_retried(t
     runner = _runner(tmp_path, echo=_echo())
     finished: list[dict] = []
     runner.on_finished.append(finished.append)
-    log = runner.job_log_path("echo")
+    first, log = runner.run_log_path("echo", 1), runner.run_log_path("echo", 2)  # a fresh history
     log.parent.mkdir(parents=True)
-    log.symlink_to("/dev/full")  # every write: ENOSPC, as on a full disk
+    first.symlink_to("/dev/full")  # every write: ENOSPC, as on a full disk
+    log.symlink_to("/dev/full")
 
     result = runner.run("echo")
 
-    reason = f"cannot write {log}: No space left on device; run not started"
-    assert (result.status, result.error) == ("failed", reason)
+    reason = f"cannot write {first}: No space left on device; run not started"
+    assert (result.execution_id, result.status, result.error) == (1, "failed", reason)
     row = history.get(runner.engine, result.execution_id)
     assert (row["status"], row["error"], row["finished_at"] is not None) == ("failed", reason, True)
     assert [(r["id"], r["status"]) for r in finished] == [(result.execution_id, "failed")]  # alerts, metrics
@@ -52,24 +53,25 @@ def test_a_job_log_on_a_full_disk_fails_the_run_with_the_reason_and_is_retried(t
     assert problem.startswith(f"job echo: cannot write {log}: No space left on device (since ")
     assert problem.endswith("; runs not started: 2)")
 
-    log.unlink()  # space again
+    log.unlink()  # space again: the retry writes the last refused run's log
     assert runner.log_problems() == []
     assert "written again; it could not be from " in log.read_text()
     assert log.read_text().endswith("; runs not started: 2 ===\n")
     ok = runner.run("echo")
     assert (ok.status, history.get(runner.engine, ok.execution_id)["output_tail"]) == ("success", "hi\n")
+    assert runner.run_log_path("echo", ok.execution_id).read_text().endswith(" ===\nhi\n")
 
 
 def test_a_log_folder_under_a_regular_file_fails_the_run_naming_it(tmp_path) -> None:
     (tmp_path / "not-a-folder").write_text("")
     runner = _runner(tmp_path, log_dir=tmp_path / "not-a-folder" / "logs", echo=_echo())
     result = runner.run("echo")
-    log = runner.job_log_path("echo")
+    log = runner.run_log_path("echo", result.execution_id)
     assert result.status == "failed"
-    assert result.error == f"cannot write {log}: {log.parent}: Not a directory; run not started"
+    assert result.error == f"cannot write {log}: Not a directory; run not started"
     assert history.get(runner.engine, result.execution_id)["status"] == "failed"
     assert [p.split(" (since")[0] for p in runner.log_problems()] == [
-        f"job echo: cannot write {log}: {log.parent}: Not a directory"
+        f"job echo: cannot write {log}: Not a directory"
     ]
 
 
