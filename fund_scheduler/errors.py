@@ -28,3 +28,9 @@ class DaemonNotRunning(SchedulerError):
     """The command needs the running daemon and there is none."""
 
     exit_code = 3
+
+
+class JobBusy(SchedulerError):
+    """A run asked for while as many runs of the job as ``max_instances`` allows are going."""
+
+    exit_code = 1

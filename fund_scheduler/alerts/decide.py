@@ -3,10 +3,13 @@
 :func:`alert_for` decides from the row and the job's earlier rows (read from the history, so a
 restart between a failure and the next success changes nothing):
 
-* a status of :data:`fund_common.runstatus.ALERTED` (failed, timeout, missed, interrupted): always;
+* a status of :data:`fund_common.runstatus.ALERTED` (failed, timeout, missed, interrupted): always,
+  except a failed attempt with a retry planned (the row's ``retry_at``): only the last attempt
+  is alerted;
 * ``skipped``: from the ``skipped_after``-th skipped row in a row of that job;
 * ``success``: kind ``recovered`` when the job's previous finished row was an alerted failure, or
-  ended a streak of alerted skips.
+  ended a streak of alerted skips; a retry's success looks past the earlier attempts of its
+  series (never alerted) to what came before the first.
 
 :class:`RateLimiter` lets at most one alert per (job, kind) through per interval and counts the
 others.
@@ -58,12 +61,14 @@ def alert_for(
         error=last_line(row.get("error"), ERROR_CHARS),
         log_path=_run_log(log_dir, row),
         host=row.get("host") or socket.gethostname(),
+        attempt=row.get("attempt") or 1,
     )
     if status in ALERTED:
-        return base
+        return None if row.get("retry_at") is not None else base
     if status not in (RunStatus.SKIPPED, RunStatus.SUCCESS) or row.get("id") is None:
         return None
-    earlier = history.previous_statuses(engine, row["job_id"], row["id"], limit=HISTORY_LOOKBACK)
+    before_id = row.get("first_execution_id") or row["id"]  # a retry: before its first attempt
+    earlier = history.previous_statuses(engine, row["job_id"], before_id, limit=HISTORY_LOOKBACK)
     skips = next((i for i, s in enumerate(earlier) if s != RunStatus.SKIPPED), len(earlier))
     if status == RunStatus.SKIPPED:
         in_a_row = skips + 1

@@ -34,6 +34,7 @@ class Alert:
     host: str | None = None
     previous_status: str | None = None  # what ``recovered`` recovered from
     in_a_row: int = 1  # skipped rows in a row, for ``skipped``
+    attempt: int = 1  # the attempt that failed (the last one; retries before it not alerted)
     suppressed: int = 0  # alerts of this job and kind suppressed since the last one sent
     summary: str | None = None  # a check's one line (stale_data, fresh_again)
     details: tuple[tuple[str, str], ...] = ()  # a check's details, (name, value as text)
@@ -56,7 +57,7 @@ class Alert:
         elif self.kind in CHECK_KINDS:
             what = CHECK_KINDS[self.kind] + (f" (after {_duration(self.lasted)})" if self.lasted else "")
         else:
-            what = self.status
+            what = self.status + (f" after {self.attempt} attempts" if self.attempt > 1 else "")
         return f"{PRODUCT}: job {self.job_id} {what}"
 
     def fields(self, tz: tzinfo = UTC) -> list[tuple[str, str]]:

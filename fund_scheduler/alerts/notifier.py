@@ -48,7 +48,18 @@ __all__ = ["Notifier"]
 logger = logging.getLogger("scheduler.alerts")
 
 QUEUE_SIZE = 1000  # a catch-up after a long downtime records up to 50 missed rows per job
-ROW_KEYS = ("id", "job_id", "status", "scheduled_run_time", "trigger", "error", "host")
+ROW_KEYS = (
+    "id",
+    "job_id",
+    "status",
+    "scheduled_run_time",
+    "trigger",
+    "error",
+    "host",
+    "attempt",
+    "first_execution_id",
+    "retry_at",
+)
 DRAIN_SECONDS = 2.0
 
 _STOP = object()

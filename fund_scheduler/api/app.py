@@ -288,6 +288,56 @@ def create_app(
 
         return job_action(job_id, act)
 
+    @app.post("/api/jobs/<job_id>/backfill")
+    def backfill(job_id: str):
+        def act(actor: Actor) -> Response:
+            body = json_body()
+            known = ("from", "to", "params", "with_dependents", "continue_on_failure", "dry_run")
+            unknown = sorted(set(body) - set(known))
+            if unknown:
+                names = ", ".join(unknown)
+                raise ParamError(f"unknown field(s) {names} in the body (known: {', '.join(known)})")
+            start, end = _iso_date("from", body.get("from")), _iso_date("to", body.get("to"))
+            if start is None or end is None:
+                raise ParamError('"from" and "to" dates (YYYY-MM-DD) are required')
+            flags = {name: body.get(name, False) for name in known[3:]}
+            for name, value in flags.items():
+                if not isinstance(value, bool):
+                    raise ParamError(f"{name} must be true or false")
+            params = body.get("params", {})
+            if not isinstance(params, dict):
+                raise ParamError('params must be an object such as {"fund_codes": "000001"}')
+            answer = ops.backfill(job_id, start, end, params=params, actor=actor, **flags)
+            response = jsonify(answer)
+            if answer["backfill_id"]:
+                response.status_code = 202
+                response.headers["Location"] = f"/api/backfills/{answer['backfill_id']}"
+            return response
+
+        return job_action(job_id, act)
+
+    @app.get("/api/backfills")
+    def backfills():
+        job_id = request.args.get("job", "").strip() or None
+        return jsonify({"backfills": ops.backfills(job_id=job_id)})
+
+    @app.get("/api/backfills/<backfill_id>")
+    def backfill_progress(backfill_id: str):
+        found = ops.backfill_progress(backfill_id)
+        return jsonify(found) if found else error(404, f"no backfill {backfill_id!r}")
+
+    @app.post("/api/backfills/<backfill_id>/cancel")
+    def cancel_backfill(backfill_id: str):
+        actor = authorised()
+        if isinstance(actor, Response):
+            return actor
+        if ops.backfill_progress(backfill_id) is None:
+            return error(404, f"no backfill {backfill_id!r}")
+        try:
+            return jsonify(ops.cancel_backfill(backfill_id, actor=actor))
+        except SchedulerError as exc:
+            return error(409, str(exc))
+
     def json_body() -> dict[str, Any]:
         """The request's JSON object (empty without a body); ParamError for anything else."""
         if not request.content_length:

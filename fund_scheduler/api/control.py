@@ -91,6 +91,34 @@ class ControlHandler:
         if cmd in ("pause", "resume"):
             answer = ops.pause(job_id, actor=actor) if cmd == "pause" else ops.resume(job_id, actor=actor)
             return {"ok": True, **answer}
+        if cmd == "backfill":
+            start, end = _date_field(request, "from"), _date_field(request, "to")
+            if start is None or end is None:
+                raise ParamError("backfill needs 'from' and 'to' dates (YYYY-MM-DD)")
+            params = request.get("params") or {}
+            if not isinstance(params, dict):
+                raise ParamError("params must be an object of name: value")
+            answer = ops.backfill(
+                job_id,
+                start,
+                end,
+                params=params,
+                with_dependents=bool(request.get("with_dependents")),
+                continue_on_failure=bool(request.get("continue_on_failure")),
+                dry_run=bool(request.get("dry_run")),
+                actor=actor,
+            )
+            return {"ok": True, **answer}
+        if cmd == "backfills":
+            found = ops.backfills(job_id=request.get("job") or None, limit=int(request.get("limit", 20)))
+            return {"ok": True, "backfills": found}
+        if cmd == "backfill-progress":
+            found = ops.backfill_progress(str(request.get("id", "")))
+            if found is None:
+                raise SchedulerError(f"no backfill {request.get('id')!r}")
+            return {"ok": True, **found}
+        if cmd == "cancel-backfill":
+            return {"ok": True, **ops.cancel_backfill(str(request.get("id", "")), actor=actor)}
         if cmd == "set-stop-timeout":
             if not isinstance(request.get("timeout"), int | float):
                 raise SchedulerError("set-stop-timeout needs a number of seconds in 'timeout'")

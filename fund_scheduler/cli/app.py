@@ -23,6 +23,7 @@ import click
 
 from fund_scheduler.cli import (
     admin_commands,
+    backfill_commands,
     calendar_commands,
     daemon_commands,
     job_commands,
@@ -73,6 +74,7 @@ def cli(ctx: click.Context) -> None:
 for module in (
     daemon_commands,
     job_commands,
+    backfill_commands,
     report_commands,
     log_commands,
     admin_commands,

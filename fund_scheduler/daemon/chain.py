@@ -44,6 +44,7 @@ __all__ = [
     "CASCADING_TRIGGERS",
     "Start",
     "at_deadline",
+    "first_fire_on",
     "chain_order",
     "chain_steps",
     "covering_run",
@@ -189,7 +190,7 @@ def chain_order(specs: Iterable[JobSpec]) -> list[JobSpec]:
     return [by_id[job] for job in sorted(members, key=key.__getitem__)]
 
 
-def _deadline(trigger: Any, day: date, zone: tzinfo) -> datetime | None:
+def first_fire_on(trigger: Any, day: date, zone: tzinfo) -> datetime | None:
     """The trigger's first fire time on ``day`` (local), or None when it does not fire that day."""
     midnight = datetime.combine(day, time(), zone)
     fire = trigger.get_next_fire_time(None, midnight)
@@ -233,7 +234,7 @@ def chain_steps(
     steps = []
     for spec in chain_order(all_specs):
         zone = zones.get(spec.id, UTC)
-        deadline = _deadline(triggers[spec.id], today, zone) if spec.id in triggers else None
+        deadline = first_fire_on(triggers[spec.id], today, zone) if spec.id in triggers else None
         state, text = _step_state(spec, rows, deadline, zone, today)
         steps.append(
             {

@@ -10,7 +10,8 @@ the jobs name (:mod:`fund_scheduler.daemon.calendar_keeper`); mark history rows 
 left ``running`` as ``interrupted``; start the spool flusher; start the scheduler paused; take the
 leader lock (MySQL) and, when active, reconcile the specs into the job store, plan the catch-up
 of fire times missed while down (:mod:`fund_scheduler.daemon.catchup`) and resume. On standby
-the lock is retried.
+the lock is retried. The run requests' thread (:mod:`fund_scheduler.daemon.dispatcher`) starts
+pending retries (:mod:`fund_scheduler.daemon.retries`) on the active daemon only.
 
 :meth:`Daemon.serve` then waits on an event on the main thread (it never polls): it checks that
 the scheduler loop is alive (exit status 70 when it died, so systemd restarts the daemon), checks
@@ -37,14 +38,17 @@ from typing import Any
 from apscheduler.executors.base import MaxInstancesReachedError
 
 from fund_common.runstatus import RunStatus
+from fund_scheduler.daemon.backfill import Backfills
 from fund_scheduler.daemon.calendar_keeper import CalendarKeeper
 from fund_scheduler.daemon.catchup import catch_up_missed
 from fund_scheduler.daemon.dependents import Dependents
+from fund_scheduler.daemon.dispatcher import RequestDispatcher
 from fund_scheduler.daemon.events import install_listeners
 from fund_scheduler.daemon.loop import LEADER_INTERVAL
 from fund_scheduler.daemon.parts import DaemonParts
 from fund_scheduler.daemon.reconcile import reconcile
-from fund_scheduler.errors import ConfigError, SchedulerError
+from fund_scheduler.daemon.retries import RetryPlanner
+from fund_scheduler.errors import ConfigError, JobBusy, SchedulerError
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.run.executor import result_of
 from fund_scheduler.run.process import reap_orphans
@@ -108,6 +112,13 @@ class Daemon:
         self.dependents = Dependents(self)
         self.runner.gate = self.dependents
         self.scheduler.may_submit = self._may_submit
+        #: Retries: planned first of all on a finished row (before its alert), started when due.
+        self.retries = RetryPlanner(self)
+        self.runner.on_finished.insert(0, self.retries.observe)
+        self.backfills = Backfills(self)
+        self.requests = RequestDispatcher(self, passes=(self.backfills.advance,))
+        self.retries.on_planned = self.requests.poke
+        self.runner.on_finished.append(lambda _row: self.requests.poke())  # room for a queued one
         #: The exchange calendars of the jobs: refreshed by a child, loaded into the triggers' book.
         self.calendars = CalendarKeeper(
             self.engine, self.settings, self.scheduler, self.notifier.notify, clock=self.clock
@@ -140,6 +151,7 @@ class Daemon:
             logger.info("%d execution(s) of a live one-shot run-job left running", kept)
         self.flusher.start()
         self.scheduler.start(paused=True)
+        self.requests.start()
         if self.leadership.try_acquire():
             self._activate()
         else:
@@ -156,6 +168,7 @@ class Daemon:
                 logger.warning("job=%s is disabled: %s", spec.id, spec.why_disabled)
         catch_up_missed(self.scheduler, self.engine, self.clock(), on_finished=self.runner.notify_finished)
         self.scheduler.resume()
+        self.requests.poke()  # retries left pending by the previous active daemon
 
     def run_first_start_jobs(self) -> None:
         """Run each job marked ``run_on_first_start`` that has never run (active daemon only)."""
@@ -317,6 +330,7 @@ class Daemon:
         )
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.requests.stop()
         deadline = time.monotonic() + timeout
         while self.runner.active_count and not self._force:
             remaining = deadline - time.monotonic()
@@ -340,6 +354,7 @@ class Daemon:
         seconds), the leader lock, the database connections."""
         if self.scheduler.running:  # start() failed half-way: nothing may run any more
             self.scheduler.shutdown(wait=False)
+        self.requests.stop()
         self.flusher.stop()
         self.notifier.close()
         self.leadership.release()
@@ -361,14 +376,17 @@ class Daemon:
         run_date: date | None = None,
         with_dependents: bool = False,
         asked: Mapping[str, Any] | None = None,
+        record_busy: bool = True,
     ) -> tuple[int, Future]:
         """Start a run of ``job_id`` now; return its execution id and a future of its events.
 
         ``run_date``: the business date (default today's, in the job's timezone);
         ``with_dependents``: its success starts its dependents (as a scheduled run's does);
         ``asked``: what the run was asked for (validated params, who asked), kept on its row.
-        Raises UnknownJobError, or SchedulerError when the job is disabled, already running as
-        often as its max_instances allows, or the daemon is stopping or on standby.
+        Raises UnknownJobError, JobBusy when the job already runs as often as its max_instances
+        allows (recorded ``skipped`` unless not ``record_busy``: a queued request waits for room
+        instead), or SchedulerError when the job is disabled or the daemon is stopping or on
+        standby.
         """
         if self._stop_requested.is_set():
             raise SchedulerError(f"job {job_id!r} not started: the scheduler is stopping")
@@ -401,6 +419,9 @@ class Daemon:
                 asked=asked,
             )
         except MaxInstancesReachedError:
+            busy = f"job {job_id!r} is already running (max_instances={job.max_instances})"
+            if not record_busy:
+                raise JobBusy(busy) from None
             self.runner.record(
                 job_id,
                 RunStatus.SKIPPED,
@@ -409,9 +430,9 @@ class Daemon:
                 error="a run is already going (max_instances reached)",
                 run_date=run_date,
             )
-            raise SchedulerError(
-                f"job {job_id!r} is already running (max_instances={job.max_instances})"
-            ) from None
+            raise JobBusy(busy) from None
+
+        self.backfills.track(asked, done)
 
         def report_not_started(future: Future) -> None:
             if not started.done():
@@ -419,6 +440,11 @@ class Daemon:
 
         done.add_done_callback(report_not_started)
         return started.result(timeout=60), done
+
+    def cancel_execution(self, execution_id: int, by: str) -> bool:
+        """End run ``execution_id`` of this daemon (its process group, recorded ``cancelled`` by
+        ``by``); False when it is not a run going here."""
+        return self.runner.cancel(execution_id, by)
 
     def set_paused(self, job_id: str, paused: bool):
         """Pause or resume ``job_id`` (kept across restarts); return the APScheduler job.

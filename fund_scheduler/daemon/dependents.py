@@ -62,15 +62,25 @@ def inherited(result: ExecutionResult) -> dict[str, Any]:
     return {key: result.asked[key] for key in INHERITED if result.asked.get(key) is not None}
 
 
-def due_after(engine: Engine, specs: Iterable[JobSpec], job_id: str, run_date: date) -> list[Start]:
+def due_after(
+    engine: Engine, specs: Iterable[JobSpec], job_id: str, run_date: date, newer_than: int | None = None
+) -> list[Start]:
     """:func:`~fund_scheduler.daemon.chain.dependents_due` after ``job_id`` succeeded for
-    ``run_date``, reading that date's rows; each decision not to start is logged."""
+    ``run_date``, reading that date's rows; each decision not to start is logged.
+
+    ``newer_than``: the execution id of a backfill's run: the dependents' rows up to it are from
+    before the backfill, so a date they already ran for runs again (a plain ``--with-dependents``
+    chain leaves a step that already succeeded for the date alone)."""
     specs = list(specs)
     dependents = dependents_of(specs, job_id)
     if not dependents:
         return []
     ids = [job_id, *(s.id for s in dependents), *(u for s in dependents for u in s.after)]
-    decisions = dependents_due(specs, job_id, history.rows_for_date(engine, ids, run_date))
+    rows = history.rows_for_date(engine, ids, run_date)
+    if newer_than is not None:
+        for spec in dependents:
+            rows[spec.id] = [row for row in rows[spec.id] if row["id"] > newer_than]
+    decisions = dependents_due(specs, job_id, rows)
     for decision in decisions:
         if not decision.start:
             logger.info(
@@ -96,6 +106,7 @@ class ChainDaemon(Protocol):
         trigger: str = "manual",
         *,
         run_date: date | None = None,
+        with_dependents: bool = False,
         asked: dict[str, Any] | None = None,
     ) -> Any: ...
 
@@ -135,8 +146,10 @@ class Dependents:
             return
         assert result.run_date is not None
         daemon = self._daemon
+        newer_than = result.execution_id if result.asked.get("backfill_id") else None
         with self._lock:
-            for start in due_after(daemon.engine, daemon.registry.enabled(), result.job_id, result.run_date):
+            specs = daemon.registry.enabled()
+            for start in due_after(daemon.engine, specs, result.job_id, result.run_date, newer_than):
                 logger.info(
                     "job=%s runs after job=%s succeeded for %s (%s)",
                     start.job_id,
@@ -146,7 +159,11 @@ class Dependents:
                 )
                 try:
                     daemon.run_now(
-                        start.job_id, trigger="dependency", run_date=result.run_date, asked=inherited(result)
+                        start.job_id,
+                        trigger="dependency",
+                        run_date=result.run_date,
+                        with_dependents=result.with_dependents,
+                        asked=inherited(result),
                     )
                 except SchedulerError as exc:
                     logger.warning("job=%s dependency run not started: %s", start.job_id, exc)
@@ -162,9 +179,15 @@ def run_chain_here(runner: Runner, first: ExecutionResult) -> list[ExecutionResu
         if not cascades(done):
             continue
         assert done.run_date is not None
-        for start in due_after(runner.engine, runner.registry.enabled(), done.job_id, done.run_date):
+        newer_than = done.execution_id if done.asked.get("backfill_id") else None
+        specs = runner.registry.enabled()
+        for start in due_after(runner.engine, specs, done.job_id, done.run_date, newer_than):
             result = runner.run(
-                start.job_id, trigger="dependency", run_date=done.run_date, asked=inherited(done)
+                start.job_id,
+                trigger="dependency",
+                run_date=done.run_date,
+                with_dependents=done.with_dependents,
+                asked=inherited(done),
             )
             results.append(result)
             queue.append(result)

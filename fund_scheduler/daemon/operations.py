@@ -235,6 +235,79 @@ class Operations:
             row = {"status": result.status, "error": result.error}  # spooled meanwhile
         return {**answer, "status": row["status"], "error": row["error"]}
 
+    def backfill(
+        self,
+        job_id: str,
+        start: date,
+        end: date,
+        *,
+        params: Mapping[str, Any] | None = None,
+        with_dependents: bool = False,
+        continue_on_failure: bool = False,
+        dry_run: bool = False,
+        actor: Actor | None = None,
+    ) -> dict[str, Any]:
+        """Store a backfill of ``job_id`` from ``start`` to ``end`` (or, ``dry_run``, list its
+        dates): :meth:`fund_scheduler.daemon.backfill.Backfills.plan`. The active daemon's
+        request thread runs it. Raises UnknownJobError, ParamError or SchedulerError."""
+        daemon = self._daemon
+        asked_for = {
+            "from": start,
+            "to": end,
+            "params": dict(params or {}),
+            "with_dependents": with_dependents,
+            "continue_on_failure": continue_on_failure,
+        }
+        try:
+            if daemon.role != "active" and not dry_run:
+                raise SchedulerError(
+                    f"backfill of {job_id!r} not started: this daemon is on standby "
+                    "(another daemon holds the leader lock and runs the jobs)"
+                )
+            answer = daemon.backfills.plan(
+                job_id,
+                start,
+                end,
+                params=params,
+                with_dependents=with_dependents,
+                continue_on_failure=continue_on_failure,
+                dry_run=dry_run,
+                requested_by=actor.name if actor else None,
+            )
+        except SchedulerError as exc:
+            if not dry_run:
+                self.audit(actor, "backfill", job_id, after=asked_for, outcome=str(exc))
+            raise
+        if not dry_run:
+            after = {**asked_for, "backfill_id": answer["backfill_id"], "runs": len(answer["run_dates"])}
+            self.audit(actor, "backfill", job_id, after=after)
+            daemon.requests.poke()
+        return answer
+
+    def backfills(self, *, job_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+        """The newest backfills first, each with its progress."""
+        from fund_scheduler.store import requests
+
+        daemon = self._daemon
+        rows = requests.backfill_rows(daemon.engine, job_id=job_id, limit=limit)
+        return [daemon.backfills.progress(row["id"]) or row for row in rows]
+
+    def backfill_progress(self, backfill_id: str) -> dict[str, Any] | None:
+        """One backfill with its dates, counts and ETA; None when there is none."""
+        return self._daemon.backfills.progress(backfill_id)
+
+    def cancel_backfill(self, backfill_id: str, actor: Actor | None = None) -> dict[str, Any]:
+        """Cancel a running backfill as a whole (its dates not started, its runs going)."""
+        by = actor.name if actor else "the daemon"
+        try:
+            answer = self._daemon.backfills.cancel(backfill_id, by)
+        except SchedulerError as exc:
+            self.audit(actor, "cancel", backfill_id, outcome=str(exc))
+            raise
+        after = {"state": "cancelled", **answer}
+        self.audit(actor, "cancel", backfill_id, before={"state": "running"}, after=after)
+        return answer
+
     def chain(self) -> list[dict[str, Any]]:
         """Each step of the dependency chains in order, with today's deadline and where today's
         run stands (:func:`fund_scheduler.daemon.chain.chain_steps`)."""

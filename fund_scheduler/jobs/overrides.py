@@ -26,6 +26,9 @@ without editing code.
     after = ["daily_validation"]   # once per business date, after it succeeded; cron = deadline
     after_mode = "all"             # "any": after one of them
     on_late = "run"                # upstream succeeded after the deadline: run once ("skip": don't)
+    retries = 3                    # a failed or timed-out run runs again up to 3 times,
+    retry_backoff = "1m"           # after 1m, 2m, 4m (±25 % jitter),
+    retry_backoff_max = "30m"      # never waiting longer than this
 
 Every problem names the file, the job and the field; none is raised, all are returned.
 """
@@ -62,6 +65,9 @@ OVERRIDE_KEYS = frozenset(
         "after",
         "after_mode",
         "on_late",
+        "retries",
+        "retry_backoff",
+        "retry_backoff_max",
         *CRON_FIELDS,
     }
 )
@@ -112,6 +118,14 @@ def apply_override(
     for key in ("workdir", "name", "after_mode", "on_late"):
         if key in values:
             changes[key] = str(values[key])
+    if "retries" in values:
+        retries = values["retries"]
+        if isinstance(retries, bool) or not isinstance(retries, int):
+            raise ValueError(f"retries must be a whole number from 0 to 20, got {retries!r}")
+        changes["retries"] = retries
+    for key in ("retry_backoff", "retry_backoff_max"):
+        if key in values:
+            changes[key] = _field(key, parse_duration, values[key])
     if "calendar" in values:
         changes["calendar"] = _calendar(values["calendar"])
     if "after" in values:

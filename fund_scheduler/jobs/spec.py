@@ -139,6 +139,12 @@ class JobSpec:
             problems.append("after names the job itself")
         if self.calendar is not None and not CALENDAR_NAME.fullmatch(self.calendar):
             problems.append(f"calendar {self.calendar!r} is not an exchange name such as 'XSHG'")
+        if not isinstance(self.retries, int) or isinstance(self.retries, bool) or not 0 <= self.retries <= 20:
+            problems.append(f"retries {self.retries!r} is not a whole number from 0 to 20")
+        backoffs = (("retry_backoff", self.retry_backoff), ("retry_backoff_max", self.retry_backoff_max))
+        for field_name, seconds in backoffs:
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+                problems.append(f"{field_name} {seconds!r} is not a positive number of seconds")
         return problems
 
     def zone(self, default: ZoneInfo) -> ZoneInfo:

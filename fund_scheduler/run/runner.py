@@ -123,6 +123,7 @@ class Runner:
         self.engine = engine
         self._lock = threading.Lock()
         self._children: dict[int, subprocess.Popen] = {}
+        self._cancelled: dict[int, str] = {}  # execution id → who cancelled it (until its row is final)
         self._active = 0
         self._stopping = False
         self.on_idle: Callable[[], None] | None = None
@@ -260,8 +261,18 @@ class Runner:
     ) -> ExecutionResult:
         """Write the final row (or spool it), tell the subscribers, log the end; the result."""
         status, code, error, tail = outcome
+        with self._lock:
+            by = self._cancelled.pop(execution_id, None) if status == RunStatus.CANCELLED else None
         try:
-            history.finish(self.engine, execution_id, status, exit_code=code, error=error, output_tail=tail)
+            history.finish(
+                self.engine,
+                execution_id,
+                status,
+                exit_code=code,
+                error=error,
+                output_tail=tail,
+                cancelled_by=by,
+            )
             row = history.get(self.engine, execution_id) or {}
         except Exception as exc:
             if self.spool is None or not is_database_error(exc):
@@ -554,9 +565,12 @@ class Runner:
                 with self._lock:
                     self._children.pop(execution_id, None)
                     interrupted = self._stopping
+                    cancelled_by = self._cancelled.get(execution_id)
         self._keep_capped(cap, spec.id, execution_id)
         tail = read_tail(path, offset)
         code = proc.returncode
+        if cancelled_by is not None and status != RunStatus.TIMEOUT:
+            return RunStatus.CANCELLED, code, f"cancelled by {cancelled_by}; process group ended", tail
         if status == RunStatus.TIMEOUT:
             return status, code, f"timed out after {spec.timeout:g}s; process group killed", tail
         if code == 0:
@@ -612,6 +626,19 @@ class Runner:
             if not is_database_error(exc):
                 raise
             logger.warning("execution=%s: pid not recorded (%s)", execution_id, describe_error(exc))
+
+    def cancel(self, execution_id: int, by: str) -> bool:
+        """End run ``execution_id`` (a child of this runner): SIGTERM to its process group, SIGKILL
+        after the grace, in the background; its row becomes ``cancelled`` by ``by``. False when it
+        is no live child here (finished, an in-thread run, another daemon's)."""
+        with self._lock:
+            proc = self._children.get(execution_id)
+            if proc is None:
+                return False
+            self._cancelled[execution_id] = by
+        logger.warning("execution=%s cancelled by %s; ending its process group", execution_id, by)
+        threading.Thread(target=kill_group, args=(proc,), name="cancel", daemon=True).start()
+        return True
 
     def terminate_all(self) -> int:
         """Stop starting children and terminate the process group of each running one."""

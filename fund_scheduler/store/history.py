@@ -203,8 +203,10 @@ def finish(
     error: str | None = None,
     output_tail: str | None = None,
     now: datetime | None = None,
+    cancelled_by: str | None = None,
 ) -> None:
-    """Close a ``running`` row with its final status, duration and output tail."""
+    """Close a ``running`` row with its final status, duration and output tail (and, for a
+    ``cancelled`` one, who cancelled it)."""
     if status not in FINAL:
         raise ValueError(f"not a final status: {status!r}")
     finished = _db_time(now or utcnow())
@@ -222,6 +224,7 @@ def finish(
                 exit_code=exit_code,
                 error=error[:4000] if error else error,
                 output_tail=output_tail[-OUTPUT_TAIL_CHARS:] if output_tail else output_tail,
+                cancelled_by=cancelled_by,
             )
         )
 
@@ -472,3 +475,11 @@ def rows_for_date(engine: Engine, job_ids: Iterable[str], run_date: date) -> dic
             )
             found[job_id] = [_row(r._mapping) for r in conn.execute(query)]
     return found
+
+
+def rows_of_backfill(engine: Engine, backfill_id: str) -> list[dict[str, Any]]:
+    """Every row of a backfill (its runs, their chains and retries), newest first."""
+    t = job_executions
+    query = select(t).where(t.c.backfill_id == backfill_id).order_by(t.c.id.desc())
+    with engine.begin() as conn:
+        return [_row(r._mapping) for r in conn.execute(query)]

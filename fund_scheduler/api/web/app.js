@@ -798,6 +798,8 @@
       // keep "local"
     }
     renderTokenState();
+    // The token for the page's other writes (backfills.js).
+    window.fundScheduler = { getToken, askForToken };
     refresh();
   }
 

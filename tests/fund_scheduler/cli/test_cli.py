@@ -27,6 +27,8 @@ COMMANDS = (
     "pause",
     "resume",
     "forget-job",
+    "backfill",
+    "backfills",
     "history",
     "dashboard",
     "logs",

@@ -1,0 +1,217 @@
+"""Backfills: ``backfill JOB --from D1 --to D2`` (one run per date the job's schedule fires on,
+in date order, through the running daemon) and ``backfills [ID]`` (list, follow, cancel)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime
+from typing import Any
+
+import click
+
+from fund_scheduler.cli.context import Cli
+from fund_scheduler.cli.job_commands import complete_job
+from fund_scheduler.cli.output import fmt_time, format_table, print_json
+from fund_scheduler.errors import DaemonNotRunning
+
+__all__ = ["COMMANDS", "FOLLOW_SECONDS"]
+
+pass_cli = click.make_pass_decorator(Cli)
+FOLLOW_SECONDS = 1.0  # how often a followed backfill's progress is asked for
+DATE = click.DateTime(formats=["%Y-%m-%d"])
+FINISHED = ("done", "failed", "cancelled")
+
+
+def _need_daemon(cli: Cli, what: str) -> None:
+    if not cli.daemon_running():
+        raise DaemonNotRunning(f"the scheduler daemon is not running: start it to {what}")
+
+
+@click.command(
+    epilog="Exit status: 0 every run succeeded (or, with --detach / --dry-run, the backfill was "
+    "stored / listed); 1 a run failed or the backfill was cancelled; 2 unknown job, a bad date range "
+    "or --param; 3 the daemon is not running. Ctrl-C stops following, not the backfill.",
+)
+@click.argument("job", shell_complete=complete_job)
+@click.option(
+    "--from", "start", type=DATE, required=True, metavar="YYYY-MM-DD", help="The first business date."
+)
+@click.option("--to", "end", type=DATE, required=True, metavar="YYYY-MM-DD", help="The last business date.")
+@click.option("--with-dependents", is_flag=True, help="Each date's run starts its chain for that date.")
+@click.option("--continue-on-failure", is_flag=True, help="Go on with the next date after a failure.")
+@click.option("--dry-run", is_flag=True, help="List the runs it would make; store nothing.")
+@click.option(
+    "--param", "assignments", multiple=True, metavar="NAME=VALUE", help="A run parameter (repeatable)."
+)
+@click.option(
+    "--detach", is_flag=True, help="Store the backfill and return; `backfills ID --follow` follows it."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the answer (and the final progress) as JSON.")
+@pass_cli
+def backfill(
+    cli: Cli,
+    job: str,
+    start: datetime,
+    end: datetime,
+    with_dependents: bool,
+    continue_on_failure: bool,
+    dry_run: bool,
+    assignments: tuple[str, ...],
+    detach: bool,
+    as_json: bool,
+) -> int:
+    """Re-run JOB for every past date from --from to --to its schedule fires on (the sessions of
+    its exchange calendar), oldest first, one after the other, each a run with trigger ``backfill``
+    and one shared backfill id; queued behind a run already going, never skipped. It stops at the
+    first failure unless --continue-on-failure. The daemon runs it: a restart resumes it. Follows
+    its progress (a bar with the ETA) until it ends."""
+    from fund_scheduler.jobs.params import parse_assignments, validate_params
+
+    spec = cli.registry().get(job)
+    given = parse_assignments(assignments)
+    validate_params(spec.params, given, spec.id)
+    _need_daemon(cli, f"backfill {job}")
+    answer = cli.ask_daemon(
+        {
+            "cmd": "backfill",
+            "job": spec.id,
+            "from": start.date().isoformat(),
+            "to": end.date().isoformat(),
+            "params": given,
+            "with_dependents": with_dependents,
+            "continue_on_failure": continue_on_failure,
+            "dry_run": dry_run,
+        },
+        timeout=60,
+    )
+    dates = answer["run_dates"]
+    if dry_run:
+        if as_json:
+            print_json(answer)
+            return 0
+        print(f"backfill of {spec.id} would make {len(dates)} run(s) (dry run, nothing stored):")
+        for day in dates:
+            print(f"  {day}")
+        return 0
+    backfill_id = answer["backfill_id"]
+    if not as_json:
+        print(f"backfill {backfill_id}: {len(dates)} run(s) of {spec.id} from {dates[0]} to {dates[-1]}")
+    if detach:
+        if as_json:
+            print_json(answer)
+        return 0
+    return _follow(cli, backfill_id, as_json)
+
+
+def _follow(cli: Cli, backfill_id: str, as_json: bool) -> int:
+    """Show the backfill's progress until it ends; 0 when it is done."""
+    shown: set[Any] = set()
+    bar = None
+    try:
+        while True:
+            progress = cli.ask_daemon({"cmd": "backfill-progress", "id": backfill_id})
+            settled = progress["settled"]
+            if not as_json:
+                if sys.stdout.isatty():
+                    if bar is None:
+                        bar = click.progressbar(length=progress["total"], label=backfill_id, show_eta=True)
+                        bar.__enter__()
+                    bar.update(settled - bar.pos)
+                else:
+                    for run in progress["runs"]:
+                        key = (run["run_date"], run["state"])
+                        if run["state"] in ("done", "failed", "cancelled") and key not in shown:
+                            shown.add(key)
+                            print(_run_line(run))
+            if progress["state"] in FINISHED:
+                break
+            time.sleep(FOLLOW_SECONDS)
+    except KeyboardInterrupt:
+        print(f"\nbackfill {backfill_id} goes on in the daemon; `backfills {backfill_id} --cancel` stops it")
+        return 130
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    if as_json:
+        print_json(progress)
+    else:
+        print(_summary(progress))
+    return 0 if progress["state"] == "done" else 1
+
+
+def _run_line(run: dict[str, Any]) -> str:
+    execution = f" (execution {run['execution_id']})" if run["execution_id"] else ""
+    note = f": {run['note']}" if run.get("note") else ""
+    return f"  {run['run_date']} {run['state']}{execution}{note}"
+
+
+def _summary(progress: dict[str, Any]) -> str:
+    counts = progress["counts"]
+    words = f"{counts['done']} done, {counts['failed']} failed, {counts['cancelled']} cancelled"
+    error = f": {progress['error']}" if progress.get("error") else ""
+    by = f" by {progress['cancelled_by']}" if progress.get("cancelled_by") else ""
+    return f"backfill {progress['id']} {progress['state']}{by} ({words} of {progress['total']}){error}"
+
+
+@click.command(
+    epilog="Exit status: 0; 1 a cancel refused (unknown or finished); 3 the daemon is not running."
+)
+@click.argument("backfill_id", required=False)
+@click.option("--job", help="Only the backfills of this job.")
+@click.option("--follow", is_flag=True, help="Follow BACKFILL_ID's progress until it ends.")
+@click.option(
+    "--cancel", is_flag=True, help="Cancel BACKFILL_ID as a whole: its dates not started, its runs going."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_cli
+def backfills(
+    cli: Cli, backfill_id: str | None, job: str | None, follow: bool, cancel: bool, as_json: bool
+) -> int:
+    """The newest backfills (state, progress, who asked), or one with its dates; --follow and
+    --cancel act on one."""
+    _need_daemon(cli, "see the backfills")
+    if backfill_id is None:
+        if follow or cancel:
+            raise click.UsageError("--follow and --cancel need a BACKFILL_ID")
+        rows = cli.ask_daemon({"cmd": "backfills", "job": job})["backfills"]
+        if as_json:
+            print_json(rows)
+            return 0
+        table = [
+            [
+                r["id"],
+                r["job_id"],
+                f"{r['from_date']}..{r['to_date']}",
+                r["state"],
+                f"{r.get('settled', 0)}/{r['total']}",
+                r.get("requested_by") or "-",
+                fmt_time(r["created_at"]),
+            ]
+            for r in rows
+        ]
+        print(format_table(["BACKFILL", "JOB", "DATES", "STATE", "DONE", "BY", "CREATED"], table))
+        return 0
+    if cancel:
+        answer = cli.ask_daemon({"cmd": "cancel-backfill", "id": backfill_id})
+        if as_json:
+            print_json(answer)
+        else:
+            print(
+                f"backfill {backfill_id} cancelled: {answer['cancelled_dates']} date(s) not started, "
+                f"{len(answer['cancelled_executions'])} run(s) ended"
+            )
+        return 0
+    if follow:
+        return _follow(cli, backfill_id, as_json)
+    progress = cli.ask_daemon({"cmd": "backfill-progress", "id": backfill_id})
+    if as_json:
+        print_json(progress)
+        return 0
+    print(_summary(progress))
+    for run in progress["runs"]:
+        print(_run_line(run))
+    return 0
+
+
+COMMANDS = [backfill, backfills]
