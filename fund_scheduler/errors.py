@@ -34,3 +34,9 @@ class JobBusy(SchedulerError):
     """A run asked for while as many runs of the job as ``max_instances`` allows are going."""
 
     exit_code = 1
+
+
+class UnknownExecution(SchedulerError):
+    """An execution id the history does not hold."""
+
+    exit_code = 1

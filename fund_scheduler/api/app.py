@@ -52,11 +52,11 @@ from fund_common.runstatus import vocabulary
 from fund_scheduler.api.health import health_report
 from fund_scheduler.api.metrics import DaemonCollector, RunMetrics
 from fund_scheduler.api.tokens import TokenBook
-from fund_scheduler.errors import SchedulerError, UnknownJobError
+from fund_scheduler.errors import ConfigError, SchedulerError, UnknownExecution, UnknownJobError
 from fund_scheduler.jobs.panels import error_line
 from fund_scheduler.jobs.params import ParamError
 from fund_scheduler.settings import LOCAL_HOST_NAMES
-from fund_scheduler.store.audit import Actor
+from fund_scheduler.store.audit import ACTIONS, Actor
 from fund_scheduler.store.history import STATUSES
 from fund_scheduler.version import version
 
@@ -67,6 +67,7 @@ logger = logging.getLogger("scheduler.http")
 WEB_DIR = Path(__file__).resolve().parent / "web"
 EXECUTIONS_LIMIT_DEFAULT = 20
 EXECUTIONS_LIMIT_MAX = 500
+AUDIT_LIMIT_MAX = 500
 LOG_LIMIT = 256 * 1024  # bytes of a run's log per answer unless ``limit`` says otherwise
 LOG_LIMIT_MAX = 4 * 1024 * 1024
 #: The byte-range arguments of ``GET /api/executions/<id>/log``: name, least, most (None: any).
@@ -288,6 +289,44 @@ def create_app(
 
         return job_action(job_id, act)
 
+    @app.post("/api/jobs")
+    def add_job():
+        actor = authorised()
+        if isinstance(actor, Response):
+            return actor
+        try:
+            body = json_body()
+            job_id = body.pop("id", None)
+            if not isinstance(job_id, str) or not job_id:
+                raise ParamError('the body needs "id", the new job\'s id')
+            answer = ops.add_job(job_id, body, actor)
+        except ConfigError as exc:
+            return error(400, str(exc))
+        except ParamError as exc:
+            return error(400, str(exc))
+        except SchedulerError as exc:
+            return error(409, str(exc))
+        response = jsonify(answer)
+        response.status_code = 201
+        response.headers["Location"] = f"/api/jobs/{job_id}"
+        return response
+
+    @app.patch("/api/jobs/<job_id>")
+    def set_job(job_id: str):
+        def act(actor: Actor) -> Response:
+            body = json_body()
+            reset = body.pop("reset", False) is True
+            try:
+                return jsonify(ops.set_job(job_id, body, actor, reset=reset))
+            except ConfigError as exc:
+                raise ParamError(str(exc)) from None
+
+        return job_action(job_id, act)
+
+    @app.delete("/api/jobs/<job_id>")
+    def remove_job(job_id: str):
+        return job_action(job_id, lambda actor: jsonify(ops.remove_job(job_id, actor)))
+
     @app.post("/api/jobs/<job_id>/backfill")
     def backfill(job_id: str):
         def act(actor: Actor) -> Response:
@@ -316,6 +355,25 @@ def create_app(
 
         return job_action(job_id, act)
 
+    @app.get("/api/audit")
+    def audit_log():
+        """Who did what, newest first: ``?limit=`` (1–500, default 50), ``job=``, ``action=``, ``by=``."""
+        args = request.args
+        raw_limit = args.get("limit", "").strip()
+        limit = int(raw_limit) if raw_limit.isdigit() else (50 if not raw_limit else 0)
+        if not 1 <= limit <= AUDIT_LIMIT_MAX:
+            return error(400, f"limit={raw_limit!r} must be a whole number from 1 to {AUDIT_LIMIT_MAX}")
+        action = args.get("action", "").strip() or None
+        if action is not None and action not in ACTIONS:
+            return error(400, f"action={action!r} is not one of {', '.join(ACTIONS)}")
+        rows = ops.audit_rows(
+            limit=limit,
+            actor=args.get("by", "").strip() or None,
+            action=action,
+            target=args.get("job", "").strip() or None,
+        )
+        return jsonify({"audit": rows, "limit": limit})
+
     @app.get("/api/backfills")
     def backfills():
         job_id = request.args.get("job", "").strip() or None
@@ -325,6 +383,18 @@ def create_app(
     def backfill_progress(backfill_id: str):
         found = ops.backfill_progress(backfill_id)
         return jsonify(found) if found else error(404, f"no backfill {backfill_id!r}")
+
+    @app.post("/api/executions/<int:execution_id>/cancel")
+    def cancel_execution(execution_id: int):
+        actor = authorised()
+        if isinstance(actor, Response):
+            return actor
+        try:
+            return jsonify(ops.cancel(execution_id, actor=actor))
+        except UnknownExecution as exc:
+            return error(404, str(exc))
+        except SchedulerError as exc:
+            return error(409, str(exc))
 
     @app.post("/api/backfills/<backfill_id>/cancel")
     def cancel_backfill(backfill_id: str):

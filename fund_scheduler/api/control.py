@@ -91,6 +91,19 @@ class ControlHandler:
         if cmd in ("pause", "resume"):
             answer = ops.pause(job_id, actor=actor) if cmd == "pause" else ops.resume(job_id, actor=actor)
             return {"ok": True, **answer}
+        if cmd in ("job-add", "job-set", "job-remove"):
+            fields = request.get("fields") or {}
+            if not isinstance(fields, dict):
+                raise ParamError("fields must be an object of jobs.toml names and values")
+            if cmd == "job-add":
+                return {"ok": True, **ops.add_job(job_id, fields, actor)}
+            if cmd == "job-set":
+                return {"ok": True, **ops.set_job(job_id, fields, actor, reset=bool(request.get("reset")))}
+            return {"ok": True, **ops.remove_job(job_id, actor)}
+        if cmd == "cancel":
+            if not isinstance(request.get("execution_id"), int):
+                raise ParamError("cancel needs an execution id in 'execution_id'")
+            return {"ok": True, **ops.cancel(request["execution_id"], actor=actor)}
         if cmd == "backfill":
             start, end = _date_field(request, "from"), _date_field(request, "to")
             if start is None or end is None:

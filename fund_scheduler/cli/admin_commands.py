@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -15,17 +16,36 @@ __all__ = ["COMMANDS"]
 pass_cli = click.make_pass_decorator(Cli)
 
 
+def _with_runtime_changes(cli: Cli, registry: Any) -> Any:
+    """``registry`` with the runtime job changes of the existing database on top (as is when
+    there is none, or it cannot be read: said on stderr)."""
+    from fund_scheduler.jobs.registry import apply_changes
+    from fund_scheduler.store import job_changes
+
+    engine = cli.existing_engine()
+    if engine is None:
+        return registry
+    try:
+        return apply_changes(registry, job_changes.read_all(engine), cli.settings.timezone)
+    except Exception as exc:  # noqa: BLE001 - the file's configuration is still worth showing
+        print(f"warning: runtime job changes not read: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return registry
+    finally:
+        engine.dispose()
+
+
 @click.command(name="check-config", epilog="Exit status: 0 valid; 2 with one line per problem.")
 @pass_cli
 def check_config(cli: Cli) -> int:
-    """Load the settings, every job spec and every jobs.toml override, print them (secrets masked)
-    and run nothing; never touches the database. A job's calendar must be one exchange_calendars
-    knows or the operator calendar file declares."""
+    """Load the settings, every job spec, every jobs.toml override and the runtime job changes of
+    an existing database (read only), print them with where each value comes from (secrets
+    masked) and run nothing. A job's calendar must be one exchange_calendars knows or the operator
+    calendar file declares."""
     from fund_scheduler.cli.calendar_book import calendar_config_problems
     from fund_scheduler.jobs.triggers import describe
 
     settings = cli.settings
-    registry = cli.registry(strict=False)
+    registry = _with_runtime_changes(cli, cli.registry(strict=False))
     print("settings:")
     for key, value in settings.describe().items():
         print(f"  {key} = {value}")
@@ -42,6 +62,7 @@ def check_config(cli: Cli) -> int:
         print(
             f"  {spec.id}: {when}; {state}; timeout {spec.timeout or 'none'}; runs {spec.target}"
             + (f"; overridden: {', '.join(spec.overridden)}" if spec.overridden else "")
+            + (f"; runtime change by {spec.changed_by}: {', '.join(spec.changed)}" if spec.changed else "")
         )
     calendar_problems = calendar_config_problems(cli, registry) + _token_problems(settings)
     if registry.problems or registry.broken or calendar_problems:

@@ -26,6 +26,7 @@ from fund_scheduler.cli import (
     backfill_commands,
     calendar_commands,
     daemon_commands,
+    job_change_commands,
     job_commands,
     log_commands,
     report_commands,
@@ -74,6 +75,7 @@ def cli(ctx: click.Context) -> None:
 for module in (
     daemon_commands,
     job_commands,
+    job_change_commands,
     backfill_commands,
     report_commands,
     log_commands,

@@ -1,5 +1,6 @@
-"""Backfills: ``backfill JOB --from D1 --to D2`` (one run per date the job's schedule fires on,
-in date order, through the running daemon) and ``backfills [ID]`` (list, follow, cancel)."""
+"""Operating runs through the daemon: ``backfill JOB --from D1 --to D2`` (one run per date the
+job's schedule fires on, in date order), ``backfills [ID]`` (list, follow, cancel) and
+``cancel EXECUTION_ID|BACKFILL_ID``."""
 
 from __future__ import annotations
 
@@ -190,7 +191,7 @@ def backfills(
             ]
             for r in rows
         ]
-        print(format_table(["BACKFILL", "JOB", "DATES", "STATE", "DONE", "BY", "CREATED"], table))
+        print(format_table(table, ["BACKFILL", "JOB", "DATES", "STATE", "DONE", "BY", "CREATED (UTC)"]))
         return 0
     if cancel:
         answer = cli.ask_daemon({"cmd": "cancel-backfill", "id": backfill_id})
@@ -214,4 +215,45 @@ def backfills(
     return 0
 
 
-COMMANDS = [backfill, backfills]
+@click.command(
+    epilog="Exit status: 0 cancelled; 1 unknown, already finished or not cancellable here; "
+    "3 the daemon is not running."
+)
+@click.argument("target", metavar="EXECUTION_ID|BACKFILL_ID")
+@click.option("--wait", is_flag=True, help="Wait until the cancelled run's row is final; print it.")
+@pass_cli
+def cancel(cli: Cli, target: str, wait: bool) -> int:
+    """Cancel a run going (SIGTERM to its process group, SIGKILL after a grace; its row becomes
+    `cancelled` with who asked), the pending retry of a finished one, or a whole backfill (its
+    id, `bf-...`: its dates not started and its run going)."""
+    _need_daemon(cli, f"cancel {target}")
+    if target.startswith("bf-"):
+        answer = cli.ask_daemon({"cmd": "cancel-backfill", "id": target})
+        print(
+            f"backfill {target} cancelled: {answer['cancelled_dates']} date(s) not started, "
+            f"{len(answer['cancelled_executions'])} run(s) ended"
+        )
+        return 0
+    if not target.isdigit():
+        raise click.BadParameter(f"{target!r} is neither an execution id nor a backfill id (bf-...)")
+    answer = cli.ask_daemon({"cmd": "cancel", "execution_id": int(target)})
+    if answer["cancelled"] == "retry":
+        print(f"execution {target} of {answer['job']}: its pending retry cancelled")
+        return 0
+    print(f"execution {target} of {answer['job']}: cancelling (process group signalled)")
+    if wait:
+        from fund_scheduler.store import history
+
+        engine = cli.existing_engine()
+        deadline = time.monotonic() + 60
+        row = history.get(engine, int(target)) if engine is not None else None
+        while row is not None and row["status"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+            row = history.get(engine, int(target)) if engine is not None else None
+        if row is not None:
+            by = f" by {row['cancelled_by']}" if row.get("cancelled_by") else ""
+            print(f"execution {target}: {row['status']}{by}")
+    return 0
+
+
+COMMANDS = [backfill, backfills, cancel]

@@ -1,4 +1,5 @@
-"""What ran: ``history`` and ``dashboard``. Both only read: they never create the database."""
+"""What ran and who did what: ``history``, ``dashboard`` and ``audit``. They only read: they never
+create the database."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.job_commands import complete_job
 from fund_scheduler.cli.output import fmt_time, format_table, print_json
 from fund_scheduler.errors import UnknownJobError
+from fund_scheduler.store.audit import ACTIONS
 from fund_scheduler.store.history import STATUSES
 
 __all__ = ["COMMANDS"]
@@ -159,4 +161,67 @@ def dashboard(cli: Cli, as_json: bool) -> int:
     return 0
 
 
-COMMANDS = [history, dashboard]
+@click.command(epilog="Exit status: 0; 2 a bad option.")
+@click.option("--job", help="Only actions on this job (or execution / backfill id).")
+@click.option("--action", type=click.Choice(ACTIONS), help="Only this action.")
+@click.option("--by", "actor", metavar="WHO", help="Only this actor: token:<name> or unix:<user>.")
+@click.option(
+    "--since", type=click.DateTime(formats=["%Y-%m-%d"]), metavar="YYYY-MM-DD", help="From this day (UTC)."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most this many rows."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON (with before and after).")
+@pass_cli
+def audit(
+    cli: Cli,
+    job: str | None,
+    action: str | None,
+    actor: str | None,
+    since: datetime | None,
+    limit: int,
+    as_json: bool,
+) -> int:
+    """Who did what, newest first: when, who (an API token's name, the Unix user of a socket
+    peer), through what and from where, the action (run, backfill, cancel, pause, resume, job
+    changes, reload), its target, the outcome (ok, or why it was refused) and what it changed.
+    Read from the database: no daemon needed."""
+    from fund_scheduler.store import audit as trail
+
+    def query(engine: Any) -> list[dict[str, Any]]:
+        if not trail.exists(engine):
+            return []
+        start = since.replace(tzinfo=UTC) if since else None
+        return trail.recent(engine, limit=limit, actor=actor, action=action, target=job, since=start)
+
+    rows = cli.read_history(query, [])
+    if as_json:
+        print_json(rows)
+        return 0
+    table = [
+        [
+            fmt_time(r["at"]),
+            r["actor"],
+            f"{r['via']} {r['origin'] or ''}".strip(),
+            r["action"],
+            r["target"] or "-",
+            (r["outcome"] or "")[:60],
+            _change(r["before"], r["after"])[:70],
+        ]
+        for r in rows
+    ]
+    print(format_table(table, ["AT (UTC)", "WHO", "VIA", "ACTION", "TARGET", "OUTCOME", "CHANGE"]))
+    return 0
+
+
+def _change(before: Any, after: Any) -> str:
+    """``paused: false → true``-style words for the keys that differ (or the after state)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in after if before.get(k) != after.get(k)]
+        return ", ".join(f"{k}: {before.get(k)} → {after[k]}" for k in keys)
+    if isinstance(after, dict):
+        return ", ".join(f"{k}={v}" for k, v in after.items())
+    return ""
+
+
+COMMANDS = [history, dashboard, audit]

@@ -49,10 +49,10 @@ from fund_scheduler.daemon.parts import DaemonParts
 from fund_scheduler.daemon.reconcile import reconcile
 from fund_scheduler.daemon.retries import RetryPlanner
 from fund_scheduler.errors import ConfigError, JobBusy, SchedulerError
-from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.registry import Registry, apply_changes
 from fund_scheduler.run.executor import result_of
 from fund_scheduler.run.process import reap_orphans
-from fund_scheduler.store import history, jobstore
+from fund_scheduler.store import history, job_changes, jobstore
 from fund_scheduler.store.engine import describe_error, is_database_error, missing_tables
 
 __all__ = ["EXIT_LOOP_DIED", "Daemon"]
@@ -83,6 +83,8 @@ class Daemon:
     ):
         self.settings = parts.settings
         self.registry = parts.registry
+        #: Code and jobs.toml, without the runtime changes the database holds (layered on top).
+        self.base_registry = parts.registry
         self.engine = parts.engine
         self.spool = parts.spool
         self.flusher = parts.flusher
@@ -143,6 +145,7 @@ class Daemon:
                     f"the database has no table {', '.join(missing)}: run `db upgrade` "
                     "(SCHEDULER_MIGRATIONS=none turns the migrations at start off)"
                 )
+        self._use_registry(self._layered(self.base_registry))
         self.calendars.prepare(self.registry)
         left, kept = reap_orphans(self.engine, on_finished=self.runner.notify_finished)
         if left:
@@ -245,6 +248,7 @@ class Daemon:
             return
         logger.warning("became active: this daemon holds the leader lock")
         try:
+            self._use_registry(self._layered(self.base_registry))  # the changes made meanwhile
             self._activate()
         except Exception as exc:
             if not is_database_error(exc):
@@ -273,6 +277,9 @@ class Daemon:
         except Exception:
             logger.exception("reload failed; keeping the current jobs")
             return False
+        if not registry.problems:
+            self.base_registry = registry
+            registry = self._layered(registry)
         if registry.problems:
             for problem in registry.problems:
                 logger.error("reload refused: %s", problem)
@@ -296,6 +303,47 @@ class Daemon:
         logger.info("reloaded job specs: %s", report.summary())
         self.calendars.replan()
         return True
+
+    def _layered(self, base: Registry) -> Registry:
+        """``base`` with the runtime job changes on top (the database's ``job_changes``); ``base``
+        alone while the database is away (logged)."""
+        try:
+            changes = job_changes.read_all(self.engine)
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            logger.error("runtime job changes not read: database unavailable (%s)", describe_error(exc))
+            return base
+        return apply_changes(base, changes, self.settings.timezone)
+
+    def change_job(
+        self, job_id: str, fields: Mapping[str, Any] | None, *, removed: bool, by: str | None
+    ) -> Registry:
+        """Store a runtime change of ``job_id`` (its whole ``fields``, or ``removed``; None
+        fields and not removed: drop the change) after checking the registry it leads to, then
+        apply it as a reload does; the new registry. Raises ConfigError naming every problem
+        the change brings (nothing stored, the running jobs unchanged)."""
+        changes = job_changes.read_all(self.engine)
+        if fields is None and not removed:
+            changes.pop(job_id, None)
+        else:
+            changes[job_id] = {"fields": dict(fields or {}), "removed": removed, "changed_by": by}
+        candidate = apply_changes(self.base_registry, changes, self.settings.timezone)
+        new = [p for p in candidate.problems if p not in self.base_registry.problems]
+        if new:
+            raise ConfigError("; ".join(new))
+        if fields is None and not removed:
+            job_changes.drop(self.engine, job_id)
+        else:
+            job_changes.put(self.engine, job_id, dict(fields or {}), removed=removed, by=by, now=self.clock())
+        self.calendars.prepare(candidate)
+        if self.role == "active":
+            report = reconcile(self.scheduler, self.jobstore, candidate, self.settings.misfire_grace_time)
+            logger.info("job=%s changed at runtime by %s: %s", job_id, by, report.summary())
+        self._use_registry(candidate)
+        if self.role == "active":
+            self.calendars.replan()
+        return candidate
 
     def _use_registry(self, registry: Registry) -> None:
         self.registry = registry

@@ -23,21 +23,26 @@ from typing import Any
 
 from sqlalchemy import text
 
+from fund_common.runstatus import RunStatus
 from fund_scheduler import logsetup
 from fund_scheduler.daemon.checks import check_rows
 from fund_scheduler.daemon.daemon import Daemon
 from fund_scheduler.daemon.dependents import chain_view
 from fund_scheduler.daemon.reconcile import job_store_problems
-from fund_scheduler.errors import SchedulerError
+from fund_scheduler.errors import SchedulerError, UnknownExecution
 from fund_scheduler.jobs.panels import error_line, run_panels
 from fund_scheduler.jobs.params import check_run_date, validate_params
 from fund_scheduler.jobs.rows import job_rows
+from fund_scheduler.jobs.triggers import CRON_FIELDS
 from fund_scheduler.run.executor import result_of
 from fund_scheduler.store import audit, history
 from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.engine import is_database_error
 
-__all__ = ["DB_CHECK_TIMEOUT", "PANEL_CACHE_SECONDS", "Operations"]
+__all__ = ["DB_CHECK_TIMEOUT", "PANEL_CACHE_SECONDS", "SCHEDULE_KEYS", "Operations"]
+
+#: The fields that say when a job runs: a change of one replaces the others.
+SCHEDULE_KEYS = frozenset({"cron", "interval", "at", *CRON_FIELDS})
 
 logger = logging.getLogger("scheduler.operations")
 
@@ -187,6 +192,17 @@ class Operations:
                 actor.name,
             )
 
+    def audit_rows(
+        self,
+        *,
+        limit: int = 50,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The newest audit rows (of one actor, action, target)."""
+        return audit.recent(self._daemon.engine, limit=limit, actor=actor, action=action, target=target)
+
     # -- commands ------------------------------------------------------------------------------
     def run(
         self,
@@ -308,6 +324,104 @@ class Operations:
         self.audit(actor, "cancel", backfill_id, before={"state": "running"}, after=after)
         return answer
 
+    def cancel(self, execution_id: int, actor: Actor | None = None) -> dict[str, Any]:
+        """Cancel execution ``execution_id``: a run going here has its process group ended (its
+        row becomes ``cancelled`` with who); a finished one's pending retry is cancelled.
+        ``{"execution_id", "job", "cancelled"}`` (``run`` or ``retry``). Raises UnknownExecution,
+        or SchedulerError (finished without a pending retry; running on another daemon; in-thread)."""
+        from fund_scheduler.store import requests
+
+        daemon = self._daemon
+        by = actor.name if actor else "the daemon"
+        row = history.get(daemon.engine, execution_id)
+        if row is None:
+            raise UnknownExecution(f"no execution {execution_id}")
+        job_id = row["job_id"]
+        before = {"execution_id": execution_id, "status": row["status"]}
+        try:
+            if row["status"] == RunStatus.RUNNING:
+                if not daemon.cancel_execution(execution_id, by):
+                    raise SchedulerError(_not_here(row, daemon.registry.specs.get(job_id)))
+                what = "run"
+            else:
+                first = row.get("first_execution_id") or execution_id
+                pending = requests.pending_retries(daemon.engine, first_execution_id=first)
+                note = f"retry cancelled by {by}"
+                if not [
+                    r
+                    for r in pending
+                    if requests.cancel_request(daemon.engine, r["id"], daemon.clock(), note)
+                ]:
+                    raise SchedulerError(f"execution {execution_id} already finished ({row['status']})")
+                what = "retry"
+        except SchedulerError as exc:
+            self.audit(actor, "cancel", job_id, before=before, outcome=str(exc))
+            raise
+        self.audit(actor, "cancel", job_id, before=before, after={**before, "cancelled": what})
+        return {"execution_id": execution_id, "job": job_id, "cancelled": what}
+
+    def add_job(self, job_id: str, fields: Mapping[str, Any], actor: Actor | None = None) -> dict[str, Any]:
+        """Create command job ``job_id`` at runtime from ``fields`` (the names of ``jobs.toml``:
+        ``command`` and one of ``cron``/``interval``/``at`` at least). Raises SchedulerError
+        (the id exists) or ConfigError (the change is refused whole, naming why)."""
+        if job_id in self._daemon.registry.specs:
+            error = SchedulerError(f"job {job_id!r} exists; change it with `job set`")
+            self.audit(actor, "job_add", job_id, after=dict(fields), outcome=str(error))
+            raise error
+        return self._change(job_id, "job_add", dict(fields), actor)
+
+    def set_job(
+        self, job_id: str, fields: Mapping[str, Any], actor: Actor | None = None, *, reset: bool = False
+    ) -> dict[str, Any]:
+        """Change ``job_id``'s fields at runtime (on top of code and ``jobs.toml``; a field set to
+        None drops its change; a new schedule replaces the changed one); ``reset`` drops every
+        change of the job. Raises UnknownJobError or ConfigError (refused whole)."""
+        if reset:  # a removed job comes back
+            if job_id not in self._changes():
+                self._daemon.registry.get(job_id)
+                raise SchedulerError(f"job {job_id!r} has no runtime change to reset")
+            return self._change(job_id, "job_set", None, actor)
+        self._daemon.registry.get(job_id)
+        current = dict(self._changes().get(job_id, {}).get("fields", {}))
+        if any(key in fields for key in SCHEDULE_KEYS):
+            current = {k: v for k, v in current.items() if k not in SCHEDULE_KEYS}
+        current.update(fields)
+        merged = {k: v for k, v in current.items() if v is not None}
+        return self._change(job_id, "job_set", merged or None, actor)
+
+    def remove_job(self, job_id: str, actor: Actor | None = None) -> dict[str, Any]:
+        """Delete ``job_id`` at runtime: a job created at runtime is forgotten, one of the code or
+        ``jobs.toml`` is removed by a stored change (``job set JOB --reset`` brings it back)."""
+        self._daemon.registry.get(job_id)
+        created_here = job_id not in self._daemon.base_registry.specs
+        return self._change(job_id, "job_remove", None, actor, removed=not created_here)
+
+    def _changes(self) -> dict[str, dict[str, Any]]:
+        from fund_scheduler.store import job_changes
+
+        return job_changes.read_all(self._daemon.engine)
+
+    def _change(
+        self,
+        job_id: str,
+        action: str,
+        fields: dict[str, Any] | None,
+        actor: Actor | None,
+        *,
+        removed: bool = False,
+    ) -> dict[str, Any]:
+        daemon = self._daemon
+        before = self._changes().get(job_id)
+        before_state = {"fields": before["fields"], "removed": before["removed"]} if before else None
+        after = {"fields": fields, "removed": removed}
+        try:
+            registry = daemon.change_job(job_id, fields, removed=removed, by=actor.name if actor else None)
+        except SchedulerError as exc:
+            self.audit(actor, action, job_id, before=before_state, after=after, outcome=str(exc))
+            raise
+        self.audit(actor, action, job_id, before=before_state, after=after)
+        return {"job": job_id, "removed": job_id not in registry.specs, "fields": fields or {}}
+
     def chain(self) -> list[dict[str, Any]]:
         """Each step of the dependency chains in order, with today's deadline and where today's
         run stands (:func:`fund_scheduler.daemon.chain.chain_steps`)."""
@@ -423,3 +537,13 @@ class Operations:
             self._daemon.engine, settings.job_log_dir, execution_id, settings.history_retention_days
         )
         return logview.log_answer(run_log, offset=offset, limit=limit, tail=tail)
+
+
+def _not_here(row: dict[str, Any], spec: Any) -> str:
+    """Why a ``running`` row cannot be cancelled by this daemon."""
+    if spec is not None and spec.executor == "thread":
+        return f"execution {row['id']} of {row['job_id']} runs in the daemon's thread and cannot be cancelled"
+    return (
+        f"execution {row['id']} is not a run of this daemon (host {row.get('host')}, pid {row.get('pid')}); "
+        "cancel it where it runs"
+    )

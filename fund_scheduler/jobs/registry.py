@@ -17,7 +17,7 @@ import importlib
 import os
 import pkgutil
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +26,7 @@ from fund_scheduler.errors import ConfigError, UnknownJobError
 from fund_scheduler.jobs.overrides import apply_override, read_overrides, resolve_command
 from fund_scheduler.jobs.spec import JOB_ID_PATTERN, JobSpec
 
-__all__ = ["Check", "Panel", "Registry", "discover", "find_cycle", "load_registry"]
+__all__ = ["Check", "Panel", "Registry", "apply_changes", "discover", "find_cycle", "load_registry"]
 
 Check = Callable[[Mapping[str, str]], list[str]]
 Panel = Callable[[Any, Mapping[str, str]], dict[str, Any]]
@@ -155,6 +155,48 @@ def find_cycle(after: Mapping[str, Iterable[str]]) -> list[str] | None:
     return None
 
 
+def _chain_problems(specs: Mapping[str, JobSpec]) -> list[str]:
+    """An ``after`` naming an unknown job; a circle of ``after``."""
+    problems = []
+    for job_id, spec in specs.items():
+        missing = [a for a in spec.after if a not in specs]
+        if missing:
+            problems.append(f"job {job_id!r}: runs after unknown job(s) {', '.join(missing)}")
+    cycle = find_cycle({job_id: spec.after for job_id, spec in specs.items()})
+    if cycle:
+        problems.append(f"jobs run after each other in a circle: {' -> '.join(cycle)}")
+    return problems
+
+
+def apply_changes(
+    registry: Registry, changes: Mapping[str, Mapping[str, Any]], default_tz: ZoneInfo
+) -> Registry:
+    """``registry`` with the runtime changes on top (the database's ``job_changes``: per job id
+    ``fields`` with the names of ``jobs.toml``, ``removed``, ``changed_by``): a removed job is
+    gone, the fields apply as a ``jobs.toml`` table would (a new id: a command job). Each bad
+    change is a problem naming the job; the registry's own problems are kept."""
+    specs = dict(registry.specs)
+    problems = list(registry.problems)
+    for job_id, change in sorted(changes.items()):
+        if change.get("removed"):
+            specs.pop(job_id, None)
+            continue
+        base = specs.get(job_id)
+        fields = dict(change.get("fields") or {})
+        try:
+            spec = apply_override(base, job_id, fields, default_tz)
+        except (ValueError, ConfigError) as exc:
+            problems.append(f"runtime change of job {job_id!r}: {exc}")
+            continue
+        specs[job_id] = replace(
+            spec,
+            overridden=base.overridden if base is not None else (),
+            changed=tuple(sorted(fields)),
+            changed_by=change.get("changed_by"),
+        )
+    return replace(registry, specs=dict(sorted(specs.items())), problems=problems + _chain_problems(specs))
+
+
 def load_registry(
     packages: Iterable[str],
     overrides_path: Path,
@@ -176,12 +218,7 @@ def load_registry(
             problems.append(f"{overrides_path.name} [jobs.{job_id}]: {exc}")
     for job_id, spec in list(specs.items()):
         specs[job_id] = resolve_command(spec, environ)
-        missing = [a for a in spec.after if a not in specs]
-        if missing:
-            problems.append(f"job {job_id!r}: runs after unknown job(s) {', '.join(missing)}")
-    cycle = find_cycle({job_id: spec.after for job_id, spec in specs.items()})
-    if cycle:
-        problems.append(f"jobs run after each other in a circle: {' -> '.join(cycle)}")
+    problems.extend(_chain_problems(specs))
     for check in checks:
         try:
             problems.extend(check(environ))

@@ -58,6 +58,12 @@ def job_rows(
             "on_late": spec.on_late,
             "dependents": sorted(s.id for s in registry.specs.values() if spec.id in s.after),
             "done_at": _done_at(spec, done.get(spec.id), default_tz),
+            "retries": spec.retries,
+            "params": [
+                {"name": p.name, "type": p.type, "default": p.default, "help": p.help, "required": p.required}
+                for p in spec.params
+            ],
+            "sources": _sources(spec),
         }
     for job in stored:
         row = rows.setdefault(
@@ -89,6 +95,14 @@ def _done_at(spec: JobSpec, done: Mapping[str, Any] | None, default_tz: ZoneInfo
         return None
     at = spec.at if spec.at.tzinfo is not None else spec.at.replace(tzinfo=spec.zone(default_tz))
     return done["at"] if done["at"] == at else None
+
+
+def _sources(spec: JobSpec) -> dict[str, str]:
+    """Where each field that is not the code's comes from: ``jobs.toml`` or ``database (by WHO)``
+    (a runtime change; it wins over jobs.toml)."""
+    sources = dict.fromkeys(spec.overridden, "jobs.toml")
+    sources.update(dict.fromkeys(spec.changed, f"database (by {spec.changed_by or 'the daemon'})"))
+    return dict(sorted(sources.items()))
 
 
 def state_word(row: Mapping[str, Any]) -> str:

@@ -116,6 +116,9 @@ class JobSpec:
     workdir: str | None = None
     command_env: str | None = None
     overridden: tuple[str, ...] = field(default=(), compare=False)
+    #: The fields a runtime change (the database's ``job_changes``) sets, and who changed them.
+    changed: tuple[str, ...] = field(default=(), compare=False)
+    changed_by: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if isinstance(self.after, str | list):  # after="x" or after=["x"]: the natural spellings

@@ -280,8 +280,11 @@ class Runner:
             row = self._spool_finish(job_id, execution_id, started_at, status, code, error, tail, exc)
         result = ExecutionResult(job_id, execution_id, status, code, error, row.get("duration"))
         self.notify_finished(row)
-        log = logger.info if status == RunStatus.SUCCESS else logger.error
-        log(
+        level = {RunStatus.SUCCESS: logging.INFO, RunStatus.CANCELLED: logging.WARNING}.get(
+            RunStatus(status), logging.ERROR
+        )
+        logger.log(
+            level,
             "job=%s execution=%s %s in %.1fs%s",
             job_id,
             execution_id,

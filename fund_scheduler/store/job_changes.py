@@ -10,12 +10,30 @@ change reaches a standby on another host. Times are stored naive UTC and read ba
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, DateTime, Integer, MetaData, String, Table, Text, false
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    false,
+    insert,
+    select,
+)
 from sqlalchemy.engine import Engine
 
+from fund_common.clock import as_naive_utc
 from fund_scheduler.store.engine import has_tables
 
-__all__ = ["exists", "job_changes", "metadata"]
+__all__ = ["drop", "exists", "job_changes", "metadata", "put", "read_all"]
 
 metadata = MetaData()
 job_changes = Table(
@@ -33,3 +51,48 @@ job_changes = Table(
 def exists(engine: Engine) -> bool:
     """True when the table exists (a database the migrations brought to 0008 or later)."""
     return has_tables(engine, job_changes.name)
+
+
+def read_all(engine: Engine) -> dict[str, dict[str, Any]]:
+    """Every job's change: ``{job_id: {"fields", "removed", "changed_at", "changed_by", "version"}}``
+    (nothing when the table does not exist yet)."""
+    if not exists(engine):
+        return {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(job_changes)).mappings().all()
+    return {
+        row["job_id"]: {
+            "fields": json.loads(row["fields"]) if row["fields"] else {},
+            "removed": bool(row["removed"]),
+            "changed_at": row["changed_at"].replace(tzinfo=UTC),
+            "changed_by": row["changed_by"],
+            "version": row["version"],
+        }
+        for row in rows
+    }
+
+
+def put(
+    engine: Engine, job_id: str, fields: dict[str, Any], *, removed: bool, by: str | None, now: datetime
+) -> int:
+    """Store ``job_id``'s change (its whole ``fields``, replacing the previous one); its version."""
+    with engine.begin() as conn:
+        version = conn.execute(select(job_changes.c.version).where(job_changes.c.job_id == job_id)).scalar()
+        conn.execute(delete(job_changes).where(job_changes.c.job_id == job_id))
+        conn.execute(
+            insert(job_changes).values(
+                job_id=job_id,
+                fields=json.dumps(fields, sort_keys=True, default=str),
+                removed=removed,
+                changed_at=as_naive_utc(now),
+                changed_by=by,
+                version=(version or 0) + 1,
+            )
+        )
+    return (version or 0) + 1
+
+
+def drop(engine: Engine, job_id: str) -> bool:
+    """Forget ``job_id``'s change (code and ``jobs.toml`` alone define it again)."""
+    with engine.begin() as conn:
+        return conn.execute(delete(job_changes).where(job_changes.c.job_id == job_id)).rowcount == 1

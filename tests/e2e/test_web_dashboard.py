@@ -7,6 +7,7 @@ Screenshots (laptop and phone width) are written to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import socket
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -66,6 +68,25 @@ def _get(url: str) -> tuple[int, bytes]:
             return response.status, response.read()
     except urllib.error.HTTPError as exc:
         return exc.code, exc.read()
+
+
+@contextlib.contextmanager
+def serving(jobs: str, token: str) -> Iterator[str]:
+    """A real daemon (a home of its own) with ``jobs`` (jobs.toml text), the API token ``token``
+    and HTTP on a free port; its base URL while the block runs, stopped after."""
+    port = _free_port()
+    with SchedulerHome.create(
+        extra_env={"SCHEDULER_HTTP_PORT": str(port), "SCHEDULER_API_TOKEN": token},
+    ) as home:
+        home.write_jobs(jobs)
+        started = home.cli("start")
+        assert started.returncode == 0, started.stdout + started.stderr
+        base = f"http://127.0.0.1:{port}"
+        wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
+        try:
+            yield base
+        finally:
+            home.cli("stop", "--timeout", "5")
 
 
 @pytest.fixture(scope="module")

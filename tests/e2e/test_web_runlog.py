@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from tests.e2e.test_web_dashboard import _enter_token, _free_port, _get, _wait, browser  # noqa: F401
-from tests.support.harness import FAR_AWAY, PY, SchedulerHome, wait_for
+from tests.e2e.test_web_dashboard import _enter_token, _wait, browser, serving  # noqa: F401
+from tests.support.harness import FAR_AWAY, PY
 
 pytestmark = pytest.mark.e2e
 
@@ -27,21 +27,15 @@ except ImportError:  # pragma: no cover - the browser fixture skips first
 
 @pytest.fixture(scope="module")
 def daemon(browser):  # noqa: F811 - the imported fixture
-    port = _free_port()
-    with SchedulerHome.create(
-        extra_env={"SCHEDULER_HTTP_PORT": str(port), "SCHEDULER_API_TOKEN": TOKEN},
-    ) as home:
-        home.write_jobs(f"""
+    with serving(
+        f"""
             [jobs.slow_talker]
             cron = "{FAR_AWAY}"
             command = {json.dumps([PY, "-c", SLOW])}
-        """)
-        started = home.cli("start")
-        assert started.returncode == 0, started.stdout + started.stderr
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
+        """,
+        TOKEN,
+    ) as base:
         yield base
-        home.cli("stop", "--timeout", "5")
 
 
 def test_the_full_log_of_a_running_run_shows_its_later_lines(browser, daemon):  # noqa: F811

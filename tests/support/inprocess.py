@@ -38,6 +38,7 @@ class InProcessDaemon:
             "SCHEDULER_CALENDARS_FILE": str(TEST_CALENDARS),
             **env,
         }
+        self.environ = environ  # for a command line run against this daemon's home
         self.settings = Settings.from_env(environ)
         self.registry = load_registry(
             self.settings.jobs_packages, self.settings.jobs_config, self.settings.timezone, environ

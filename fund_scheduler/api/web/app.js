@@ -406,12 +406,16 @@
     return tr;
   }
 
-  function outputRow(id) {
+  function outputRow(id, status) {
     const tr = el("tr", { class: "output-row", "data-output-for": id });
     const td = el("td", { colspan: 8 });
     td.appendChild(el("pre", { class: "output-tail" }, "loading…"));
     // The whole log in a panel that follows a running run: runlog.js.
     td.appendChild(el("button", { type: "button", class: "full-log", "data-runlog": id }, "full log"));
+    if (status === "running") {
+      // Ends the run's process group: operate.js.
+      td.appendChild(el("button", { type: "button", class: "cancel-run", "data-cancel-execution": id }, "cancel"));
+    }
     tr.appendChild(td);
     return tr;
   }
@@ -497,7 +501,7 @@
     toggle.setAttribute("aria-expanded", "true");
     toggle.textContent = "▾";
     row.classList.add("expanded");
-    const out = outputRow(id);
+    const out = outputRow(id, row.getAttribute("data-status"));
     row.after(out);
     const cached = state.outputs.get(id);
     if (cached && cached.text !== null && cached.status === row.getAttribute("data-status")) {
@@ -799,7 +803,7 @@
     }
     renderTokenState();
     // The token for the page's other writes (backfills.js).
-    window.fundScheduler = { getToken, askForToken };
+    window.fundScheduler = { getToken, askForToken, showNotice, showError, refresh };
     refresh();
   }
 
