@@ -30,6 +30,11 @@ without editing code.
     retry_backoff = "1m"           # after 1m, 2m, 4m (±25 % jitter),
     retry_backoff_max = "30m"      # never waiting longer than this
 
+    [jobs.nightly_backup.params.target]   # a run parameter (run-job --param target=db)
+    type = "str"                   # str, int, float, bool, date
+    default = "all"
+    help = "what to back up"
+
 Every problem names the file, the job and the field; none is raised, all are returned.
 """
 
@@ -43,6 +48,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fund_scheduler.jobs.params import Param
 from fund_scheduler.jobs.spec import CALENDAR_NAME, JOB_ID_PATTERN, JobSpec, job_zone, schedule_fields
 from fund_scheduler.jobs.triggers import CRON_FIELDS, parse_at, parse_duration
 
@@ -68,6 +74,7 @@ OVERRIDE_KEYS = frozenset(
         "retries",
         "retry_backoff",
         "retry_backoff_max",
+        "params",
         *CRON_FIELDS,
     }
 )
@@ -126,6 +133,8 @@ def apply_override(
     for key in ("retry_backoff", "retry_backoff_max"):
         if key in values:
             changes[key] = _field(key, parse_duration, values[key])
+    if "params" in values:
+        changes["params"] = _params(values["params"])
     if "calendar" in values:
         changes["calendar"] = _calendar(values["calendar"])
     if "after" in values:
@@ -180,6 +189,38 @@ def _field(name: str, parse: Any, value: Any) -> Any:
         return parse(value)
     except ValueError as exc:
         raise ValueError(f"{name} {exc}") from None
+
+
+PARAM_KEYS = frozenset({"type", "default", "help", "required"})
+
+
+def _params(value: Any) -> tuple[Param, ...]:
+    """``[jobs.<id>.params.<name>]`` tables (type, default, help, required) as the job's
+    declared run parameters; ValueError naming the parameter and key."""
+    if not isinstance(value, dict):
+        raise ValueError("params must be tables [jobs.<id>.params.<name>] with type, default, help, required")
+    declared = []
+    for name, table in value.items():
+        if not isinstance(table, dict):
+            raise ValueError(f"params.{name} must be a table (type, default, help, required)")
+        unknown = sorted(set(table) - PARAM_KEYS)
+        if unknown:
+            raise ValueError(
+                f"params.{name}: unknown key(s) {', '.join(unknown)} (known: {', '.join(sorted(PARAM_KEYS))})"
+            )
+        try:
+            declared.append(
+                Param(
+                    name,
+                    str(table.get("type", "str")),
+                    table.get("default"),
+                    str(table.get("help", "")),
+                    bool(table.get("required", False)),
+                )
+            )
+        except ValueError as exc:
+            raise ValueError(f"params.{name}: {exc}") from None
+    return tuple(declared)
 
 
 def _calendar(value: Any) -> str | None:

@@ -251,6 +251,10 @@
   const VERB = { run: "run", pause: "pause", resume: "resume" };
 
   async function doAction(action, jobId) {
+    if (action === "run-for" && window.fundSchedulerRunDialog) {
+      window.fundSchedulerRunDialog.open(jobId);
+      return;
+    }
     if (!VERB[action]) return;
     const token = getToken();
     if (!token) {
@@ -320,6 +324,8 @@
     }
     const actions = el("td", { "data-field": "actions", "data-label": "", class: "actions" });
     actions.appendChild(el("button", { type: "button", "data-action": "run" }, "Run now"));
+    // A past business date and the job's parameters: rundialog.js.
+    actions.appendChild(el("button", { type: "button", "data-action": "run-for" }, "Run for a date…"));
     actions.appendChild(el("button", { type: "button", "data-action": "pause" }, "Pause"));
     actions.appendChild(el("button", { type: "button", "data-action": "resume" }, "Resume"));
     tr.appendChild(actions);

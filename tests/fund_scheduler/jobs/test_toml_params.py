@@ -1,0 +1,38 @@
+"""Run parameters declared for a command job in jobs.toml: read as the decorator's, a bad one
+refused naming the parameter and key."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from fund_scheduler.jobs.overrides import apply_override
+from fund_scheduler.jobs.params import Param
+
+ZONE = ZoneInfo("Asia/Shanghai")
+BASE = {"cron": "0 3 * * *", "command": ["true"]}
+
+
+def test_params_tables_become_declared_parameters() -> None:
+    params = {
+        "target": {"type": "str", "default": "all", "help": "what"},
+        "n": {"type": "int", "required": True},
+    }
+    spec = apply_override(None, "backup", {**BASE, "params": params}, ZONE)
+    assert spec.params == (Param("target", "str", "all", "what"), Param("n", "int", None, "", True))
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ("target", "params must be tables [jobs.<id>.params.<name>]"),
+        ({"target": "str"}, "params.target must be a table"),
+        ({"target": {"kind": "str"}}, "params.target: unknown key(s) kind"),
+        ({"target": {"type": "colour"}}, "params.target:"),
+    ],
+)
+def test_a_bad_parameter_is_named(params, says) -> None:
+    with pytest.raises(ValueError) as caught:
+        apply_override(None, "backup", {**BASE, "params": params}, ZONE)
+    assert says in str(caught.value)
