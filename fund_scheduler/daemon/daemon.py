@@ -101,6 +101,7 @@ class Daemon:
         self._migrate = migrate
         self._load_registry = load_registry
         self._main_wake = threading.Event()
+        self._registry_lock = threading.RLock()  # a reload and a runtime job change, one at a time
         self._stop_requested = threading.Event()
         self._wake = threading.Event()
         self._reload_requested = False
@@ -268,7 +269,12 @@ class Daemon:
         """Re-read the job specs and jobs.toml and reconcile them into the running scheduler.
 
         A configuration with problems is refused (logged) and the running jobs stay as they are.
+        One registry change at a time: a reload and a runtime job change never interleave.
         """
+        with self._registry_lock:
+            return self._reload()
+
+    def _reload(self) -> bool:
         if self._load_registry is None:
             logger.warning("reload requested but this daemon has no registry loader; ignored")
             return False
@@ -323,6 +329,12 @@ class Daemon:
         fields and not removed: drop the change) after checking the registry it leads to, then
         apply it as a reload does; the new registry. Raises ConfigError naming every problem
         the change brings (nothing stored, the running jobs unchanged)."""
+        with self._registry_lock:
+            return self._change_job(job_id, fields, removed=removed, by=by)
+
+    def _change_job(
+        self, job_id: str, fields: Mapping[str, Any] | None, *, removed: bool, by: str | None
+    ) -> Registry:
         changes = job_changes.read_all(self.engine)
         if fields is None and not removed:
             changes.pop(job_id, None)
