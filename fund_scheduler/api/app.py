@@ -16,6 +16,8 @@
                                               ``{"execution_id": N}``; its body
                                               ``{"run_date": "2026-11-26", "params": {...},
                                               "with_dependents": true}`` (400 naming a bad field)
+``POST /api/reload``                          re-read the specs and jobs.toml (operator): 200
+                                              what changed, 400 refused with the reason
 ``GET /api/chain``                            each step of the dependency chains in order: after,
                                               today's deadline and where today's run stands
 ``GET /api/checks``                           each check job's state: ok or breach, since,
@@ -354,6 +356,20 @@ def create_app(
             return response
 
         return job_action(job_id, act)
+
+    @app.post("/api/reload")
+    def reload():
+        """Re-read the job specs and jobs.toml: 200 what changed; 400 refused (the reason; the
+        current jobs kept); 503 the specs could not be read or the database is away."""
+        actor = authorised()
+        if isinstance(actor, Response):
+            return actor
+        try:
+            return jsonify(ops.reload(actor))
+        except ConfigError as exc:
+            return error(400, str(exc))
+        except SchedulerError as exc:
+            return error(503, str(exc))
 
     @app.get("/api/audit")
     def audit_log():

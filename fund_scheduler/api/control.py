@@ -8,7 +8,10 @@ daemon answers with one JSON line ``{"ok": true, ...}`` or ``{"ok": false, "erro
 Commands (:class:`ControlHandler`, each one call of :class:`~fund_scheduler.daemon.operations.Operations`):
 ``ping``; ``status`` (the status and the job rows); ``run`` (``job``, ``wait``,
 ``with_dependents``, ``run_date``, ``params``); ``pause`` / ``resume`` (``job``);
-``set-stop-timeout`` (``timeout``).
+``job-add`` / ``job-set`` / ``job-remove`` (``job``, ``fields``, ``reset``); ``cancel``
+(``execution_id``); ``backfill`` (``job``, ``from``, ``to``, ...), ``backfills``,
+``backfill-progress``, ``cancel-backfill`` (``id``); ``reload``; ``set-stop-timeout``
+(``timeout``).
 
 Who asks is the peer's Unix user (``SO_PEERCRED``): each action is recorded in the audit log as
 ``unix:<user>`` from ``pid <pid>`` (:func:`peer_actor`).
@@ -132,6 +135,8 @@ class ControlHandler:
             return {"ok": True, **found}
         if cmd == "cancel-backfill":
             return {"ok": True, **ops.cancel_backfill(str(request.get("id", "")), actor=actor)}
+        if cmd == "reload":
+            return {"ok": True, **ops.reload(actor)}
         if cmd == "set-stop-timeout":
             if not isinstance(request.get("timeout"), int | float):
                 raise SchedulerError("set-stop-timeout needs a number of seconds in 'timeout'")

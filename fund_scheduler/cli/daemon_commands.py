@@ -1,4 +1,4 @@
-"""The daemon's life: ``run``, ``start``, ``stop``, ``status``."""
+"""The daemon's life: ``run``, ``start``, ``stop``, ``reload``, ``status``."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import click
 from fund_scheduler import program
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.output import fmt_time, format_table, print_json, row_zone
-from fund_scheduler.errors import SchedulerError
+from fund_scheduler.errors import DaemonNotRunning, SchedulerError
 from fund_scheduler.jobs.rows import state_word
 
 __all__ = ["COMMANDS", "EXIT_ALREADY_RUNNING"]
@@ -241,6 +241,27 @@ def stop(cli: Cli, timeout: float) -> int:
     return 0
 
 
+@click.command(
+    epilog="Exit status: 0 reloaded; 1 the specs could not be read or the database is away; 2 "
+    "refused (each problem named; the running jobs kept); 3 the daemon is not running."
+)
+@pass_cli
+def reload(cli: Cli) -> int:
+    """Re-read the job specs and jobs.toml into the running daemon and print what changed (as
+    SIGHUP or `systemctl reload` do; recorded in the audit log with your Unix user)."""
+    if not cli.daemon_running():
+        raise DaemonNotRunning("the scheduler daemon is not running: nothing to reload")
+    answer = cli.ask_daemon({"cmd": "reload"}, timeout=60)
+    if answer.get("standby"):
+        print(f"reloaded on the standby: {answer['jobs']} job(s), reconciled when it becomes active")
+        return 0
+    print(f"reloaded: {answer['summary']}")
+    for name in ("added", "updated", "set_aside", "restored", "done"):
+        if answer.get(name):
+            print(f"  {name.replace('_', ' ')}: {', '.join(answer[name])}")
+    return 0
+
+
 def _wait_for_start(pid_file: Path) -> Any:
     """The PID file's state once no ``start`` is under way, or as soon as its daemon holds the
     lock (so a stop that comes while a daemon starts stops it, never reports "not running")."""
@@ -408,4 +429,4 @@ def _print_checks(checks: list[dict[str, Any]]) -> None:
     print(format_table(rows, ["CHECK", "STATE", "SINCE", "SUMMARY"]))
 
 
-COMMANDS = [run, start, stop, status]
+COMMANDS = [run, start, stop, reload, status]

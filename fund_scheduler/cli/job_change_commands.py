@@ -1,24 +1,32 @@
-"""Job changes at runtime: ``job add|set|remove``, through the running daemon, stored in the
-database on top of the code and ``jobs.toml`` (see :meth:`Daemon.change_job`)."""
+"""Job changes at runtime: ``job add|set|remove``, stored in the database on top of the code and
+``jobs.toml``.
+
+Through the running daemon when one runs here (applied at once, audited as ``unix:<user>``);
+otherwise straight into the database (:func:`~fund_scheduler.store.job_changes.save_edit`, the
+same check, audited as ``cli:<user>``): a daemon on another host applies it within
+:data:`~fund_scheduler.daemon.daemon.CHANGES_INTERVAL`, a stopped one at its next start."""
 
 from __future__ import annotations
 
+import getpass
+import os
 import tomllib
 from typing import Any
 
 import click
 
-from fund_scheduler.cli.backfill_commands import _need_daemon
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.job_commands import complete_job
-from fund_scheduler.errors import ConfigError
+from fund_scheduler.errors import ConfigError, SchedulerError
+from fund_scheduler.jobs.edits import JobEdit, plan_add, plan_remove, plan_set
+from fund_scheduler.jobs.registry import Registry
 
 __all__ = ["COMMANDS", "parse_fields"]
 
 pass_cli = click.make_pass_decorator(Cli)
 EPILOG = (
-    "Exit status: 0 changed; 1 the job exists (add) or the database is away; 2 unknown job or a "
-    "change refused (named); 3 the daemon is not running."
+    "Exit status: 0 changed; 1 the job exists (add), or no database; 2 unknown job or a change "
+    "refused (each problem named, nothing stored)."
 )
 
 
@@ -45,7 +53,9 @@ def parse_fields(assignments: tuple[str, ...]) -> dict[str, Any]:
 @click.group(name="job", epilog=EPILOG)
 def job_group() -> None:
     """Create, change or delete a job at runtime (stored in the database: kept across restarts,
-    seen by a standby that takes over). Field names are those of jobs.toml."""
+    seen by a standby that takes over). Field names are those of jobs.toml. Through the running
+    daemon (applied at once), or, with no daemon here, straight into the database (a daemon
+    elsewhere applies it within 30 s, a stopped one when it starts)."""
 
 
 @job_group.command(name="add", epilog=EPILOG)
@@ -55,9 +65,14 @@ def job_group() -> None:
 def add(cli: Cli, job: str, assignments: tuple[str, ...]) -> int:
     """Create command job JOB: `job add backup 'cron=0 3 * * *' 'command=["/usr/local/bin/backup"]'`."""
     fields = parse_fields(assignments)
-    _need_daemon(cli, f"add job {job}")
-    cli.ask_daemon({"cmd": "job-add", "job": job, "fields": fields})
-    print(f"job {job} added: {_words(fields)}")
+
+    def plan(now: Registry, _base: Registry, _changes: dict[str, dict[str, Any]]) -> JobEdit:
+        return plan_add(now, job, fields)
+
+    where = _change(
+        cli, {"cmd": "job-add", "job": job, "fields": fields}, "job_add", plan, {"fields": fields}
+    )
+    print(f"job {job} added{where}: {_words(fields)}")
     return 0
 
 
@@ -71,9 +86,17 @@ def set_(cli: Cli, job: str, assignments: tuple[str, ...], reset: bool) -> int:
     if not assignments and not reset:
         raise click.UsageError("give NAME=VALUE pairs, or --reset")
     fields = parse_fields(assignments)
-    _need_daemon(cli, f"change job {job}")
-    answer = cli.ask_daemon({"cmd": "job-set", "job": job, "fields": fields, "reset": reset})
-    print(f"job {job}: runtime changes reset" if reset else f"job {job} changed: {_words(answer['fields'])}")
+
+    def plan(now: Registry, _base: Registry, changes: dict[str, dict[str, Any]]) -> JobEdit:
+        return plan_set(now, changes, job, fields, reset=reset)
+
+    payload = {"cmd": "job-set", "job": job, "fields": fields, "reset": reset}
+    where, now_fields = _change(cli, payload, "job_set", plan, {"fields": fields, "reset": reset})
+    print(
+        f"job {job}: runtime changes reset{where}"
+        if reset
+        else f"job {job} changed{where}: {_words(now_fields)}"
+    )
     return 0
 
 
@@ -82,10 +105,51 @@ def set_(cli: Cli, job: str, assignments: tuple[str, ...], reset: bool) -> int:
 @pass_cli
 def remove(cli: Cli, job: str) -> int:
     """Delete JOB (one of the code or jobs.toml stays removed until `job set JOB --reset`)."""
-    _need_daemon(cli, f"remove job {job}")
-    cli.ask_daemon({"cmd": "job-remove", "job": job})
-    print(f"job {job} removed")
+
+    def plan(now: Registry, base: Registry, _changes: dict[str, dict[str, Any]]) -> JobEdit:
+        return plan_remove(now, base, job)
+
+    where, _ = _change(cli, {"cmd": "job-remove", "job": job}, "job_remove", plan, None)
+    print(f"job {job} removed{where}")
     return 0
+
+
+def _change(
+    cli: Cli,
+    payload: dict[str, Any],
+    action: str,
+    plan: Any,
+    asked: Any,
+) -> tuple[str, dict[str, Any]]:
+    """Ask the running daemon, or store the edit ``plan`` makes straight into the database; the
+    words saying where it went ("" through the daemon) and the job's changed fields now."""
+    if cli.daemon_running():
+        return "", cli.ask_daemon(payload).get("fields") or {}
+    from fund_common.clock import utcnow
+    from fund_scheduler.store import job_changes
+    from fund_scheduler.store.audit import Actor
+
+    engine = cli.existing_engine()
+    if engine is None or not job_changes.exists(engine):
+        raise SchedulerError(
+            "no database with runtime job changes yet: start the daemon once (or run `db upgrade`)"
+        )
+    try:
+        edit, _ = job_changes.save_edit(
+            engine,
+            action,
+            payload["job"],
+            plan,
+            base=cli.registry(strict=False),
+            actor=Actor(f"cli:{getpass.getuser()}", "cli", f"pid {os.getpid()}"),
+            asked=asked,
+            default_tz=cli.settings.timezone,
+            now=utcnow(),
+        )
+    finally:
+        engine.dispose()
+    where = " (stored in the database: no daemon runs here; a running daemon applies it within 30 s)"
+    return where, edit.fields or {}
 
 
 def _words(fields: dict[str, Any]) -> str:

@@ -15,8 +15,9 @@ pending retries (:mod:`fund_scheduler.daemon.retries`) on the active daemon only
 
 :meth:`Daemon.serve` then waits on an event on the main thread (it never polls): it checks that
 the scheduler loop is alive (exit status 70 when it died, so systemd restarts the daemon), checks
-or retries the leader lock, reloads the specs (and the calendars) on SIGHUP, and reloads the
-calendars when the stored ones changed (checked at most once a minute).
+or retries the leader lock, reloads the specs (and the calendars) on SIGHUP (audited as
+``signal:SIGHUP``), applies runtime job changes another process stored (checked every 30 s) and
+reloads the calendars when the stored ones changed (checked at most once a minute).
 
 Shutdown (:meth:`Daemon.shutdown`, after SIGTERM/SIGINT or ``stop``): stop submitting, wait up to
 the stop timeout for running executions, then terminate their process groups (recorded
@@ -25,6 +26,7 @@ the stop timeout for running executions, then terminate their process groups (re
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -49,10 +51,12 @@ from fund_scheduler.daemon.parts import DaemonParts
 from fund_scheduler.daemon.reconcile import reconcile
 from fund_scheduler.daemon.retries import RetryPlanner
 from fund_scheduler.errors import ConfigError, JobBusy, SchedulerError
+from fund_scheduler.jobs.edits import JobEdit
 from fund_scheduler.jobs.registry import Registry, apply_changes
 from fund_scheduler.run.executor import result_of
 from fund_scheduler.run.process import reap_orphans
-from fund_scheduler.store import history, job_changes, jobstore
+from fund_scheduler.store import audit, history, job_changes, jobstore
+from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.engine import describe_error, is_database_error, missing_tables
 
 __all__ = ["EXIT_LOOP_DIED", "Daemon"]
@@ -60,6 +64,7 @@ __all__ = ["EXIT_LOOP_DIED", "Daemon"]
 logger = logging.getLogger("scheduler.daemon")
 
 WATCHDOG_INTERVAL = 5.0  # how often the main thread checks that the scheduler loop is alive
+CHANGES_INTERVAL = 30.0  # how often the stored job changes are compared with the ones in use
 EXIT_LOOP_DIED = 70  # exit status when the scheduler loop died (systemd Restart=on-failure)
 #: The tables the daemon needs; the schema migrations create them.
 REQUIRED_TABLES = (
@@ -105,6 +110,7 @@ class Daemon:
         self._stop_requested = threading.Event()
         self._wake = threading.Event()
         self._reload_requested = False
+        self._applied_changes: dict[str, dict[str, Any]] | None = None  # the job_changes in use
         self._force = False
         self._signals = 0
         self._stop_reason = "requested"
@@ -188,6 +194,7 @@ class Daemon:
         """Wait until a stop is requested, watching the loop and the leader lock; shut down;
         return the exit status."""
         next_leader_check = time.monotonic() + LEADER_INTERVAL
+        next_changes_check = time.monotonic() + CHANGES_INTERVAL
         while not self._stop_requested.is_set():
             wait = WATCHDOG_INTERVAL
             if self.leadership.enabled:
@@ -200,11 +207,23 @@ class Daemon:
             if time.monotonic() >= next_leader_check and not self._stop_requested.is_set():
                 next_leader_check = time.monotonic() + LEADER_INTERVAL
                 self._check_leadership()
+            if time.monotonic() >= next_changes_check and not self._stop_requested.is_set():
+                next_changes_check = time.monotonic() + CHANGES_INTERVAL
+                self._watch_changes()
             if self._reload_requested and not self._stop_requested.is_set():
                 self._reload_requested = False
-                self.reload()
+                with contextlib.suppress(SchedulerError):  # logged; the current jobs stay
+                    self.reload(audit.SIGHUP)
         self.shutdown()
         return self._exit_status
+
+    def _watch_changes(self) -> None:
+        try:
+            self.apply_stored_changes()
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            logger.debug("job changes not checked: database unavailable (%s)", describe_error(exc))
 
     def _check_loop(self) -> None:
         """Exit non-zero when the scheduler loop thread died (systemd then restarts the daemon)."""
@@ -265,50 +284,62 @@ class Daemon:
         self._reload_requested = True
         self._main_wake.set()
 
-    def reload(self) -> bool:
-        """Re-read the job specs and jobs.toml and reconcile them into the running scheduler.
+    def reload(self, actor: Actor | None = None) -> dict[str, Any]:
+        """Re-read the job specs and jobs.toml and reconcile them into the running scheduler;
+        what changed (job ids by ``added``, ``updated``, ``set_aside``, ``restored``, ``done``;
+        on a standby ``standby`` and the job count). Recorded in the audit log for ``actor``.
 
-        A configuration with problems is refused (logged) and the running jobs stay as they are.
-        One registry change at a time: a reload and a runtime job change never interleave.
+        A configuration with problems is refused (ConfigError naming each problem; logged) and the
+        running jobs stay as they are; SchedulerError when the specs cannot be read or the
+        database is away. One registry change at a time: a reload and a runtime job change never
+        interleave.
         """
         with self._registry_lock:
-            return self._reload()
+            try:
+                changed = self._reload()
+            except SchedulerError as exc:
+                audit.record_or_log(self.engine, actor, "reload", None, outcome=str(exc))
+                raise
+            audit.record_or_log(self.engine, actor, "reload", None, after=changed)
+            return changed
 
-    def _reload(self) -> bool:
+    def _reload(self) -> dict[str, Any]:
         if self._load_registry is None:
             logger.warning("reload requested but this daemon has no registry loader; ignored")
-            return False
+            raise SchedulerError("this daemon has no job specs to reload (started without a registry loader)")
         try:
             registry = self._load_registry()
-        except Exception:
+        except Exception as exc:
             logger.exception("reload failed; keeping the current jobs")
-            return False
+            raise SchedulerError(f"reload failed, the current jobs kept: {exc}") from exc
         if not registry.problems:
             self.base_registry = registry
             registry = self._layered(registry)
         if registry.problems:
             for problem in registry.problems:
                 logger.error("reload refused: %s", problem)
-            return False
+            raise ConfigError("reload refused, the current jobs kept: " + "; ".join(registry.problems))
         _log_broken(registry)
         self.calendars.prepare(registry)  # the operator file too: SIGHUP applies its changes
         if self.role != "active":  # the active daemon owns the job store; reconciled on activation
             self._use_registry(registry)
             logger.info("reloaded job specs (standby: reconciled once this daemon becomes active)")
-            return True
+            return {"standby": True, "jobs": len(registry.specs)}
         try:
             report = reconcile(self.scheduler, self.jobstore, registry, self.settings.misfire_grace_time)
         except Exception as exc:
             if not is_database_error(exc):
                 raise
-            logger.error(
-                "reload failed: database unavailable (%s); keeping the current jobs", describe_error(exc)
-            )
-            return False
+            message = f"reload failed: database unavailable ({describe_error(exc)}); keeping the current jobs"
+            logger.error("%s", message)
+            raise SchedulerError(message) from None
         self._use_registry(registry)
         logger.info("reloaded job specs: %s", report.summary())
         self.calendars.replan()
-        return True
+        changed = {
+            name: getattr(report, name) for name in ("added", "updated", "set_aside", "restored", "done")
+        }
+        return {"summary": report.summary(), **{name: ids for name, ids in changed.items() if ids}}
 
     def _layered(self, base: Registry) -> Registry:
         """``base`` with the runtime job changes on top (the database's ``job_changes``); ``base``
@@ -320,42 +351,60 @@ class Daemon:
                 raise
             logger.error("runtime job changes not read: database unavailable (%s)", describe_error(exc))
             return base
+        self._applied_changes = changes
         return apply_changes(base, changes, self.settings.timezone)
 
     def change_job(
-        self, job_id: str, fields: Mapping[str, Any] | None, *, removed: bool, by: str | None
-    ) -> Registry:
-        """Store a runtime change of ``job_id`` (its whole ``fields``, or ``removed``; None
-        fields and not removed: drop the change) after checking the registry it leads to, then
-        apply it as a reload does; the new registry. Raises ConfigError naming every problem
-        the change brings (nothing stored, the running jobs unchanged)."""
+        self, action: str, job_id: str, plan: job_changes.Plan, actor: Actor | None, asked: Any
+    ) -> tuple[JobEdit, Registry]:
+        """Store one runtime change of ``job_id`` (:func:`~fund_scheduler.store.job_changes.save_edit`:
+        checked whole, audited for ``actor``) and apply it as a reload does; the edit and the
+        new registry. Raises SchedulerError or ConfigError naming every problem (nothing stored,
+        the running jobs unchanged)."""
         with self._registry_lock:
-            return self._change_job(job_id, fields, removed=removed, by=by)
+            edit, registry = job_changes.save_edit(
+                self.engine,
+                action,
+                job_id,
+                plan,
+                base=self.base_registry,
+                actor=actor,
+                asked=asked,
+                default_tz=self.settings.timezone,
+                now=self.clock(),
+            )
+            self._applied_changes = job_changes.read_all(self.engine)
+            self._apply(registry, f"job={job_id} changed at runtime by {actor.name if actor else None}")
+            return edit, registry
 
-    def _change_job(
-        self, job_id: str, fields: Mapping[str, Any] | None, *, removed: bool, by: str | None
-    ) -> Registry:
-        changes = job_changes.read_all(self.engine)
-        if fields is None and not removed:
-            changes.pop(job_id, None)
-        else:
-            changes[job_id] = {"fields": dict(fields or {}), "removed": removed, "changed_by": by}
-        candidate = apply_changes(self.base_registry, changes, self.settings.timezone)
-        new = [p for p in candidate.problems if p not in self.base_registry.problems]
-        if new:
-            raise ConfigError("; ".join(new))
-        if fields is None and not removed:
-            job_changes.drop(self.engine, job_id)
-        else:
-            job_changes.put(self.engine, job_id, dict(fields or {}), removed=removed, by=by, now=self.clock())
-        self.calendars.prepare(candidate)
+    def apply_stored_changes(self) -> bool:
+        """Apply the runtime job changes stored since this daemon last read them (made by a CLI
+        without a daemon, or by another host's daemon); True when there were any. A change that
+        no longer fits the specs is logged and left unapplied."""
+        with self._registry_lock:
+            changes = job_changes.read_all(self.engine)
+            if changes == self._applied_changes:
+                return False
+            self._applied_changes = changes
+            registry = apply_changes(self.base_registry, changes, self.settings.timezone)
+            new = [p for p in registry.problems if p not in self.base_registry.problems]
+            if new:
+                for problem in new:
+                    logger.error("stored job changes not applied: %s", problem)
+                return True
+            who = sorted({str(c.get("changed_by")) for c in changes.values()})
+            self._apply(registry, f"stored job changes applied (by {', '.join(who) or 'nobody'})")
+            return True
+
+    def _apply(self, registry: Registry, what: str) -> None:
+        """Use ``registry`` (calendars prepared; reconciled into the job store when active)."""
+        self.calendars.prepare(registry)
         if self.role == "active":
-            report = reconcile(self.scheduler, self.jobstore, candidate, self.settings.misfire_grace_time)
-            logger.info("job=%s changed at runtime by %s: %s", job_id, by, report.summary())
-        self._use_registry(candidate)
+            report = reconcile(self.scheduler, self.jobstore, registry, self.settings.misfire_grace_time)
+            logger.info("%s: %s", what, report.summary())
+        self._use_registry(registry)
         if self.role == "active":
             self.calendars.replan()
-        return candidate
 
     def _use_registry(self, registry: Registry) -> None:
         self.registry = registry

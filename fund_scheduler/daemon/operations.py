@@ -30,19 +30,17 @@ from fund_scheduler.daemon.daemon import Daemon
 from fund_scheduler.daemon.dependents import chain_view
 from fund_scheduler.daemon.reconcile import job_store_problems
 from fund_scheduler.errors import SchedulerError, UnknownExecution
+from fund_scheduler.jobs.edits import JobEdit, plan_add, plan_remove, plan_set
 from fund_scheduler.jobs.panels import error_line, run_panels
 from fund_scheduler.jobs.params import check_run_date, validate_params
+from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.rows import job_rows
-from fund_scheduler.jobs.triggers import CRON_FIELDS
 from fund_scheduler.run.executor import result_of
-from fund_scheduler.store import audit, history
+from fund_scheduler.store import audit, history, job_changes
 from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.engine import is_database_error
 
-__all__ = ["DB_CHECK_TIMEOUT", "PANEL_CACHE_SECONDS", "SCHEDULE_KEYS", "Operations"]
-
-#: The fields that say when a job runs: a change of one replaces the others.
-SCHEDULE_KEYS = frozenset({"cron", "interval", "at", *CRON_FIELDS})
+__all__ = ["DB_CHECK_TIMEOUT", "PANEL_CACHE_SECONDS", "Operations"]
 
 logger = logging.getLogger("scheduler.operations")
 
@@ -163,34 +161,10 @@ class Operations:
         self._daemon.registry.get(job_id)
 
     # -- the audit trail -----------------------------------------------------------------------
-    def audit(
-        self,
-        actor: Actor | None,
-        action: str,
-        target: str | None,
-        *,
-        before: Any = None,
-        after: Any = None,
-        outcome: str = "ok",
-    ) -> None:
-        """Record an operator's action in ``audit_log`` (nothing without an actor: the daemon's
-        own doing). A database error is logged, never raised: the action happened."""
-        if actor is None:
-            return
-        try:
-            audit.record(
-                self._daemon.engine, actor, action, target, before=before, after=after, outcome=outcome
-            )
-        except Exception as exc:
-            if not is_database_error(exc):
-                raise
-            logger.error(
-                "audit: %s %s (%s) by %s not recorded: database unavailable",
-                action,
-                target,
-                outcome,
-                actor.name,
-            )
+    def audit(self, actor: Actor | None, action: str, target: str | None, **what: Any) -> None:
+        """Record an operator's action: ``before``, ``after``, ``outcome``
+        (:func:`~fund_scheduler.store.audit.record_or_log`)."""
+        audit.record_or_log(self._daemon.engine, actor, action, target, **what)
 
     def audit_rows(
         self,
@@ -364,63 +338,39 @@ class Operations:
         """Create command job ``job_id`` at runtime from ``fields`` (the names of ``jobs.toml``:
         ``command`` and one of ``cron``/``interval``/``at`` at least). Raises SchedulerError
         (the id exists) or ConfigError (the change is refused whole, naming why)."""
-        if job_id in self._daemon.registry.specs:
-            error = SchedulerError(f"job {job_id!r} exists; change it with `job set`")
-            self.audit(actor, "job_add", job_id, after=dict(fields), outcome=str(error))
-            raise error
-        return self._change(job_id, "job_add", dict(fields), actor)
+
+        def plan(now: Registry, _base: Registry, _changes: dict[str, dict[str, Any]]) -> JobEdit:
+            return plan_add(now, job_id, fields)
+
+        return self._change("job_add", job_id, plan, actor, asked={"fields": dict(fields)})
 
     def set_job(
         self, job_id: str, fields: Mapping[str, Any], actor: Actor | None = None, *, reset: bool = False
     ) -> dict[str, Any]:
-        """Change ``job_id``'s fields at runtime (on top of code and ``jobs.toml``; a field set to
-        None drops its change; a new schedule replaces the changed one); ``reset`` drops every
-        change of the job. Raises UnknownJobError or ConfigError (refused whole)."""
-        if reset:  # a removed job comes back
-            if job_id not in self._changes():
-                self._daemon.registry.get(job_id)
-                raise SchedulerError(f"job {job_id!r} has no runtime change to reset")
-            return self._change(job_id, "job_set", None, actor)
-        self._daemon.registry.get(job_id)
-        current = dict(self._changes().get(job_id, {}).get("fields", {}))
-        if any(key in fields for key in SCHEDULE_KEYS):
-            current = {k: v for k, v in current.items() if k not in SCHEDULE_KEYS}
-        current.update(fields)
-        merged = {k: v for k, v in current.items() if v is not None}
-        return self._change(job_id, "job_set", merged or None, actor)
+        """Change ``job_id``'s fields at runtime (:func:`~fund_scheduler.jobs.edits.plan_set`);
+        ``reset`` drops every change of the job. Raises UnknownJobError or ConfigError (refused
+        whole)."""
+
+        def plan(now: Registry, _base: Registry, changes: dict[str, dict[str, Any]]) -> JobEdit:
+            return plan_set(now, changes, job_id, fields, reset=reset)
+
+        return self._change("job_set", job_id, plan, actor, asked={"fields": dict(fields), "reset": reset})
 
     def remove_job(self, job_id: str, actor: Actor | None = None) -> dict[str, Any]:
         """Delete ``job_id`` at runtime: a job created at runtime is forgotten, one of the code or
         ``jobs.toml`` is removed by a stored change (``job set JOB --reset`` brings it back)."""
-        self._daemon.registry.get(job_id)
-        created_here = job_id not in self._daemon.base_registry.specs
-        return self._change(job_id, "job_remove", None, actor, removed=not created_here)
+        return self._change("job_remove", job_id, lambda now, base, _c: plan_remove(now, base, job_id), actor)
 
-    def _changes(self) -> dict[str, dict[str, Any]]:
-        from fund_scheduler.store import job_changes
-
-        return job_changes.read_all(self._daemon.engine)
+    def reload(self, actor: Actor | None = None) -> dict[str, Any]:
+        """Re-read the job specs and ``jobs.toml`` (:meth:`Daemon.reload`, audited); what
+        changed. Raises ConfigError (refused, the current jobs kept) or SchedulerError."""
+        return self._daemon.reload(actor)
 
     def _change(
-        self,
-        job_id: str,
-        action: str,
-        fields: dict[str, Any] | None,
-        actor: Actor | None,
-        *,
-        removed: bool = False,
+        self, action: str, job_id: str, plan: job_changes.Plan, actor: Actor | None, asked: Any = None
     ) -> dict[str, Any]:
-        daemon = self._daemon
-        before = self._changes().get(job_id)
-        before_state = {"fields": before["fields"], "removed": before["removed"]} if before else None
-        after = {"fields": fields, "removed": removed}
-        try:
-            registry = daemon.change_job(job_id, fields, removed=removed, by=actor.name if actor else None)
-        except SchedulerError as exc:
-            self.audit(actor, action, job_id, before=before_state, after=after, outcome=str(exc))
-            raise
-        self.audit(actor, action, job_id, before=before_state, after=after)
-        return {"job": job_id, "removed": job_id not in registry.specs, "fields": fields or {}}
+        edit, registry = self._daemon.change_job(action, job_id, plan, actor, asked)
+        return {"job": job_id, "removed": job_id not in registry.specs, "fields": edit.fields or {}}
 
     def chain(self) -> list[dict[str, Any]]:
         """Each step of the dependency chains in order, with today's deadline and where today's

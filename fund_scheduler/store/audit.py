@@ -3,7 +3,7 @@
 An :class:`Actor` is who asks: an API token's name (``token:alice``), the Unix user of a control
 socket peer (``unix:ops``, from ``SO_PEERCRED``), or the command line in test mode
 (``cli:<user>``). Each action of an operator (run, backfill, cancel, pause, resume, job add /
-set / remove, reload) is one row: ``actor``, ``via`` (``http``, ``socket``, ``cli``), ``origin``
+set / remove, reload) is one row: ``actor``, ``via`` (``http``, ``socket``, ``cli``, ``signal``), ``origin``
 (the peer's address or pid), ``action``, ``target`` (a job id, an execution or backfill id),
 ``before`` and ``after`` (JSON, the state the action changed) and ``outcome`` (``ok`` or the
 refusal's reason). Times are stored naive UTC and read back aware UTC.
@@ -12,6 +12,7 @@ refusal's reason). Times are stored naive UTC and read back aware UTC.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -32,9 +33,22 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from fund_common.clock import as_naive_utc, utcnow
-from fund_scheduler.store.engine import has_tables
+from fund_scheduler.store.engine import has_tables, is_database_error
 
-__all__ = ["ACTIONS", "ROLES", "Actor", "audit_log", "exists", "metadata", "recent", "record"]
+logger = logging.getLogger("scheduler.audit")
+
+__all__ = [
+    "ACTIONS",
+    "ROLES",
+    "SIGHUP",
+    "Actor",
+    "audit_log",
+    "exists",
+    "metadata",
+    "recent",
+    "record",
+    "record_or_log",
+]
 
 #: What an operator can do; each is one audit row.
 ACTIONS = (
@@ -58,7 +72,7 @@ audit_log = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("at", DateTime, nullable=False),  # naive UTC
     Column("actor", String(191), nullable=False),
-    Column("via", String(16), nullable=False),  # http | socket | cli
+    Column("via", String(16), nullable=False),  # http | socket | cli | signal
     Column("origin", String(255)),  # the peer's address, or pid for a socket peer
     Column("action", String(32), nullable=False),
     Column("target", String(191)),
@@ -81,6 +95,10 @@ class Actor:
     @property
     def may_write(self) -> bool:
         return self.role == "operator"
+
+
+#: A reload asked for by SIGHUP (``systemctl reload``, ``kill -HUP``): a signal names no sender.
+SIGHUP = Actor("signal:SIGHUP", "signal")
 
 
 def exists(engine: Engine) -> bool:
@@ -121,6 +139,30 @@ def record(
         key = conn.execute(insert(audit_log).values(**values)).inserted_primary_key
     assert key is not None
     return int(key[0])
+
+
+def record_or_log(
+    engine: Engine,
+    actor: Actor | None,
+    action: str,
+    target: str | None,
+    *,
+    before: Any = None,
+    after: Any = None,
+    outcome: str = "ok",
+) -> None:
+    """:func:`record` an operator's action; nothing without an actor (the daemon's own doing). A
+    database error is logged, never raised: the action happened."""
+    if actor is None:
+        return
+    try:
+        record(engine, actor, action, target, before=before, after=after, outcome=outcome)
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        logger.error(
+            "audit: %s %s (%s) by %s not recorded: database unavailable", action, target, outcome, actor.name
+        )
 
 
 def _row(mapping: Any) -> dict[str, Any]:

@@ -11,8 +11,10 @@ change reaches a standby on another host. Times are stored naive UTC and read ba
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Boolean,
@@ -31,9 +33,17 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 
 from fund_common.clock import as_naive_utc
+from fund_scheduler.errors import SchedulerError
+from fund_scheduler.jobs.edits import JobEdit, checked
+from fund_scheduler.jobs.registry import Registry, apply_changes
+from fund_scheduler.store import audit
+from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.engine import has_tables
 
-__all__ = ["drop", "exists", "job_changes", "metadata", "put", "read_all"]
+__all__ = ["Plan", "drop", "exists", "job_changes", "metadata", "put", "read_all", "save_edit", "store"]
+
+#: Plans one edit from (the registry with the stored changes, the base registry, the changes).
+Plan = Callable[[Registry, Registry, dict[str, dict[str, Any]]], JobEdit]
 
 metadata = MetaData()
 job_changes = Table(
@@ -96,3 +106,54 @@ def drop(engine: Engine, job_id: str) -> bool:
     """Forget ``job_id``'s change (code and ``jobs.toml`` alone define it again)."""
     with engine.begin() as conn:
         return conn.execute(delete(job_changes).where(job_changes.c.job_id == job_id)).rowcount == 1
+
+
+def store(
+    engine: Engine,
+    job_id: str,
+    fields: dict[str, Any] | None,
+    *,
+    removed: bool,
+    by: str | None,
+    now: datetime,
+) -> None:
+    """Store ``job_id``'s whole change: :func:`put` it, or :func:`drop` it when ``fields`` is
+    None and the job is not ``removed``."""
+    if fields is None and not removed:
+        drop(engine, job_id)
+    else:
+        put(engine, job_id, dict(fields or {}), removed=removed, by=by, now=now)
+
+
+def save_edit(
+    engine: Engine,
+    action: str,
+    job_id: str,
+    plan: Plan,
+    *,
+    base: Registry,
+    actor: Actor | None,
+    asked: Any,
+    default_tz: ZoneInfo,
+    now: datetime,
+) -> tuple[JobEdit, Registry]:
+    """Plan one runtime change of ``job_id`` on top of the stored changes, check the registry it
+    leads to (:func:`~fund_scheduler.jobs.edits.checked`), store it and record it in the audit log
+    for ``actor`` (what was ``asked``, before and after); the edit and its registry. A refusal
+    (SchedulerError: unknown job, an id that exists, ConfigError naming each problem) stores
+    nothing and is recorded with its reason."""
+    changes = read_all(engine)
+    stored = changes.get(job_id)
+    before = {"fields": stored["fields"], "removed": stored["removed"]} if stored else None
+    by = actor.name if actor else None
+    after: Any = asked
+    try:
+        edit = plan(apply_changes(base, changes, default_tz), base, changes)
+        after = {"fields": edit.fields, "removed": edit.removed}
+        candidate, _ = checked(base, changes, edit, by, default_tz)
+    except SchedulerError as exc:
+        audit.record_or_log(engine, actor, action, job_id, before=before, after=after, outcome=str(exc))
+        raise
+    store(engine, job_id, edit.fields, removed=edit.removed, by=by, now=now)
+    audit.record_or_log(engine, actor, action, job_id, before=before, after=after)
+    return edit, candidate

@@ -55,9 +55,22 @@ class InProcessDaemon:
         self.ops = Operations(daemon)
         self._ready.set()
 
+    def _load_registry(self):
+        """The daemon's reload: ``jobs.toml`` read again."""
+        settings = self.settings
+        return load_registry(settings.jobs_packages, settings.jobs_config, settings.timezone, self.environ)
+
     def _run(self) -> None:
         try:
-            self.result.append(serve(self.settings, self.registry, migrate=upgrade, on_ready=self._on_ready))
+            self.result.append(
+                serve(
+                    self.settings,
+                    self.registry,
+                    load_registry=self._load_registry,
+                    migrate=upgrade,
+                    on_ready=self._on_ready,
+                )
+            )
         except BaseException as exc:  # noqa: BLE001 - reported by stop()
             self.result.append(exc)
             self._ready.set()

@@ -20,6 +20,7 @@ COMMANDS = (
     "run",
     "start",
     "stop",
+    "reload",
     "status",
     "jobs",
     "next",

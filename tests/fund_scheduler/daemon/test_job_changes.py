@@ -16,7 +16,9 @@ import requests as http
 from fund_scheduler.api.control import request
 from fund_scheduler.cli.job_change_commands import parse_fields
 from fund_scheduler.errors import ConfigError, SchedulerError
+from fund_scheduler.jobs.edits import plan_set
 from fund_scheduler.store import audit, job_changes
+from tests.support.harness import SchedulerHome, wait_for
 from tests.support.inprocess import InProcessDaemon
 
 OPERATOR = "changes-operator-token-0123456789"
@@ -134,3 +136,97 @@ def test_add_set_remove_through_the_socket_and_http_refused_whole_and_kept_acros
         request(d.settings.control_socket, {"cmd": "job-set", "job": "tick", "reset": True})
         assert d.ops.job("tick")["trigger"] == before
         assert job_changes.read_all(d.daemon.engine) == {}
+
+
+def test_reload_through_the_socket_http_and_sighup_says_what_changed_refuses_a_bad_file_audited(root) -> None:
+    socket_user = f"unix:{getpass.getuser()}"
+    jobs_toml = root / "jobs.toml"
+    auth = {"Authorization": f"Bearer {OPERATOR}"}
+    with _daemon(root) as d:
+        socket, engine = d.settings.control_socket, d.daemon.engine
+        original = jobs_toml.read_text()
+        jobs_toml.write_text(original + '[jobs.nightly]\ncron = "0 3 * * *"\ncommand = ["true"]\n')
+        answer = request(socket, {"cmd": "reload"})
+        assert answer["added"] == ["nightly"] and "1 added" in answer["summary"]
+        assert d.daemon.scheduler.get_job("nightly") is not None
+
+        jobs_toml.write_text(original + '[jobs.nightly]\ncron = "99 3 * * *"\ncommand = ["true"]\n')
+        with pytest.raises(SchedulerError) as caught:
+            request(socket, {"cmd": "reload"})
+        assert caught.value.exit_code == 2 and "reload refused" in str(caught.value)
+        assert "nightly" in str(caught.value)
+        assert d.daemon.scheduler.get_job("nightly") is not None  # the running jobs stay
+        viewer = http.post(f"{d.base}/api/reload", headers={"Authorization": f"Bearer {VIEWER}"}, timeout=10)
+        assert viewer.status_code == 403
+        refused = http.post(f"{d.base}/api/reload", headers=auth, timeout=10)
+        assert refused.status_code == 400 and "nightly" in refused.json()["error"]
+
+        jobs_toml.write_text(original)
+        done = http.post(f"{d.base}/api/reload", headers=auth, timeout=10)
+        assert done.status_code == 200, done.text
+        assert done.json()["set_aside"] == ["nightly"] and d.daemon.scheduler.get_job("nightly") is None
+
+        d.daemon.request_reload()  # what the SIGHUP handler does
+        wait_for(
+            lambda: audit.recent(engine, limit=1, action="reload")[0]["actor"] == "signal:SIGHUP",
+            10,
+            "the SIGHUP reload's audit row",
+        )
+        rows = audit.recent(engine, limit=10, action="reload")
+        assert [(r["actor"], r["via"], r["outcome"][:14]) for r in rows] == [
+            ("signal:SIGHUP", "signal", "ok"),
+            ("token:alice", "http", "ok"),
+            ("token:alice", "http", "reload refused"),
+            (socket_user, "socket", "reload refused"),
+            (socket_user, "socket", "ok"),
+        ]
+        assert rows[1]["after"]["set_aside"] == ["nightly"] and rows[4]["after"]["added"] == ["nightly"]
+
+
+def test_job_set_without_a_daemon_goes_to_the_database_checked_whole_audited_and_applied(root) -> None:
+    cli_user = f"cli:{getpass.getuser()}"
+    with _daemon(root) as d:  # creates the database, then stops
+        before = _trigger(d, "tick")
+    home = SchedulerHome(root)
+    refused = home.cli("job", "set", "tick", "cron=99 * * * *")
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "runtime change of job 'tick'" in refused.stderr
+    done = home.cli("job", "set", "tick", "cron=15 4 * * *", "retries=2")
+    assert done.returncode == 0, done.stderr
+    assert "stored in the database" in done.stdout and "cron='15 4 * * *'" in done.stdout
+    unknown = home.cli("job", "remove", "nope")
+    assert unknown.returncode == 2 and "nope" in unknown.stderr
+
+    with _daemon(root) as d:  # the stored change applies at start
+        engine = d.daemon.engine
+        assert _trigger(d, "tick") != before and d.daemon.registry.specs["tick"].retries == 2
+        assert job_changes.read_all(engine)["tick"]["changed_by"] == cli_user
+        rows = audit.recent(engine, limit=3)
+        assert [(r["actor"], r["via"], r["action"], r["target"], r["outcome"] == "ok") for r in rows] == [
+            (cli_user, "cli", "job_remove", "nope", False),
+            (cli_user, "cli", "job_set", "tick", True),
+            (cli_user, "cli", "job_set", "tick", False),
+        ]
+        assert rows[1]["after"] == {"fields": {"cron": "15 4 * * *", "retries": 2}, "removed": False}
+        assert d.daemon.apply_stored_changes() is False  # nothing new
+
+        # Another process (a CLI on another host) stores a change while this daemon runs.
+        registry = d.daemon.base_registry
+
+        def plan(now, _base, changes):
+            return plan_set(now, changes, "tick", {}, reset=True)
+
+        job_changes.save_edit(
+            engine,
+            "job_set",
+            "tick",
+            plan,
+            base=registry,
+            actor=None,
+            asked=None,
+            default_tz=d.settings.timezone,
+            now=d.daemon.clock(),
+        )
+        assert d.daemon.apply_stored_changes() is True
+        assert _trigger(d, "tick") == before and d.daemon.registry.specs["tick"].retries == 0
+        assert d.daemon.apply_stored_changes() is False
