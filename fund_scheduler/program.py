@@ -21,18 +21,24 @@ installed.
 
 from __future__ import annotations
 
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import NamedTuple
 
 __all__ = [
     "CHECKOUT",
     "PACKAGE_DIR",
+    "DaemonPaths",
     "bundled_jobs_package",
+    "daemon_paths",
     "config_dir",
     "default_home",
     "default_jobs_config",
     "default_workdir",
     "dotenv_candidates",
+    "load_dotenv_files",
     "python_command",
 ]
 
@@ -74,6 +80,48 @@ def dotenv_candidates(home: Path | None) -> list[Path]:
     if CHECKOUT is not None:
         candidates.append(CHECKOUT / ".env")
     return list(dict.fromkeys(candidates))
+
+
+def load_dotenv_files(environ: Mapping[str, str] | None = None) -> list[Path]:
+    """Load the ``.env`` files of :func:`dotenv_candidates` into ``os.environ``; variables
+    already set win over the files. Returns the files read."""
+    from dotenv import load_dotenv
+
+    environ = os.environ if environ is None else environ
+    home = Path(environ["SCHEDULER_HOME"]) if environ.get("SCHEDULER_HOME") else default_home()
+    loaded = []
+    for path in dotenv_candidates(home):
+        if path.is_file():
+            load_dotenv(path, override=False)
+            loaded.append(path)
+    return loaded
+
+
+class DaemonPaths(NamedTuple):
+    """Where the daemon of a ``SCHEDULER_HOME`` lives: its home, log folder and PID file (the
+    control socket lies beside it)."""
+
+    home: Path
+    log_dir: Path
+    pid_file: Path
+
+    @property
+    def control_socket(self) -> Path:
+        return self.pid_file.with_suffix(".sock")
+
+
+def daemon_paths(environ: Mapping[str, str]) -> DaemonPaths:
+    """``SCHEDULER_HOME``, ``SCHEDULER_LOG_DIR`` and ``SCHEDULER_PID_FILE`` (``~`` expanded,
+    resolved) or their defaults: what the settings read, and all a command that only talks to
+    the running daemon needs."""
+
+    def path(name: str, default: Path) -> Path:
+        raw = environ.get(name, "").strip()
+        return (Path(raw).expanduser() if raw else default).resolve()
+
+    home = path("SCHEDULER_HOME", default_home())
+    log_dir = path("SCHEDULER_LOG_DIR", home / "logs")
+    return DaemonPaths(home, log_dir, path("SCHEDULER_PID_FILE", log_dir / "scheduler.pid"))
 
 
 def python_command(*args: str) -> list[str]:

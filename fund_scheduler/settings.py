@@ -26,7 +26,7 @@ from fund_common.redaction import mask_url
 from fund_scheduler import program
 from fund_scheduler.errors import ConfigError
 
-__all__ = ["WEBHOOK_FORMATS", "AlertSettings", "Settings", "load_dotenv_files"]
+__all__ = ["WEBHOOK_FORMATS", "AlertSettings", "Settings"]
 
 SUPPORTED_BACKENDS = ("sqlite", "mysql")
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "mysql+pymysql")
@@ -43,21 +43,6 @@ AMBIGUOUS_USERINFO = (
 )
 #: Earlier names of the default runner, still accepted in ``SCHEDULER_MIGRATIONS``.
 LEGACY_MIGRATIONS = {"migrations.runner:upgrade": DEFAULT_MIGRATIONS}
-
-
-def load_dotenv_files(environ: Mapping[str, str] | None = None) -> list[Path]:
-    """Load the ``.env`` files of :func:`fund_scheduler.program.dotenv_candidates` into
-    ``os.environ``; variables already set win over the files. Returns the files read."""
-    from dotenv import load_dotenv
-
-    environ = os.environ if environ is None else environ
-    home = Path(environ["SCHEDULER_HOME"]) if environ.get("SCHEDULER_HOME") else program.default_home()
-    loaded = []
-    for path in program.dotenv_candidates(home):
-        if path.is_file():
-            load_dotenv(path, override=False)
-            loaded.append(path)
-    return loaded
 
 
 def _database_url(env: EnvReader, home: Path) -> URL | None:
@@ -331,8 +316,7 @@ class Settings:
         """Read and validate every setting; ConfigError with one line per invalid value."""
         environ = dict(os.environ if environ is None else environ)
         env = EnvReader(environ)
-        home = env.path("SCHEDULER_HOME", program.default_home()).resolve()
-        log_dir = env.path("SCHEDULER_LOG_DIR", home / "logs").resolve()
+        home, log_dir, pid_file = program.daemon_paths(environ)
         packages = env.words("SCHEDULER_JOBS_PACKAGES", (program.bundled_jobs_package(),))
         if not packages:
             env.problem("SCHEDULER_JOBS_PACKAGES is empty: name at least one package")
@@ -345,7 +329,7 @@ class Settings:
             database_url=_database_url(env, home) or URL.create("sqlite", database="invalid"),
             timezone=env.timezone("SCHEDULER_TIMEZONE", "Asia/Shanghai"),
             log_dir=log_dir,
-            pid_file=env.path("SCHEDULER_PID_FILE", log_dir / "scheduler.pid").resolve(),
+            pid_file=pid_file,
             misfire_grace_time=env.integer("SCHEDULER_MISFIRE_GRACE_TIME", 3600, minimum=1),
             log_max_bytes=env.integer("SCHEDULER_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
             log_backup_count=env.integer("SCHEDULER_LOG_BACKUP_COUNT", 5, minimum=0),
@@ -373,7 +357,7 @@ class Settings:
     @property
     def control_socket(self) -> Path:
         """The daemon's Unix control socket, beside the PID file."""
-        return self.pid_file.with_suffix(".sock")
+        return program.DaemonPaths(self.home, self.log_dir, self.pid_file).control_socket
 
     @property
     def scheduler_log(self) -> Path:

@@ -17,18 +17,22 @@ nothing is dropped or copied that need not be:
 On MySQL/MariaDB the upgrade holds ``GET_LOCK('fund_scheduler_migrations')`` so daemons starting
 together on several hosts migrate one at a time (the later ones find the head and do nothing).
 On SQLite only one daemon runs per database file (the PID lock).
+
+:func:`is_current` tells, without importing Alembic, whether a database is at the newest
+revision: the daemon then skips the upgrade, and otherwise runs ``db upgrade`` in a child
+process, so that Alembic (about 10 MiB) never stays in its memory.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
+
+if TYPE_CHECKING:  # Alembic is imported where it is used: is_current() needs none of it
+    from alembic.config import Config
 
 logger = logging.getLogger("scheduler.migrations")
 
@@ -67,8 +71,26 @@ def compare_type(context, inspected_column, metadata_column, inspected_type, met
     return None
 
 
+def newest_revision() -> str:
+    """The newest revision, from the file names of ``versions/`` (``0008_operating_runs.py``:
+    ``0008``); the tests hold it equal to Alembic's head."""
+    return max(path.name.split("_", 1)[0] for path in (HERE / "versions").glob("[0-9]*_*.py"))
+
+
+def is_current(engine: sa.Engine) -> bool:
+    """True when the database's ``alembic_version`` is :func:`newest_revision` (Alembic is not
+    imported: a plain read)."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return False
+        versions = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    return versions == [newest_revision()]
+
+
 def config(connection: sa.Connection | None = None) -> Config:
     """The Alembic configuration, built in code (no alembic.ini, no path to get wrong)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(HERE).replace("%", "%%"))
     cfg.attributes["connection"] = connection
@@ -76,6 +98,8 @@ def config(connection: sa.Connection | None = None) -> Config:
 
 
 def head() -> str:
+    from alembic.script import ScriptDirectory
+
     revision = ScriptDirectory.from_config(config()).get_current_head()
     assert revision is not None, "the migrations have no head revision"
     return revision
@@ -91,6 +115,8 @@ def _engine(engine_or_url: sa.Engine | sa.URL | str) -> tuple[sa.Engine, bool]:
 
 def current(engine_or_url: sa.Engine | sa.URL | str) -> str | None:
     """The database's revision; None when it has no ``alembic_version`` row."""
+    from alembic.migration import MigrationContext
+
     engine, own = _engine(engine_or_url)
     try:
         with engine.connect() as conn:
@@ -116,6 +142,9 @@ def legacy_revision(conn: sa.Connection) -> str | None:
 
 def upgrade(engine_or_url: sa.Engine | sa.URL | str, revision: str = "head") -> str | None:
     """Stamp an unversioned legacy database, upgrade to ``revision``; return the new revision."""
+    from alembic import command
+    from alembic.migration import MigrationContext
+
     engine, own = _engine(engine_or_url)
     try:
         with engine.begin() as conn:

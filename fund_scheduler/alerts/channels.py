@@ -7,20 +7,20 @@ raises. Errors of the HTTP client, which print the URL, are scrubbed of the webh
 
 from __future__ import annotations
 
-import smtplib
 import socket
-import ssl
 from collections.abc import Sequence
 from datetime import UTC, tzinfo
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Any, Protocol
-
-import requests
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fund_common.redaction import Redactor, mask_url
 from fund_scheduler.alerts.messages import PRODUCT, Alert
 from fund_scheduler.settings import WEBHOOK_FORMATS, Settings
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+# requests, smtplib and email are imported by the first alert that needs them, not at start:
+# an idle daemon that never alerts does not hold them (about 6 MiB).
 
 __all__ = ["Channel", "ChannelError", "EmailChannel", "WebhookChannel", "channels_from"]
 
@@ -66,6 +66,8 @@ class WebhookChannel:
         return self._redactor.scrub(text)
 
     def send(self, alert: Alert) -> None:
+        import requests
+
         try:
             response = requests.post(self.url, json=self.body(alert), timeout=(self.timeout, self.timeout))
         except requests.RequestException as exc:
@@ -114,6 +116,9 @@ class EmailChannel:
         return f"EmailChannel({self.target!r})"
 
     def message(self, alert: Alert) -> EmailMessage:
+        from email.message import EmailMessage
+        from email.utils import formatdate, make_msgid
+
         msg = EmailMessage()
         msg["Subject"] = alert.title
         msg["From"] = self.sender
@@ -124,6 +129,9 @@ class EmailChannel:
         return msg
 
     def send(self, alert: Alert) -> None:
+        import smtplib
+        import ssl
+
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             if self.starttls:
                 smtp.starttls(context=ssl.create_default_context())

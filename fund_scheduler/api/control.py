@@ -6,7 +6,8 @@ daemon answers with one JSON line ``{"ok": true, ...}`` or ``{"ok": false, "erro
 0600 and each peer's uid is checked with ``SO_PEERCRED``.
 
 Commands (:class:`ControlHandler`, each one call of :class:`~fund_scheduler.daemon.operations.Operations`):
-``ping``; ``status`` (the status and the job rows); ``run`` (``job``, ``wait``,
+``ping``; ``status`` (the status and the job rows; with ``report``, all the ``status`` command
+prints: :meth:`~fund_scheduler.daemon.operations.Operations.report`); ``run`` (``job``, ``wait``,
 ``with_dependents``, ``run_date``, ``params``); ``pause`` / ``resume`` (``job``);
 ``job-add`` / ``job-set`` / ``job-remove`` (``job``, ``fields``, ``reset``); ``cancel``
 (``execution_id``); ``backfill`` (``job``, ``from``, ``to``, ...), ``backfills``,
@@ -29,24 +30,28 @@ import socketserver
 import struct
 import threading
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fund_scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
 from fund_scheduler.jobs.params import ParamError
-from fund_scheduler.store.audit import Actor
+
+if TYPE_CHECKING:  # the CLI's side (request) loads no database code
+    from fund_scheduler.store.audit import Actor
 
 logger = logging.getLogger("scheduler.control")
 MAX_REQUEST_BYTES = 64 * 1024
 MAX_SOCKET_PATH = 104
 
-Handler = Callable[[dict[str, Any], Actor | None], dict[str, Any]]
+Handler = Callable[[dict[str, Any], "Actor | None"], dict[str, Any]]
 
 
 def peer_actor(pid: int, uid: int) -> Actor:
     """The control socket peer as an :class:`Actor`: its Unix user's name (the uid when the
     user has no name), the pid it connected from."""
+    from fund_scheduler.store.audit import Actor
+
     try:
         user = pwd.getpwuid(uid).pw_name
     except KeyError:
@@ -76,6 +81,8 @@ class ControlHandler:
         if cmd == "ping":
             return {"ok": True, "pid": os.getpid()}
         if cmd == "status":
+            if request.get("report"):
+                return {"ok": True, **ops.report()}
             return {"ok": True, **ops.status(), "jobs": ops.jobs(fallback=True)}
         job_id = str(request.get("job", ""))
         if cmd == "run":
@@ -173,7 +180,12 @@ class _RequestHandler(socketserver.StreamRequestHandler):
 
     def _reply(self, reply: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):  # the client went away; nothing to tell
-            self.wfile.write(json.dumps(reply, default=str).encode() + b"\n")
+            self.wfile.write(json.dumps(reply, default=_json_value).encode() + b"\n")
+
+
+def _json_value(value: Any) -> Any:
+    """A datetime as ISO 8601 (read back with ``datetime.fromisoformat``); anything else as text."""
+    return value.isoformat() if isinstance(value, datetime | date) else str(value)
 
 
 class ControlServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):

@@ -15,45 +15,81 @@ Shell completion (bash; zsh and fish alike with ``zsh_source`` / ``fish_source``
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 import click
 
-from fund_scheduler.cli import (
-    admin_commands,
-    backfill_commands,
-    calendar_commands,
-    daemon_commands,
-    job_change_commands,
-    job_commands,
-    log_commands,
-    report_commands,
-)
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.output import error
 from fund_scheduler.errors import SchedulerError
-from fund_scheduler.version import version
 
-__all__ = ["cli", "main"]
+__all__ = ["COMMAND_MODULES", "cli", "main"]
 
 COMPLETE_VAR = "_FUND_SCHEDULER_COMPLETE"  # the same for fund-scheduler and scheduler_daemon.py
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+#: Each command's module (``fund_scheduler.cli.<module>``, its ``COMMANDS``), in the help's
+#: order. A command's module is imported when the command runs, and only then: ``status`` never
+#: imports what ``history`` needs.
+COMMAND_MODULES = {
+    "run": "daemon_commands",
+    "start": "daemon_commands",
+    "stop": "daemon_commands",
+    "reload": "daemon_commands",
+    "status": "daemon_commands",
+    "jobs": "job_commands",
+    "next": "job_commands",
+    "run-job": "job_commands",
+    "pause": "job_commands",
+    "resume": "job_commands",
+    "forget-job": "job_commands",
+    "exec": "job_commands",
+    "job": "job_change_commands",
+    "backfill": "backfill_commands",
+    "backfills": "backfill_commands",
+    "cancel": "backfill_commands",
+    "history": "report_commands",
+    "dashboard": "report_commands",
+    "audit": "report_commands",
+    "logs": "log_commands",
+    "check-config": "admin_commands",
+    "install-service": "admin_commands",
+    "db": "admin_commands",
+    "calendars": "calendar_commands",
+}
 
-class _Group(click.Group):
-    def list_commands(self, ctx: click.Context) -> list[str]:  # in the order they were added
-        return list(self.commands)
+
+class _LazyGroup(click.Group):
+    """The commands of :data:`COMMAND_MODULES`, each module imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMAND_MODULES)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module_name = COMMAND_MODULES.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"fund_scheduler.cli.{module_name}")
+        for command in module.COMMANDS:
+            if command.name == cmd_name:
+                return command
+        raise LookupError(f"fund_scheduler.cli.{module_name} has no command {cmd_name!r} in COMMANDS")
 
 
 def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value and not ctx.resilient_parsing:
+        from fund_scheduler.version import version
+
         click.echo(f"fund-scheduler {version()}")
         ctx.exit()
 
 
-@click.group(cls=_Group, context_settings=CONTEXT, epilog=(__doc__ or "").split("\n\n")[1].replace("\n", " "))
+@click.group(
+    cls=_LazyGroup, context_settings=CONTEXT, epilog=(__doc__ or "").split("\n\n")[1].replace("\n", " ")
+)
 @click.option(
     "--version",
     is_flag=True,
@@ -70,20 +106,6 @@ def cli(ctx: click.Context) -> None:
     logs/scheduler.log.
     """
     ctx.obj = Cli()
-
-
-for module in (
-    daemon_commands,
-    job_commands,
-    job_change_commands,
-    backfill_commands,
-    report_commands,
-    log_commands,
-    admin_commands,
-    calendar_commands,
-):
-    for command in module.COMMANDS:
-        cli.add_command(command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

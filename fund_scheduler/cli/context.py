@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import functools
 import importlib
+import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.engine import Engine
-
+from fund_scheduler import program
 from fund_scheduler.errors import ConfigError, SchedulerError
-from fund_scheduler.jobs.registry import Registry
-from fund_scheduler.settings import Settings
+
+if TYPE_CHECKING:  # imported where used: a command that only asks the daemon loads none of them
+    from sqlalchemy.engine import Engine
+
+    from fund_scheduler.jobs.registry import Registry
+    from fund_scheduler.settings import Settings
 
 __all__ = ["Cli"]
 
@@ -27,14 +31,22 @@ class Cli:
         self._registries: dict[bool, Registry] = {}
 
     @functools.cached_property
+    def paths(self) -> program.DaemonPaths:
+        """The daemon's home, log folder and PID file (the ``.env`` files loaded first), without
+        reading the other settings: all a command that only asks the running daemon needs."""
+        if "settings" in self.__dict__:
+            settings = self.__dict__["settings"]
+            return program.DaemonPaths(settings.home, settings.log_dir, settings.pid_file)
+        program.load_dotenv_files()
+        return program.daemon_paths(os.environ)
+
+    @functools.cached_property
     def settings(self) -> Settings:
         """The settings; their ``SCHEDULER_UMASK`` is applied to this process (and so to the
         daemon, its logs, its database file and its job runs) before anything is created."""
-        import os
+        from fund_scheduler.settings import Settings
 
-        from fund_scheduler.settings import load_dotenv_files
-
-        load_dotenv_files()
+        program.load_dotenv_files()
         settings = Settings.from_env()
         os.umask(settings.umask)
         return settings
@@ -91,12 +103,12 @@ class Cli:
         """One request over the control socket; DaemonNotRunning / SchedulerError as it answers."""
         from fund_scheduler.api.control import request
 
-        return request(self.settings.control_socket, payload, timeout=timeout)
+        return request(self.paths.control_socket, payload, timeout=timeout)
 
     def daemon_running(self) -> bool:
         from fund_scheduler.daemon.pidfile import RUNNING, probe
 
-        return probe(self.settings.pid_file).state == RUNNING
+        return probe(self.paths.pid_file).state == RUNNING
 
     def check_http_port(self) -> int | None:
         """Whether the daemon could listen on its HTTP port now: the PID of the running daemon

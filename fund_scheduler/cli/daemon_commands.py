@@ -18,7 +18,6 @@ from fund_scheduler import program
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.output import fmt_time, format_table, print_json, row_zone
 from fund_scheduler.errors import DaemonNotRunning, SchedulerError
-from fund_scheduler.jobs.rows import state_word
 
 __all__ = ["COMMANDS", "EXIT_ALREADY_RUNNING"]
 
@@ -57,12 +56,51 @@ def run(cli: Cli, background: bool, ready_fd: int | None) -> int:
             cli.settings,
             registry,
             load_registry=cli.load_registry,
-            migrate=cli.migrations("upgrade"),
+            migrate=_migrations_at_start(cli),
             on_ready=on_ready,
         )
     except AlreadyRunning as exc:
         print(f"scheduler {exc}; not starting another", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
+
+
+def _migrations_at_start(cli: Cli) -> Any:
+    """The daemon's migration step, None when turned off: nothing to do when the runner's
+    ``is_current(engine)`` (if it has one) finds the database at its newest revision; otherwise
+    ``db upgrade`` in a child process, its lines logged, so that the migration tool (Alembic,
+    about 10 MiB) never stays in the daemon's memory. A failed upgrade raises SchedulerError with
+    the child's error line (the database's unavailability named, password masked)."""
+    import logging
+
+    if cli.migrations("upgrade") is None:
+        return None
+    try:
+        is_current = cli.migrations("is_current")
+    except SchedulerError:  # a runner of its own without the check: always upgrade
+        is_current = None
+    settings = cli.settings
+    logger = logging.getLogger("scheduler.migrations")
+
+    def migrate(engine: Any) -> None:
+        if is_current is not None and is_current(engine):
+            return
+        done = subprocess.run(
+            program.python_command("db", "upgrade"),
+            capture_output=True,
+            text=True,
+            env=dict(settings.environ) or None,
+            check=False,
+        )
+        lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+        for line in lines:
+            logger.info("db upgrade: %s", line)
+        if done.returncode != 0:
+            errors = [line.removeprefix("error: ") for line in lines if line.startswith("error: ")]
+            raise SchedulerError(
+                "; ".join(errors) or f"schema migration failed (db upgrade exit status {done.returncode})"
+            )
+
+    return migrate
 
 
 def _tail(path: Path, lines: int = 20) -> str:
@@ -296,44 +334,48 @@ def _process_info(pid: int) -> dict[str, Any]:
 def status(cli: Cli, as_json: bool) -> int:
     """Whether the daemon runs (PID, uptime, memory, role), the database (password masked), each
     job's schedule, state, next run and last result, each check job's state (ok or breach), and
-    the failures of the last 24 h."""
+    the failures of the last 24 h. A running daemon answers all of it; without one it is read
+    from the configuration and the database."""
+    from fund_scheduler.daemon.pidfile import NOT_RUNNING, RUNNING, probe
+
+    state = probe(cli.paths.pid_file)
+    report: dict[str, Any] = {"state": state.state, "pid": state.pid}
+    if state.state == RUNNING and state.pid is not None:
+        try:
+            live = cli.ask_daemon({"cmd": "status", "report": True}, timeout=5)
+        except (SchedulerError, OSError) as exc:
+            report["control_error"] = str(exc)
+        else:
+            live.pop("ok", None)
+            report.update(live, pid=state.pid)
+    if "jobs" not in report:
+        report.update(_local_report(cli, state))
+    code = {RUNNING: 0, NOT_RUNNING: 3}.get(state.state, 1)
+    if as_json:
+        print_json(report)
+        return code
+    _print_status(report, state.state)
+    return code
+
+
+def _local_report(cli: Cli, state: Any) -> dict[str, Any]:
+    """What ``status`` says without a daemon to answer: the configuration's problems and jobs,
+    the job store's, the calendars', the chain, the checks and the failures from the database."""
     from fund_scheduler.daemon.checks import check_rows
     from fund_scheduler.daemon.dependents import chain_view
-    from fund_scheduler.daemon.pidfile import NOT_RUNNING, RUNNING, probe
     from fund_scheduler.store import history
 
     settings = cli.settings
-    state = probe(settings.pid_file)
-    report: dict[str, Any] = {
-        "state": state.state,
-        "pid": state.pid,
-        "database": settings.masked_database_url,
-    }
-    live = None
-    if state.state == RUNNING and state.pid is not None:
+    report: dict[str, Any] = {"database": settings.masked_database_url}
+    if state.pid is not None:
         report.update(_process_info(state.pid))
-        try:
-            live = cli.ask_daemon({"cmd": "status"}, timeout=5)
-            report["uptime"] = live["uptime"]
-            report["running_executions"] = live["running_executions"]
-            report["role"] = live.get("role", "active")
-        except (SchedulerError, OSError) as exc:
-            report["control_error"] = str(exc)
     registry = cli.registry(strict=False)
     report["config_problems"] = registry.problems
     try:
-        report["jobs"] = live["jobs"] if live is not None else cli.local_job_rows()
-        report["job_store_problems"] = (
-            live.get("job_store_problems", []) if live is not None else cli.local_job_store_problems()
-        )
-        report["log_problems"] = live.get("log_problems", []) if live is not None else []
-        if live is not None:
-            from fund_scheduler.cli.calendar_book import load_book
-
-            load_book(cli, registry, compute_missing=False)  # the chain's deadlines are sessions
-            report["calendar_problems"] = live.get("calendar_problems", [])
-        else:
-            report["calendar_problems"] = _local_calendar_problems(cli, registry)
+        report["jobs"] = cli.local_job_rows()
+        report["job_store_problems"] = cli.local_job_store_problems()
+        report["log_problems"] = []
+        report["calendar_problems"] = _local_calendar_problems(cli, registry)
         report["checks"] = cli.read_history(lambda engine: check_rows(engine, registry), [])
         report["chain"] = cli.read_history(
             lambda engine: chain_view(registry, engine, settings.timezone, datetime.now(UTC)), []
@@ -343,12 +385,7 @@ def status(cli: Cli, as_json: bool) -> int:
         )
     except Exception as exc:  # noqa: BLE001 - report the database problem, keep the exit status
         report["database_error"] = f"{type(exc).__name__}: {exc}"
-    code = {RUNNING: 0, NOT_RUNNING: 3}.get(state.state, 1)
-    if as_json:
-        print_json(report)
-        return code
-    _print_status(report, state.state)
-    return code
+    return report
 
 
 def _local_calendar_problems(cli: Cli, registry: Any) -> list[str]:
@@ -374,7 +411,7 @@ def _print_status(report: dict[str, Any], state: str) -> None:
     print(line)
     print(f"database: {report['database']}")
     for key in ("control_error", "database_error"):
-        if key in report:
+        if report.get(key):
             print(f"warning: {report[key]}")
     for problem in report.get("config_problems") or []:
         print(f"warning: configuration problem: {problem}")
@@ -387,7 +424,7 @@ def _print_status(report: dict[str, Any], state: str) -> None:
             [
                 j["id"],
                 j["trigger"],
-                state_word(j),
+                j["state"],
                 fmt_time(j["next_run_time"], row_zone(j)) if j["enabled"] else "-",
                 j["last_status"] or "-",
                 fmt_time(j["last_started_at"], row_zone(j)),
@@ -415,7 +452,12 @@ def _print_chain(steps: list[dict[str, Any]]) -> None:
     if not steps:
         return
     rows = [
-        [s["job"], ", ".join(s["after"]) or "-", fmt_time(s["deadline"]) if s["deadline"] else "-", s["text"]]
+        [
+            s["job"],
+            ", ".join(s["after"]) or "-",
+            fmt_time(s["deadline"], row_zone(s)) if s["deadline"] else "-",
+            s["text"],
+        ]
         for s in steps
     ]
     print(format_table(rows, ["STEP", "AFTER", "DEADLINE", "TODAY"]))

@@ -13,7 +13,6 @@ from click.shell_completion import CompletionItem
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.output import fmt_time, format_table, print_json, row_zone
 from fund_scheduler.errors import DaemonNotRunning, SchedulerError
-from fund_scheduler.jobs.rows import state_word
 
 __all__ = ["COMMANDS"]
 
@@ -56,7 +55,7 @@ def jobs(cli: Cli, as_json: bool) -> int:
             j["trigger"],
             j["timezone"],
             _next_run_words(j),
-            state_word(j),
+            j["state"],
         ]
         for j in rows
     ]

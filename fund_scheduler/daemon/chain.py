@@ -226,10 +226,10 @@ def chain_steps(
 ) -> list[dict[str, Any]]:
     """Each step of the chains in order (:func:`chain_order`) with where ``today``'s run stands:
     ``job``, ``after``, ``after_mode``, ``on_late``, ``dependents``, ``deadline`` (today's fire
-    time, None on a day it does not fire), ``state`` (``succeeded``, ``running``, ``waiting``,
-    ``not_run``, ``no_session``, or the newest row's status: ``blocked``, ``failed`` ...) and
-    ``text`` (the state in words). ``rows``: today's rows of every step; ``triggers`` and
-    ``zones`` by job id."""
+    time, None on a day it does not fire) in ``timezone`` (the job's), ``state`` (``succeeded``,
+    ``running``, ``waiting``, ``not_run``, ``no_session``, or the newest row's status:
+    ``blocked``, ``failed`` ...) and ``text`` (the state in words). ``rows``: today's rows of
+    every step; ``triggers`` and ``zones`` by job id."""
     all_specs = list(specs)
     steps = []
     for spec in chain_order(all_specs):
@@ -244,6 +244,7 @@ def chain_steps(
                 "on_late": spec.on_late,
                 "dependents": [d.id for d in dependents_of(all_specs, spec.id)],
                 "deadline": deadline,
+                "timezone": str(zone),
                 "state": state,
                 "text": text,
             }

@@ -111,6 +111,8 @@ class Daemon:
         self._wake = threading.Event()
         self._reload_requested = False
         self._applied_changes: dict[str, dict[str, Any]] | None = None  # the job_changes in use
+        #: The problems of the last reload, when it was refused (the running jobs are the older ones).
+        self.reload_problems: list[str] = []
         self._force = False
         self._signals = 0
         self._stop_reason = "requested"
@@ -298,8 +300,11 @@ class Daemon:
             try:
                 changed = self._reload()
             except SchedulerError as exc:
+                if not isinstance(exc, ConfigError):  # a refusal sets its problems itself
+                    self.reload_problems = [str(exc)]
                 audit.record_or_log(self.engine, actor, "reload", None, outcome=str(exc))
                 raise
+            self.reload_problems = []
             audit.record_or_log(self.engine, actor, "reload", None, after=changed)
             return changed
 
@@ -316,6 +321,7 @@ class Daemon:
             self.base_registry = registry
             registry = self._layered(registry)
         if registry.problems:
+            self.reload_problems = [f"reload refused, the current jobs kept: {p}" for p in registry.problems]
             for problem in registry.problems:
                 logger.error("reload refused: %s", problem)
             raise ConfigError("reload refused, the current jobs kept: " + "; ".join(registry.problems))

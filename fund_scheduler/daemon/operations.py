@@ -38,7 +38,7 @@ from fund_scheduler.jobs.rows import job_rows
 from fund_scheduler.run.executor import result_of
 from fund_scheduler.store import audit, history, job_changes
 from fund_scheduler.store.audit import Actor
-from fund_scheduler.store.engine import is_database_error
+from fund_scheduler.store.engine import describe_error, is_database_error
 
 __all__ = ["DB_CHECK_TIMEOUT", "PANEL_CACHE_SECONDS", "Operations"]
 
@@ -101,6 +101,34 @@ class Operations:
             "log_problems": self.log_problems(),
             "calendar_problems": self.calendar_problems(),
         }
+
+    def report(self) -> dict[str, Any]:
+        """All ``status`` prints while this daemon runs, answered here so that the command loads
+        no database code: :meth:`status`, this process's memory (``rss_bytes``), the job rows,
+        the problems of the last refused reload (``config_problems``), the chain, the check jobs'
+        states and the failures of the last 24 h (a database error said in ``database_error``)."""
+        import psutil
+
+        daemon = self._daemon
+        report = {
+            **self.status(),
+            "rss_bytes": psutil.Process().memory_info().rss,
+            "jobs": self.jobs(fallback=True),
+            "config_problems": list(daemon.reload_problems),
+        }
+        if not report.get("database_error"):  # the key says there is one
+            report.pop("database_error", None)
+        try:
+            report["checks"] = self.checks()
+            report["chain"] = self.chain()
+            report["failures_24h"] = history.failures_since(
+                daemon.engine, daemon.clock() - timedelta(hours=24)
+            )
+        except Exception as exc:
+            if not is_database_error(exc):
+                raise
+            report["database_error"] = describe_error(exc)
+        return report
 
     def log_problems(self) -> list[str]:
         """The logs this daemon cannot write (``scheduler.log``, a job's log), each retried first."""

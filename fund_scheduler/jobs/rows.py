@@ -86,6 +86,7 @@ def job_rows(
         row["last_status"] = summary["status"] if summary else None
         row["last_started_at"] = summary["started_at"] if summary else None
         row["last_error"] = summary["error"] if summary else None
+        row["state"] = state_word(row)
     return [rows[k] for k in sorted(rows)]
 
 

@@ -498,3 +498,28 @@ def test_sighup_reloads_jobs_toml_and_refuses_a_broken_one(home):
     wait_for(lambda: "reload refused" in home.scheduler_log.read_text(), 10, "refused reload")
     assert "added_later" in home.cli("status").stdout
     assert home.daemon_pid() == pid
+
+
+def test_status_of_a_running_daemon_is_its_answer_and_loads_no_database_code(home):
+    started = home.cli("start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    probe = (
+        "import sys\n"
+        "from fund_scheduler.cli import main\n"
+        "code = main(['status', '--json'])\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'sqlalchemy', 'pandas', 'apscheduler'})\n"
+        "print('HEAVY', heavy, code, file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [PY, "-c", probe], env=home.env, cwd=str(PROJECT), capture_output=True, text=True, timeout=60
+    )
+    assert "HEAVY [] 0" in done.stderr, done.stderr
+    report = json.loads(done.stdout)
+    assert report["state"] == "running" and report["pid"] == home.daemon_pid()
+    assert report["rss_bytes"] > 10 * 2**20 and report["role"] == "active"
+    assert {job["id"] for job in report["jobs"]} >= set(BUNDLED)
+    assert {job["state"] for job in report["jobs"]} == {"active", "disabled"}
+    assert [step["job"] for step in report["chain"]][:1] == ["daily_collection"]
+    assert report["chain"][0]["timezone"] == "Asia/Shanghai" and report["failures_24h"] == []
+    text = home.cli("status")
+    assert text.returncode == 0 and "CST" in text.stdout.split("STEP")[1]  # deadlines in the job's zone

@@ -3,6 +3,7 @@ closed pipe, shell completion, and read-only commands that never create a databa
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -348,3 +349,16 @@ def _library() -> str | None:
     from fund_common.calendars.library import library_version
 
     return library_version()
+
+
+def test_the_lazy_command_map_names_every_command_of_every_module_once() -> None:
+    from fund_scheduler.cli.app import COMMAND_MODULES
+
+    declared = {}
+    for module_name in set(COMMAND_MODULES.values()):
+        module = importlib.import_module(f"fund_scheduler.cli.{module_name}")
+        for command in module.COMMANDS:
+            assert command.name not in declared, command.name
+            declared[command.name] = module_name
+    assert declared == COMMAND_MODULES
+    assert [name for name in COMMAND_MODULES if name != "exec"][: len(COMMANDS)] == list(COMMANDS)

@@ -156,6 +156,7 @@ def test_reload_through_the_socket_http_and_sighup_says_what_changed_refuses_a_b
         assert caught.value.exit_code == 2 and "reload refused" in str(caught.value)
         assert "nightly" in str(caught.value)
         assert d.daemon.scheduler.get_job("nightly") is not None  # the running jobs stay
+        assert any("nightly" in p for p in d.ops.report()["config_problems"])  # `status` says so
         viewer = http.post(f"{d.base}/api/reload", headers={"Authorization": f"Bearer {VIEWER}"}, timeout=10)
         assert viewer.status_code == 403
         refused = http.post(f"{d.base}/api/reload", headers=auth, timeout=10)
@@ -165,6 +166,7 @@ def test_reload_through_the_socket_http_and_sighup_says_what_changed_refuses_a_b
         done = http.post(f"{d.base}/api/reload", headers=auth, timeout=10)
         assert done.status_code == 200, done.text
         assert done.json()["set_aside"] == ["nightly"] and d.daemon.scheduler.get_job("nightly") is None
+        assert d.ops.report()["config_problems"] == []
 
         d.daemon.request_reload()  # what the SIGHUP handler does
         wait_for(
