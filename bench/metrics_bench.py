@@ -16,9 +16,12 @@ then times on that file, in the same run:
 Both see the file warm in the page cache (it was just written). The two results are compared
 fund by fund and must agree to 1e-9 relative, or the run fails. Prints both times, the ratio and
 the peak RSS of (b), and whether the issue's targets (>= 20x, < 600 MB at 5,000 funds) are met.
+With ``--mariadb`` the same data is also loaded into a MariaDB server started from the installed
+binaries (as the tests start one) and (b) runs there: its time against (b) on SQLite (target at
+most 1.5x) and its metrics, which must equal the SQLite run's.
 
 Usage, from the project folder:
-    python -m bench.metrics_bench [--funds 5000] [--days 756] [--runs 3] [--quick] [--keep DIR]
+    python -m bench.metrics_bench [--funds 5000] [--days 756] [--runs 3] [--quick] [--keep DIR] [--mariadb]
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ WINDOW_NAVS = 757  # 756 daily returns
 MIN_OBSERVATIONS = 60
 TARGET_RATIO = 20.0
 TARGET_RSS_MB = 600.0
+TARGET_MARIADB_RATIO = 1.5  # (b) on MariaDB against (b) on SQLite, the same data
 METRICS = [
     "annual_return",
     "annual_volatility",
@@ -183,13 +187,13 @@ def _seed_fund_metrics(returns: pd.Series, risk_free_rate: float) -> dict[str, f
 # --------------------------------------------------------------------------- (b) this project
 
 
-def project_child(db_path: str, calc_date: str) -> None:
+def project_child(url: str, calc_date: str) -> None:
     """Run in the child interpreter: time ``fundpipe.tasks.compute_metrics``; print JSON."""
     started = time.perf_counter()
     from fundpipe import tasks
     from fundpipe.settings import FundSettings
 
-    engine = make_engine(f"sqlite:///{db_path}")
+    engine = make_engine(url)
     settings = FundSettings(min_observations=MIN_OBSERVATIONS)
     begin = time.perf_counter()
     summary = tasks.compute_metrics(engine, settings, dt.date.fromisoformat(calc_date))
@@ -219,11 +223,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere: an upper bound
 
 
-def run_project(db_path: Path) -> tuple[dict, float]:
-    """(the child's JSON report, the child's whole wall time)."""
+def run_project(url: str) -> tuple[dict, float]:
+    """(the child's JSON report, the child's whole wall time) of (b) on the database at ``url``."""
     begin = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "bench.metrics_bench", "--child", str(db_path), AS_OF.isoformat()],
+        [sys.executable, "-m", "bench.metrics_bench", "--child", url, AS_OF.isoformat()],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -263,7 +267,12 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs of (b); the median is reported")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 funds")
     parser.add_argument("--keep", metavar="DIR", help="build the database in DIR and keep it")
-    parser.add_argument("--child", nargs=2, metavar=("DB", "DATE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--mariadb",
+        action="store_true",
+        help="also build the data in a MariaDB started from the installed server and run (b) there",
+    )
+    parser.add_argument("--child", nargs=2, metavar=("URL", "DATE"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         project_child(*args.child)
@@ -288,9 +297,10 @@ def main() -> int:
         with engine.begin() as conn:
             conn.execute(sa.delete(fund_metrics))
 
-        runs = [run_project(db_path) for _ in range(max(args.runs, 1))]
+        runs = [run_project(f"sqlite:///{db_path}") for _ in range(max(args.runs, 1))]
         got = stored_metrics(engine)
         engine.dispose()
+        on_mariadb = mariadb_runs(funds, args.days, max(args.runs, 1), got) if args.mariadb else None
 
     diff = worst_relative_difference(expected, got)
     seconds = sorted(child["seconds"] for child, _ in runs)
@@ -310,7 +320,38 @@ def main() -> int:
     if funds >= 5000:
         met = ratio >= TARGET_RATIO and rss_mb < TARGET_RSS_MB
         print(f"  targets (>= {TARGET_RATIO:.0f}x, < {TARGET_RSS_MB:.0f} MB): {'met' if met else 'MISSED'}")
+    if on_mariadb is not None:
+        maria_seconds, maria_rss, maria_diff = on_mariadb
+        maria = statistics.median(maria_seconds)
+        print(
+            f"(b) on MariaDB: {maria:.2f} s (median of {len(maria_seconds)}: "
+            f"{', '.join(f'{s:.2f}' for s in maria_seconds)}); peak RSS {maria_rss:.0f} MB; "
+            f"{maria / ours:.2f}x SQLite (target <= {TARGET_MARIADB_RATIO}x); results agree to "
+            f"{maria_diff:.1e} relative"
+        )
+        diff = max(diff, maria_diff)
     return 0 if diff <= 1e-9 else 1
+
+
+def mariadb_runs(
+    funds: int, days: int, runs: int, expected: pd.DataFrame
+) -> tuple[list[float], float, float]:
+    """(b) on a MariaDB server of its own (the test suite's, from the installed binaries) holding
+    the same data: its times, its peak RSS, and how far its metrics are from ``expected``."""
+    sys.path.insert(0, str(ROOT))
+    from tests.support.mariadb import MariaDBServer
+
+    with MariaDBServer() as server:
+        engine = make_engine(server.url)
+        begin = time.perf_counter()
+        build_database(engine, funds, days)
+        print(f"built the same on MariaDB {server.version} in {time.perf_counter() - begin:.1f} s")
+        reports = [run_project(server.url)[0] for _ in range(runs)]
+        got = stored_metrics(engine)
+        engine.dispose()
+    seconds = sorted(report["seconds"] for report in reports)
+    rss = max(report["peak_rss_mb"] for report in reports)
+    return seconds, rss, worst_relative_difference(expected, got)
 
 
 if __name__ == "__main__":

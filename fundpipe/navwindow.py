@@ -5,8 +5,8 @@ what costs is the Python objects a driver builds per row (a tuple, a code, a dat
 floats: about 0.6 us a row with SQLite, more than everything else in the metrics job
 together). So there are two ways in, both giving the same :class:`NavWindow` to the last bit:
 
-**Packed (SQLite).** SQLite groups the rows by fund itself (``fund_nav`` is stored in
-primary-key order, see :mod:`fundpipe.schema`) and hands back one row per fund: the fund's
+**Packed (SQLite, MySQL/MariaDB).** The database groups the rows by fund itself (``fund_nav``
+is stored in primary-key order, see :mod:`fundpipe.schema`) and hands back one row per fund: the fund's
 dates concatenated (``nav_date`` is fixed-width ISO text) and its NAVs as decimal integers,
 ``round(nav * 1e8)``, comma-separated; numpy parses those strings in bulk. The transport is
 exact, not approximate: the statement also checks, row by row, that ``integer / 1e8`` gives
@@ -14,11 +14,14 @@ back the stored double bit for bit (IEEE division is correctly rounded, the same
 and numpy), which holds for every positive NAV with up to 8 decimals -- published NAVs have 4.
 If any value in the window fails the check (or a date is not ``YYYY-MM-DD``), the packed
 result is discarded and the window is read row by row instead: slower, never wrong. A small
-database is read in one statement; a large file in fund-code ranges on parallel threads
-(:func:`_read_packed`), since SQLite does this grouping without holding the GIL.
+database is read in one statement; a large one in fund-code ranges on parallel threads
+(:func:`_read_packed`), since SQLite does this grouping without holding the GIL and a MySQL
+server on a connection of its own per range. On MySQL/MariaDB the statement says the same in
+its words (:func:`_packed_statement_mysql`): pymysql, pure Python, then parses one row per fund
+instead of one per NAV (2,000 funds x 756 days: 6.8 s -> 1.2 s).
 
-**Row by row** (MySQL/MariaDB, and the fallback). One SELECT of ``fund_code``, the raw
-``nav_date``, ``unit_nav`` and ``accum_nav``; on SQLite straight from the DBAPI cursor, without
+**Row by row** (the fallback). One SELECT of ``fund_code``, the raw ``nav_date``,
+``unit_nav`` and ``accum_nav``; on SQLite straight from the DBAPI cursor, without
 SQLAlchemy ``Row`` objects (which would cost more than the fetch), elsewhere through a
 server-side cursor (``stream_results``). Blocks of :data:`_BLOCK_ROWS` rows become numpy
 columns, codes and dates are factorised to slots, the values go into the matrices by fancy
@@ -60,6 +63,11 @@ _SCALE = 100_000_000.0
 _NULL = -1  # a missing accum_nav on the packed path (packed NAVs are all >= 1)
 _DATE_WIDTH = len("2024-06-03")
 _PARALLEL_BYTES = 64 << 20  # below this a SQLite file is read in one statement
+_PACKED_DIALECTS = ("sqlite", "mysql", "mariadb")
+_MYSQL = ("mysql", "mariadb")
+#: GROUP_CONCAT's limit for the packed read's session (MySQL's default, 1,024 bytes, would cut a
+#: fund's dates short; a cut result fails the length checks and the window is read row by row).
+_GROUP_CONCAT_MAX_LEN = 1 << 30
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,7 +91,7 @@ def load_nav_window(
     number of parts, default automatic; 1 turns it off). Funds and dates without any row in
     the window do not appear.
     """
-    if conn.dialect.name == "sqlite":
+    if conn.dialect.name in _PACKED_DIALECTS:
         window = _read_packed(conn, as_of, n_dates, parallel)
         if window is not None:
             return window
@@ -142,6 +150,8 @@ def _packed_statement(
     dialect: sa.Dialect, as_of: dt.date, n_dates: int, codes: tuple[str | None, str | None]
 ) -> sa.Select:
     """One row per fund with ``codes[0] <= fund_code < codes[1]`` (None: unbounded)."""
+    if dialect.name in _MYSQL:
+        return _packed_statement_mysql(dialect, as_of, n_dates, codes)
     c = fund_nav.c
     in_range = [c.fund_code >= codes[0]] if codes[0] is not None else []
     if codes[1] is not None:
@@ -179,6 +189,47 @@ def _packed_statement(
     )
 
 
+def _packed_statement_mysql(
+    dialect: sa.Dialect, as_of: dt.date, n_dates: int, codes: tuple[str | None, str | None]
+) -> sa.Select:
+    """:func:`_packed_statement` in MySQL's words, the same columns: ``GROUP_CONCAT`` with its
+    separator, ``FLOOR(nav * 1e8 + 0.5)`` cast to an integer (MySQL's CAST rounds where SQLite's
+    truncates), ``1e8`` a DOUBLE literal (``100000000.0`` would be DECIMAL and the exactness
+    check decimal arithmetic). One concatenation of ``YYYYMMDD,unit,accum`` per row (``nav_date +
+    0`` is the date as a number) instead of three: each costs the server as much as the scan;
+    it has no ``ORDER BY`` (that doubles the server's time), since the matrices place each
+    value by its date, whatever the order."""
+    c = fund_nav.c
+    t = fund_nav.name
+    in_range = [c.fund_code >= codes[0]] if codes[0] is not None else []
+    if codes[1] is not None:
+        in_range.append(c.fund_code < codes[1])
+
+    def scaled(column: str) -> str:
+        return f"CAST(FLOOR({t}.{column} * 1e8 + 0.5) AS SIGNED)"
+
+    def exact(column: str) -> str:
+        return f"MIN({scaled(column)} / 1e8 = {t}.{column})"
+
+    def concat(expression: str, separator: str) -> sa.ColumnElement[str]:
+        return sa.literal_column(f"GROUP_CONCAT({expression} SEPARATOR '{separator}')")
+
+    triple = f"{t}.nav_date + 0, ',', {scaled('unit_nav')}, ',', COALESCE({scaled('accum_nav')}, {_NULL})"
+    return (
+        sa.select(
+            c.fund_code,
+            sa.func.count(),
+            concat(triple, ","),
+            sa.literal_column(exact("unit_nav")),
+            sa.literal_column(exact("accum_nav")),
+            sa.func.min(c.accum_nav),
+        )
+        .select_from(fund_nav)
+        .where(*in_range, *window_bounds(dialect, as_of, n_dates))
+        .group_by(c.fund_code)
+    )
+
+
 class _NotPackable(Exception):
     """A value in the window that the packed read cannot carry exactly."""
 
@@ -195,13 +246,13 @@ def _read_packed(conn: sa.Connection, as_of: dt.date, n_dates: int, parallel: in
     (which changes when another connection commits) is read before and after, and if it
     moved the window is read again in one statement.
     """
-    threads = _threads(conn, parallel)
     try:
-        if threads < 2:
+        threads = _threads(conn, parallel)
+        version = _write_stamp(conn) if threads > 1 else ()
+        if not version:
             return _read_packed_serial(conn, as_of, n_dates)
-        version = conn.exec_driver_sql("PRAGMA data_version").scalar()
         window = _read_packed_parallel(conn, as_of, n_dates, threads)
-        if conn.exec_driver_sql("PRAGMA data_version").scalar() != version:
+        if _write_stamp(conn) != version:
             return _read_packed_serial(conn, as_of, n_dates)
         return window
     except _NotPackable:
@@ -222,8 +273,8 @@ def _read_packed_parallel(conn: sa.Connection, as_of: dt.date, n_dates: int, thr
     dates = conn.execute(
         sa.select(sa.type_coerce(_window_dates(conn.dialect, as_of, n_dates).c.d, sa.String))
     )
-    date_text = sorted(d for d in dates.scalars() if d is not None)
-    codes = list(conn.execute(_distinct_codes()).scalars())
+    date_text = sorted(str(d) for d in dates.scalars() if d is not None)  # MySQL: date objects
+    codes = list(conn.execute(_distinct_codes(conn.dialect)).scalars())
     parts = 2 * threads
     if len(codes) < 2 * parts or not date_text:
         return _read_packed_serial(conn, as_of, n_dates)
@@ -249,10 +300,35 @@ def _read_packed_range(
             window.put(block)
 
 
+def _write_stamp(conn: sa.Connection) -> tuple[Any, ...]:
+    """Changes when another connection commits a write: SQLite's ``PRAGMA data_version`` (of
+    this database); on MySQL the server's counts of InnoDB rows written, on MariaDB (which has
+    none) the newest InnoDB transaction id (a writing transaction takes one): the whole
+    server's, so a write elsewhere makes a parallel read be done again in one statement, never
+    a wrong one. Empty when the server shows neither: the read is then never parallel."""
+    if conn.dialect.name in _MYSQL:
+        names = "('Innodb_rows_inserted', 'Innodb_rows_updated', 'Innodb_rows_deleted', 'Innodb_max_trx_id')"
+        return tuple(sorted(conn.exec_driver_sql(f"SHOW GLOBAL STATUS WHERE Variable_name IN {names}")))
+    return (conn.exec_driver_sql("PRAGMA data_version").scalar(),)
+
+
 def _threads(conn: sa.Connection, parallel: int | None) -> int:
-    """How many threads read at once: one per CPU (at most 4) for a file over 64 MB."""
+    """How many threads read at once: one per CPU (at most 4) for a table over 64 MB (on
+    MySQL, the server's estimate of ``fund_nav``'s size)."""
     if parallel is not None:
         return parallel
+    if conn.dialect.name in _MYSQL:
+        size = conn.execute(
+            sa.text(
+                "SELECT COALESCE(data_length, 0) FROM information_schema.tables "
+                "WHERE table_schema = DATABASE() AND table_name = :name"
+            ),
+            {"name": fund_nav.name},
+        ).scalar()
+        if (size or 0) < _PARALLEL_BYTES:
+            return 1
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return min(cpus, 4)
     database = conn.engine.url.database
     if not database or database == ":memory:" or "mode=memory" in str(conn.engine.url):
         return 1  # each pooled connection would see its own database
@@ -264,9 +340,12 @@ def _threads(conn: sa.Connection, parallel: int | None) -> int:
     return min(cpus, 4)
 
 
-def _distinct_codes() -> sa.Select:
-    """Every distinct fund_code, ascending, by one primary-key seek per code."""
+def _distinct_codes(dialect: sa.Dialect) -> sa.Select:
+    """Every distinct fund_code, ascending, by one primary-key seek per code (MySQL: a loose
+    index scan of the primary key; its recursive CTEs stop at 1,000 levels)."""
     c = fund_nav.c
+    if dialect.name in _MYSQL:
+        return sa.select(c.fund_code).distinct().order_by(c.fund_code)
     codes = sa.select(sa.func.min(c.fund_code).label("code")).cte("codes", recursive=True)
     after = sa.select(sa.func.min(c.fund_code)).where(c.fund_code > codes.c.code).scalar_subquery()
     codes = codes.union_all(sa.select(after).where(codes.c.code.is_not(None)))
@@ -288,24 +367,32 @@ def _packed_blocks(
     conn: sa.Connection, as_of: dt.date, n_dates: int, codes: tuple[str | None, str | None]
 ) -> Iterator[_Block]:
     """Parsed blocks of :data:`_BLOCK_FUNDS` funds; raises :class:`_NotPackable`."""
+    if conn.dialect.name in _MYSQL:  # streamed: the funds' rows are parsed as they arrive
+        conn.exec_driver_sql(f"SET SESSION group_concat_max_len = {_GROUP_CONCAT_MAX_LEN}")
+        conn = conn.execution_options(stream_results=True)
+    mysql = conn.dialect.name in _MYSQL
     result = conn.execute(_packed_statement(conn.dialect, as_of, n_dates, codes))
     with result:
         for funds in result.partitions(_BLOCK_FUNDS):
-            names, counts, dates, units, accums, unit_exact, accum_exact, low_accum = zip(*funds, strict=True)
+            names, counts, *packed, unit_exact, accum_exact, low_accum = zip(*funds, strict=True)
             if not all(unit_exact) or not all(e is None or e for e in accum_exact):
                 raise _NotPackable
             if min((v for v in low_accum if v is not None), default=1) <= 0:
                 raise _NotPackable
             per_fund = np.array(counts, dtype=np.int64)
             n = int(per_fund.sum())
-            unit = _parse_scaled(",".join(units), n)
-            accum = _parse_scaled(",".join(accums), n)
+            if mysql:  # one list of (YYYYMMDD, unit, accum) numbers
+                triples = _parse_scaled(",".join(packed[0]), 3 * n).reshape(n, 3)
+                date_keys, unit, accum = _keys_of_numbers(triples[:, 0]), triples[:, 1], triples[:, 2]
+            else:
+                date_keys = _date_keys("".join(packed[0]), n)
+                unit, accum = _parse_scaled(",".join(packed[1]), n), _parse_scaled(",".join(packed[2]), n)
             if not (unit > 0).all():
                 raise _NotPackable
             yield _Block(
                 list(names),
                 np.repeat(np.arange(len(names)), per_fund),
-                _date_keys("".join(dates), n),
+                date_keys,
                 unit / _SCALE,
                 np.where(accum == _NULL, np.nan, accum / _SCALE),
             )
@@ -326,6 +413,14 @@ def _date_keys(text: str, n: int) -> np.ndarray:
     if not ((chars[:, 4] == ord("-")).all() and (chars[:, 7] == ord("-")).all()):
         raise _NotPackable
     return np.ascontiguousarray(chars[:, _DIGITS]).view(np.uint64).ravel()
+
+
+def _keys_of_numbers(numbers: np.ndarray) -> np.ndarray:
+    """Dates as YYYYMMDD numbers -> the keys of :func:`_date_keys` (their 8 digit bytes)."""
+    if len(numbers) and not ((numbers >= 10_000_101) & (numbers <= 99_991_231)).all():
+        raise _NotPackable
+    digits = (numbers[:, None] // 10 ** np.arange(7, -1, -1)) % 10 + ord("0")
+    return np.ascontiguousarray(digits.astype(np.uint8)).view(np.uint64).ravel()
 
 
 def _dates_from_keys(keys: list[int]) -> np.ndarray:

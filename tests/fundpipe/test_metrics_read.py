@@ -1,6 +1,6 @@
 """The fast NAV window read and the metrics job give exactly what a plain pandas reference gives.
 
-Every read path (SQLite packed, packed in parallel parts, row by row; MariaDB row by row) must
+Every read path (SQLite packed, packed in parallel parts, row by row; MariaDB packed, row by row) must
 return the same window, bit for bit, as ``pandas.read_sql`` + ``pivot`` on a small gappy
 database: funds launched late or stopped early, missing days, accumulated NAV missing for a
 whole fund or on some days, a hostile and a non-ASCII fund code. The stored metrics must equal
@@ -22,7 +22,6 @@ from fundpipe.db import upsert_frame
 from fundpipe.metrics import fund_metrics, nav_returns
 from fundpipe.schema import fund_metrics as fund_metrics_table
 from fundpipe.schema import fund_nav
-from tests.support.schema import create_fund_tables
 
 AS_OF = dt.date(2024, 6, 3)
 N_DATES = 70
@@ -103,7 +102,12 @@ def assert_same_window(got, expected):
 def read_paths(engine):
     """Every way in that the engine's database has, by name."""
     if engine.dialect.name != "sqlite":
-        return {"rows": lambda conn: navwindow.load_nav_window(conn, AS_OF, N_DATES)}
+        return {
+            "packed": lambda conn: navwindow._read_packed(conn, AS_OF, N_DATES, 1),
+            "packed in 3 parts": lambda conn: navwindow._read_packed(conn, AS_OF, N_DATES, 3),
+            "rows": lambda conn: navwindow._read_rows(conn, AS_OF, N_DATES),
+            "load_nav_window": lambda conn: navwindow.load_nav_window(conn, AS_OF, N_DATES),
+        }
     return {
         "packed": lambda conn: navwindow._read_packed(conn, AS_OF, N_DATES, 1),
         "packed in 3 parts": lambda conn: navwindow._read_packed(conn, AS_OF, N_DATES, 3),
@@ -173,9 +177,7 @@ def test_returns_match_pandas_fund_by_fund_and_metrics_match_empyrical(engine):
         (-1.25, "not positive"),
     ],
 )
-def test_a_value_the_packed_read_cannot_carry_falls_back_to_rows(tmp_path, column, odd, why):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fund.db'}")
-    create_fund_tables(engine)
+def test_a_value_the_packed_read_cannot_carry_falls_back_to_rows(engine, column, odd, why):
     navs = gappy_navs()
     inside = navs.index[(navs["fund_code"] == "000001") & (navs["nav_date"] == AS_OF - dt.timedelta(days=3))]
     navs.loc[inside, column] = odd
@@ -200,21 +202,30 @@ def test_window_bounds_take_the_last_n_distinct_dates_up_to_as_of(engine):
     assert empty.unit.shape == (0, 0) and empty.rows == 0
 
 
-def test_a_commit_during_a_parallel_read_makes_it_read_again_in_one_statement(tmp_path, monkeypatch):
-    engine = sa.create_engine(f"sqlite:///{tmp_path / 'fund.db'}")
-    create_fund_tables(engine)
+def test_a_commit_during_a_parallel_read_makes_it_read_again_in_one_statement(engine, monkeypatch):
     store(engine, gappy_navs())
+    before = reference_window(engine)
     late = pd.DataFrame(
         {"fund_code": ["000001"], "nav_date": [AS_OF], "unit_nav": [9.5], "accum_nav": [9.5]}
     ).assign(daily_return=None, source="late", batch_id="b2")
-    real = navwindow._read_packed_range
+    real_range, real_serial = navwindow._read_packed_range, navwindow._read_packed_serial
+    serial_reads = []
 
     def part_then_commit(*args):
-        real(*args)
+        real_range(*args)
         store(engine, late)  # another writer commits while the parts are being read
 
+    def serial(*args):
+        serial_reads.append(args[1:])
+        return real_serial(*args)
+
     monkeypatch.setattr(navwindow, "_read_packed_range", part_then_commit)
+    monkeypatch.setattr(navwindow, "_read_packed_serial", serial)
     with engine.connect() as conn:
         window = navwindow._read_packed(conn, AS_OF, N_DATES, 2)
-    assert_same_window(window, reference_window(engine))  # the state after the commit, whole
-    assert window.unit[-1, window.codes.tolist().index("000001")] == 9.5
+    assert serial_reads == [(AS_OF, N_DATES)]  # the parts were thrown away
+    if engine.dialect.name == "sqlite":  # the state after the commit, whole
+        assert_same_window(window, reference_window(engine))
+        assert window.unit[-1, window.codes.tolist().index("000001")] == 9.5
+    else:  # InnoDB: the snapshot the connection took before the commits, whole
+        assert_same_window(window, before)
