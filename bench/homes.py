@@ -64,14 +64,21 @@ class DaemonHome:
             timeout=timeout,
         )
 
-    def __enter__(self) -> DaemonHome:
-        started = self.cli("start")
+    def start(self, timeout: float = 120) -> None:
+        started = self.cli("start", timeout=timeout)
         if started.returncode != 0:
             raise SystemExit(f"the daemon did not start:\n{started.stdout}{started.stderr}")
+
+    def stop(self) -> None:
+        self.cli("stop", "--timeout", "5")
+
+    def __enter__(self) -> DaemonHome:
+        self.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.cli("stop", "--timeout", "5")
+        """Stop the daemon and delete the home."""
+        self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
 
     @property

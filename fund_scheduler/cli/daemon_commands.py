@@ -145,8 +145,9 @@ def _start(cli: Cli) -> int:
     if state.state == RUNNING:
         print(f"scheduler already running (PID {state.pid}); nothing started")
         return 0
-    cli.registry()  # refuse to start on a bad job configuration (exit 2)
-    cli.check_http_port()  # nor with the HTTP port in use (exit 2)
+    # A bad job configuration is refused by the daemon itself (exit 2, its reasons printed
+    # below): not checked here first, which would read every job definition twice.
+    cli.check_http_port()  # the HTTP port in use: exit 2 before anything starts
     settings.log_dir.mkdir(parents=True, exist_ok=True)
     out_path = settings.log_dir / "daemon.out"
     read_fd, write_fd = os.pipe()

@@ -88,7 +88,7 @@ def serve(
             "scheduler ready: pid=%s role=%s jobs=%d database=%s",
             os.getpid(),
             daemon.role,
-            len(daemon.scheduler.get_jobs()),
+            len(daemon.jobstore.stored_ids()),
             settings.masked_database_url,
         )
         if on_ready is not None:

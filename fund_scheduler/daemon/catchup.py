@@ -42,6 +42,9 @@ logger = logging.getLogger("scheduler.daemon")
 
 #: At most this many missed fire times of one job are recorded (the newest), with a warning.
 MISSED_ROWS_LIMIT = 50
+#: A restart's catch-up logs a line per job up to this many jobs with missed or coalesced fire
+#: times; beyond, one summary line (each fire time is in the history all the same).
+LOG_JOBS_LIMIT = 100
 
 MAX_FIRE_TIMES = 10_000
 
@@ -139,13 +142,20 @@ Record = Callable[..., object]
 
 
 def record_unrun(
-    record: Record, job_id: str, plan: CatchUpPlan, why_missed: str, covering: list[datetime] | None = None
+    record: Record,
+    job_id: str,
+    plan: CatchUpPlan,
+    why_missed: str,
+    covering: list[datetime] | None = None,
+    *,
+    log: bool = True,
 ) -> None:
     """Record ``plan``'s missed fire times (the newest :data:`MISSED_ROWS_LIMIT`) and its
-    coalesced ones (each, ``covered by the run of <covering>``), with one log line per kind."""
+    coalesced ones (each, ``covered by the run of <covering>``), with one log line per kind
+    (none without ``log``)."""
     for fire_time in plan.missed[-MISSED_ROWS_LIMIT:]:
         record(job_id, RunStatus.MISSED, scheduled_run_time=fire_time, error=why_missed)
-    if plan.missed:
+    if plan.missed and log:
         more = len(plan.missed) - MISSED_ROWS_LIMIT
         logger.warning(
             "job=%s missed %d run(s) (%s; oldest %s, newest %s)%s",
@@ -162,6 +172,8 @@ def record_unrun(
     note = f"covered by the run of {covered_by[0].isoformat()}"
     for fire_time in plan.coalesced:
         record(job_id, RunStatus.COALESCED, scheduled_run_time=fire_time, error=note)
+    if not log:
+        return
     logger.warning(
         "job=%s %d fire time(s) coalesced into the run of %s (oldest %s)",
         job_id,
@@ -180,29 +192,45 @@ def catch_up_missed(
     """Apply :func:`plan_catch_up` to every stored job of ``scheduler``; record missed runs; return
     the number missed per job.
 
-    ``on_finished`` (e.g. :meth:`Runner.notify_finished`) gets each recorded row.
+    In bulk, so that a restart after long downtime with thousands of jobs takes seconds, not
+    minutes, before the scheduler resumes: every job is planned first, then the missed and
+    coalesced rows are written in one transaction (:func:`~fund_scheduler.store.history.record_many`:
+    a fire time another daemon recorded is left out) and the new next run times stored in
+    another (a job store's ``update_next_run_times``; job by job for a store without it).
+    ``on_finished`` (e.g. :meth:`Runner.notify_finished`) then gets each recorded row.
     """
     counts: dict[str, int] = {}
+    rows: list[dict[str, Any]] = []
+    moved: list[Any] = []
+    finished: list[str] = []
 
     def record(job_id: str, status: RunStatus, *, scheduled_run_time: datetime, error: str) -> None:
-        try:
-            execution_id = history.record(
-                engine, job_id, status, scheduled_run_time=scheduled_run_time, now=now, error=error
-            )
-        except history.AlreadyRecorded:
-            return  # another daemon ran or recorded it
-        if on_finished is not None:
-            on_finished(history.get(engine, execution_id) or {})
+        rows.append(
+            {"job_id": job_id, "status": status, "scheduled_run_time": scheduled_run_time, "error": error}
+        )
 
-    for job in scheduler.get_jobs():
-        plan = plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce)
+    plans = [
+        (job, plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce))
+        for job in scheduler.get_jobs()
+    ]
+    late = [job.id for job, plan in plans if plan.missed or plan.coalesced]
+    log_each = len(late) <= LOG_JOBS_LIMIT
+    if not log_each:
+        logger.warning(
+            "%d jobs have fire times that passed while the daemon was down (%s, ...): each is recorded "
+            "in the history as missed or coalesced (`history --status missed`)",
+            len(late),
+            ", ".join(late[:20]),
+        )
+    for job, plan in plans:
         log_skipped(job.id, plan)
         if plan.moves_only:
-            scheduler.modify_job(job.id, next_run_time=plan.next_run_time)
+            job.next_run_time = plan.next_run_time
+            moved.append(job)
             continue
         if not plan.due:
             continue
-        record_unrun(record, job.id, plan, DOWN)
+        record_unrun(record, job.id, plan, DOWN, log=log_each)
         if plan.run:
             logger.info(
                 "job=%s run of %s is within the grace time: running it now", job.id, plan.run[-1].isoformat()
@@ -210,7 +238,29 @@ def catch_up_missed(
         counts[job.id] = len(plan.missed)
         if plan.next_run_time is None:
             logger.info("job=%s has no fire time left: done", job.id)
-            scheduler.remove_job(job.id)
+            finished.append(job.id)
         else:
-            scheduler.modify_job(job.id, next_run_time=plan.next_run_time)
+            job.next_run_time = plan.next_run_time
+            moved.append(job)
+    written = history.record_many(engine, rows, now)
+    _store_next_run_times(scheduler, moved)
+    for job_id in finished:
+        scheduler.remove_job(job_id)
+    if on_finished is not None:
+        for row in written:
+            on_finished(row)
     return counts
+
+
+def _store_next_run_times(scheduler: Any, jobs: list[Any]) -> None:
+    """Store ``jobs``' next run times, in one transaction per job store that can."""
+    by_store: dict[str, list[Any]] = {}
+    for job in jobs:
+        by_store.setdefault(job._jobstore_alias, []).append(job)
+    for alias, stored in by_store.items():
+        store = scheduler._lookup_jobstore(alias)
+        if hasattr(store, "update_next_run_times"):
+            store.update_next_run_times(stored)
+        else:
+            for job in stored:
+                scheduler.modify_job(job.id, alias, next_run_time=job.next_run_time)

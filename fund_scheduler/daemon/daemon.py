@@ -178,8 +178,11 @@ class Daemon:
         for spec in self.registry.specs.values():
             if not spec.enabled:
                 logger.warning("job=%s is disabled: %s", spec.id, spec.why_disabled)
-        catch_up_missed(self.scheduler, self.engine, self.clock(), on_finished=self.runner.notify_finished)
+        unrun: list[dict] = []  # told to the observers (alerts...) once the scheduler runs again
+        catch_up_missed(self.scheduler, self.engine, self.clock(), on_finished=unrun.append)
         self.scheduler.resume()
+        for row in unrun:
+            self.runner.notify_finished(row)
         self.requests.poke()  # retries left pending by the previous active daemon
 
     def run_first_start_jobs(self) -> None:

@@ -92,7 +92,7 @@ class Operations:
             "heartbeat_age_seconds": None if age is None else round(age, 3),
             "role": daemon.role,
             "running_executions": self.running_executions(),
-            "jobs": len(self._stored_jobs()),
+            "jobs": len(self._stored_ids()),
             "timezone": self.timezone,
             "database": self.masked_database_url,
             "database_error": daemon.scheduler.database_error,
@@ -154,9 +154,9 @@ class Operations:
         return job_store_problems(daemon.registry, set_aside, rejected)
 
     # -- jobs ----------------------------------------------------------------------------------
-    def _stored_jobs(self) -> list[Any]:
+    def _stored_ids(self) -> list[str]:
         try:
-            return self._daemon.scheduler.get_jobs()
+            return self._daemon.jobstore.stored_ids()
         except Exception as exc:
             if not is_database_error(exc):
                 raise
@@ -182,7 +182,7 @@ class Operations:
         return next((row for row in self.jobs() if row["id"] == job_id), None)
 
     def job_ids(self) -> list[str]:
-        return sorted({job.id for job in self._stored_jobs()} | set(self._daemon.registry.specs))
+        return sorted(set(self._stored_ids()) | set(self._daemon.registry.specs))
 
     def check_job(self, job_id: str) -> None:
         """UnknownJobError when no spec defines ``job_id``."""

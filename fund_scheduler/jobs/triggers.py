@@ -19,6 +19,7 @@ by :func:`parse_at`).
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -196,10 +197,25 @@ def build_cron(fields: Mapping[str, Any], timezone: ZoneInfo, calendar: str | No
     unknown = sorted(set(fields) - set(CRON_FIELDS))
     if unknown:
         raise ValueError(f"unknown cron field(s) {', '.join(unknown)}")
-    values = {k: str(v) for k, v in fields.items()}
+    return _cron_trigger(calendar, tuple(sorted((k, str(v)) for k, v in fields.items())), timezone)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cron_trigger(
+    calendar: str | None,
+    fields: tuple[tuple[str, str], ...],
+    timezone: ZoneInfo,
+    start_date: datetime | None = None,
+    end_date: datetime | None = None,
+    jitter: int | None = None,
+) -> CronTrigger:
+    """One cron trigger per distinct definition: a trigger is never changed once built, so jobs
+    with the same schedule share it, and restoring thousands of stored jobs (a restart, each
+    ``get_jobs``) compiles each schedule's expressions once, not once per job."""
+    common = {"timezone": timezone, "start_date": start_date, "end_date": end_date, "jitter": jitter}
     if calendar is not None:
-        return CalendarCronTrigger(calendar, timezone=timezone, **values)
-    return WallClockCronTrigger(timezone=timezone, **values)
+        return CalendarCronTrigger(calendar, **dict(fields), **common)
+    return WallClockCronTrigger(**dict(fields), **common)
 
 
 _DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
@@ -332,10 +348,9 @@ def trigger_from_dict(data: Mapping[str, Any]) -> Any:
         fields = data.get("fields")
         if not isinstance(fields, Mapping) or set(fields) - set(CRON_FIELDS):
             raise ValueError("cron trigger has unknown or missing fields")
-        values = {k: str(v) for k, v in fields.items()}
-        if data.get("calendar") is not None:
-            return CalendarCronTrigger(data["calendar"], **values, **common)
-        return WallClockCronTrigger(**values, **common)
+        calendar = data.get("calendar")
+        values = tuple(sorted((k, str(v)) for k, v in fields.items()))
+        return _cron_trigger(None if calendar is None else str(calendar), values, **common)
     seconds = float(data["seconds"])
     if seconds <= 0:
         raise ValueError("interval must be positive")

@@ -267,6 +267,69 @@ def record(
     )
 
 
+#: Rows per statement when many are written or read back by key (bound parameters stay few).
+KEY_BATCH = 500
+
+
+def record_many(engine: Engine, rows: Iterable[Mapping[str, Any]], now: datetime | None = None) -> list[dict]:
+    """:func:`record` each of ``rows`` (``job_id``, ``status``, ``scheduled_run_time``,
+    ``error``) in one transaction; return the rows written, as :func:`get` reads them. A fire
+    time that has a row already (another daemon ran or recorded it) is left out, as
+    :func:`record` refuses it. A restart's catch-up of thousands of jobs takes a few statements,
+    not a transaction per row."""
+    stamp = _db_time(now or utcnow())
+    host = socket.gethostname()
+    wanted: dict[tuple[str, datetime | None], dict[str, Any]] = {}
+    for row in rows:
+        when = row["scheduled_run_time"]
+        wanted[(row["job_id"], _db_time(when))] = {
+            "job_id": row["job_id"],
+            "scheduled_run_time": _db_time(when),
+            "started_at": stamp,
+            "finished_at": stamp,
+            "duration": 0.0,
+            "status": str(row["status"]),
+            "error": row.get("error"),
+            "host": host,
+            "trigger": row.get("trigger", "schedule"),
+            "run_date": business_date(when),
+        }
+    if not wanted:
+        return []
+    t = job_executions
+    with engine.begin() as conn:
+        keys = list(wanted)
+        for first in range(0, len(keys), KEY_BATCH):
+            chunk = keys[first : first + KEY_BATCH]
+            taken = conn.execute(
+                select(t.c.job_id, t.c.scheduled_run_time).where(
+                    t.c.job_id.in_({job_id for job_id, _ in chunk}),
+                    t.c.scheduled_run_time.in_({when for _, when in chunk if when is not None}),
+                )
+            ).all()
+            for job_id, when in taken:
+                wanted.pop((job_id, when), None)
+        values = list(wanted.values())
+        if not values:
+            return []
+        if engine.dialect.insert_executemany_returning_sort_by_parameter_order:
+            ids = list(
+                conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), values).scalars()
+            )
+        else:  # MySQL: no RETURNING; one statement per row, still one transaction
+            ids = []
+            for value in values:
+                key = conn.execute(insert(t).values(**value)).inserted_primary_key
+                assert key is not None
+                ids.append(int(key[0]))
+        written: list[dict] = []
+        for first in range(0, len(ids), KEY_BATCH):
+            chunk_ids = ids[first : first + KEY_BATCH]
+            found = {r.id: r for r in conn.execute(select(t).where(t.c.id.in_(chunk_ids)))}
+            written.extend(_row(found[i]._mapping) for i in chunk_ids)
+    return written
+
+
 PURGE_BATCH = 5_000
 
 

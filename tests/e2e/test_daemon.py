@@ -443,11 +443,10 @@ def test_kill_9_during_a_scheduled_run_then_the_next_fire_time_runs_once(home):
         command = ["{PY}", "-c", "import time; print('begin', flush=True); time.sleep(60)"]
     """)
     assert home.cli("start").returncode == 0
-    first = wait_for(
-        lambda: next((r for r in home.history("--job", "tick") if r["status"] == "running"), None),
-        15,
-        "a scheduled run started",
-    )
+    def a_started_run() -> dict | None:  # its process started: the row comes first, its pid after
+        return next((r for r in home.history("--job", "tick") if r["status"] == "running" and r["pid"]), None)
+
+    first = wait_for(a_started_run, 15, "a scheduled run started")
     assert first["scheduled_run_time"] and first["trigger"] == "schedule"
     os.kill(home.daemon_pid(), signal.SIGKILL)
     wait_for(lambda: home.daemon_pid() is None, 10, "daemon dead")

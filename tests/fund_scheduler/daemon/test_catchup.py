@@ -13,7 +13,14 @@ from apscheduler.executors.base import BaseExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
-from fund_scheduler.daemon.catchup import MAX_FIRE_TIMES, MISSED_ROWS_LIMIT, catch_up_missed, plan_catch_up
+from fund_scheduler.daemon import catchup
+from fund_scheduler.daemon.catchup import (
+    LOG_JOBS_LIMIT,
+    MAX_FIRE_TIMES,
+    MISSED_ROWS_LIMIT,
+    catch_up_missed,
+    plan_catch_up,
+)
 from fund_scheduler.jobs.triggers import build_cron, crontab_to_fields
 from fund_scheduler.store import history
 from fund_scheduler.store.jobstore import JOB_FUNC, JsonJobStore
@@ -256,3 +263,26 @@ def test_catch_up_records_the_fire_times_merged_into_the_run(paused, caplog: pyt
         "job=hourly 2 fire time(s) coalesced into the run of 2026-05-06T02:00:00+08:00 "
         "(oldest 2026-05-06T00:00:00+08:00)"
     ]
+
+
+def test_a_catch_up_of_many_jobs_writes_in_bulk_skips_what_is_recorded_and_logs_one_line(
+    paused, caplog: pytest.LogCaptureFixture
+) -> None:
+    scheduler, engine = paused
+    jobs = LOG_JOBS_LIMIT + 50
+    for i in range(jobs):
+        add(scheduler, f"job{i:03d}", DAILY_0200, sh(5, 2), grace=60)  # 05-05 and 05-06 missed
+    history.record(engine, "job000", "missed", scheduled_run_time=sh(5, 2), error="by another daemon")
+    told: list[dict] = []
+    caplog.set_level(logging.INFO, logger="scheduler.daemon")
+
+    counts = catch_up_missed(scheduler, engine, sh(6, 2, 30), on_finished=told.append)
+
+    assert counts == {f"job{i:03d}": 2 for i in range(jobs)}
+    assert len(told) == 2 * jobs - 1  # the fire time recorded before is left out, not doubled
+    assert {(r["status"], r["error"]) for r in told} == {("missed", catchup.DOWN)}
+    assert all(r["id"] and r["run_date"] for r in told)
+    assert history.count_for_job(engine, "job000") == 2 and history.count_for_job(engine, "job149") == 2
+    assert {job.next_run_time for job in scheduler.get_jobs()} == {sh(7, 2)}  # stored in one go
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1 and warnings[0].startswith(f"{jobs} jobs have fire times that passed")
