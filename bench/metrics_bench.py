@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 import sqlalchemy as sa
 
+from bench.results import result
 from fund_scheduler.store.engine import make_engine
 from fundpipe.schema import fund_metrics, fund_nav, metadata
 
@@ -320,9 +321,25 @@ def main() -> int:
     if funds >= 5000:
         met = ratio >= TARGET_RATIO and rss_mb < TARGET_RSS_MB
         print(f"  targets (>= {TARGET_RATIO:.0f}x, < {TARGET_RSS_MB:.0f} MB): {'met' if met else 'MISSED'}")
+    result(
+        f"metrics job, {funds:,} funds x {args.days} days, SQLite",
+        f"per-fund pandas job {baseline:.2f} s",
+        f"{ours:.2f} s, peak RSS {rss_mb:.0f} MB",
+        f"{ratio:.1f}x faster",
+        f">= {TARGET_RATIO:g}x, < {TARGET_RSS_MB:g} MB at 5,000 funds",
+        (ratio >= TARGET_RATIO and rss_mb < TARGET_RSS_MB) if funds >= 5000 else None,
+    )
     if on_mariadb is not None:
         maria_seconds, maria_rss, maria_diff = on_mariadb
         maria = statistics.median(maria_seconds)
+        result(
+            f"metrics job, {funds:,} funds x {args.days} days, MariaDB",
+            f"the same on SQLite {ours:.2f} s",
+            f"{maria:.2f} s, peak RSS {maria_rss:.0f} MB",
+            f"{maria / ours:.2f}x SQLite",
+            f"<= {TARGET_MARIADB_RATIO}x SQLite",
+            maria / ours <= TARGET_MARIADB_RATIO,
+        )
         print(
             f"(b) on MariaDB: {maria:.2f} s (median of {len(maria_seconds)}: "
             f"{', '.join(f'{s:.2f}' for s in maria_seconds)}); peak RSS {maria_rss:.0f} MB; "

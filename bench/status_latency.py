@@ -17,6 +17,7 @@ import sys
 import time
 
 from bench.homes import HERE, DaemonHome, percentile
+from bench.results import result
 
 TARGET = 0.75
 
@@ -49,6 +50,14 @@ def main(argv: list[str] | None = None) -> int:
     for name, values in (("baseline `python -c 'import sqlalchemy'`", base), ("this `status`", this)):
         print(f"  {name:<42} {statistics.median(values):.3f} s ({percentile(values, 90):.3f} s)")
     print(f"  ratio {ratio:.2f} (target <= {TARGET}): {'met' if ratio <= TARGET else 'NOT met'}")
+    result(
+        "`status`, daemon running (median)",
+        f"`import sqlalchemy` {statistics.median(base):.3f} s",
+        f"{statistics.median(this):.3f} s",
+        f"{ratio:.2f}x",
+        f"<= {TARGET}x",
+        ratio <= TARGET,
+    )
     return 0 if ratio <= TARGET else 1
 
 
