@@ -26,7 +26,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from bench.homes import DaemonHome
+from bench.homes import DaemonHome, cpu_seconds
 from bench.results import result
 
 TARGET_FACTOR = 10.0
@@ -151,7 +151,7 @@ def this_daemon(jobs: int) -> tuple[float, float, int]:
                     sa.text("SELECT started_at FROM job_executions WHERE job_id = 'probe'")
                 ).scalar()
             time.sleep(0.05)
-        cpu = _cpu_seconds(home.pid)
+        cpu = cpu_seconds(home.pid)
         with engine.connect() as conn:
             missed = conn.execute(
                 sa.text("SELECT COUNT(*) FROM job_executions WHERE status = 'missed'")
@@ -163,11 +163,6 @@ def this_daemon(jobs: int) -> tuple[float, float, int]:
         return ran - (launched + 1.0), cpu, missed
     finally:
         home.__exit__()
-
-
-def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:

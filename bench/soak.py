@@ -86,6 +86,36 @@ def check(db: Path, start: datetime, end: datetime, job_ids: list[str]) -> dict[
     return result
 
 
+def start_daemon(jobs: int, children: int, max_workers: int = 4) -> tuple[Path, subprocess.Popen]:
+    """This checkout's daemon in a new temporary home (kept) on SQLite, running ``jobs`` in-thread
+    and ``children`` child-process every-second jobs of :data:`JOBS_MODULE`: (home, process)."""
+    home = Path(tempfile.mkdtemp(prefix="fs-soak-"))
+    package = home / "soakjobs"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "jobs.py").write_text(JOBS_MODULE.format(jobs=jobs, children=children))
+    (home / "jobs.toml").write_text("")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "ALERT_"))},
+        "SCHEDULER_HOME": str(home),
+        "SCHEDULER_JOBS_PACKAGES": "soakjobs",
+        "SCHEDULER_JOBS_CONFIG": str(home / "jobs.toml"),
+        "SCHEDULER_RUN_ON_FIRST_START": "false",
+        "SCHEDULER_HTTP_PORT": "0",
+        "SCHEDULER_MAX_WORKERS": str(max_workers),
+        "PYTHONPATH": os.pathsep.join([str(home), str(HERE)]),
+    }
+    env.pop("DATABASE_URL", None)
+    daemon = subprocess.Popen(
+        [sys.executable, str(HERE / "scheduler_daemon.py"), "run"],
+        env=env,
+        cwd=str(home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return home, daemon
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=10.0, help="how long the daemon runs (default 10)")
@@ -95,31 +125,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    home = Path(tempfile.mkdtemp(prefix="fs-soak-"))
-    package = home / "soakjobs"
-    package.mkdir()
-    (package / "__init__.py").write_text("")
-    (package / "jobs.py").write_text(JOBS_MODULE.format(jobs=args.jobs, children=args.child_jobs))
-    (home / "jobs.toml").write_text("")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "ALERT_"))},
-        "SCHEDULER_HOME": str(home),
-        "SCHEDULER_JOBS_PACKAGES": "soakjobs",
-        "SCHEDULER_JOBS_CONFIG": str(home / "jobs.toml"),
-        "SCHEDULER_RUN_ON_FIRST_START": "false",
-        "SCHEDULER_HTTP_PORT": "0",
-        "SCHEDULER_MAX_WORKERS": str(max(4, args.child_jobs + 4)),
-        "PYTHONPATH": os.pathsep.join([str(home), str(HERE)]),
-    }
-    env.pop("DATABASE_URL", None)
     print(f"soak: {args.jobs} in-thread + {args.child_jobs} child jobs, every second, {args.minutes} min")
-    daemon = subprocess.Popen(
-        [sys.executable, str(HERE / "scheduler_daemon.py"), "run"],
-        env=env,
-        cwd=str(home),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    home, daemon = start_daemon(args.jobs, args.child_jobs, max(4, args.child_jobs + 4))
     try:
         time.sleep(WARM_UP)
         if daemon.poll() is not None:
