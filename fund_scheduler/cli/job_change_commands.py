@@ -18,8 +18,7 @@ import click
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.job_commands import complete_job
 from fund_scheduler.errors import ConfigError, SchedulerError
-from fund_scheduler.jobs.edits import JobEdit, plan_add, plan_remove, plan_set
-from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.edits import EditRequest
 
 __all__ = ["COMMANDS", "parse_fields"]
 
@@ -65,13 +64,7 @@ def job_group() -> None:
 def add(cli: Cli, job: str, assignments: tuple[str, ...]) -> int:
     """Create command job JOB: `job add backup 'cron=0 3 * * *' 'command=["/usr/local/bin/backup"]'`."""
     fields = parse_fields(assignments)
-
-    def plan(now: Registry, _base: Registry, _changes: dict[str, dict[str, Any]]) -> JobEdit:
-        return plan_add(now, job, fields)
-
-    where = _change(
-        cli, {"cmd": "job-add", "job": job, "fields": fields}, "job_add", plan, {"fields": fields}
-    )
+    where, _ = _change(cli, EditRequest("job_add", job, fields))
     print(f"job {job} added{where}: {_words(fields)}")
     return 0
 
@@ -85,17 +78,9 @@ def set_(cli: Cli, job: str, assignments: tuple[str, ...], reset: bool) -> int:
     """Change JOB's fields: `job set daily_collection 'cron=15 4 * * *' timeout=900 retries=2`."""
     if not assignments and not reset:
         raise click.UsageError("give NAME=VALUE pairs, or --reset")
-    fields = parse_fields(assignments)
-
-    def plan(now: Registry, _base: Registry, changes: dict[str, dict[str, Any]]) -> JobEdit:
-        return plan_set(now, changes, job, fields, reset=reset)
-
-    payload = {"cmd": "job-set", "job": job, "fields": fields, "reset": reset}
-    where, now_fields = _change(cli, payload, "job_set", plan, {"fields": fields, "reset": reset})
+    where, fields = _change(cli, EditRequest("job_set", job, parse_fields(assignments), reset))
     print(
-        f"job {job}: runtime changes reset{where}"
-        if reset
-        else f"job {job} changed{where}: {_words(now_fields)}"
+        f"job {job}: runtime changes reset{where}" if reset else f"job {job} changed{where}: {_words(fields)}"
     )
     return 0
 
@@ -105,25 +90,21 @@ def set_(cli: Cli, job: str, assignments: tuple[str, ...], reset: bool) -> int:
 @pass_cli
 def remove(cli: Cli, job: str) -> int:
     """Delete JOB (one of the code or jobs.toml stays removed until `job set JOB --reset`)."""
-
-    def plan(now: Registry, base: Registry, _changes: dict[str, dict[str, Any]]) -> JobEdit:
-        return plan_remove(now, base, job)
-
-    where, _ = _change(cli, {"cmd": "job-remove", "job": job}, "job_remove", plan, None)
+    where, _ = _change(cli, EditRequest("job_remove", job))
     print(f"job {job} removed{where}")
     return 0
 
 
-def _change(
-    cli: Cli,
-    payload: dict[str, Any],
-    action: str,
-    plan: Any,
-    asked: Any,
-) -> tuple[str, dict[str, Any]]:
-    """Ask the running daemon, or store the edit ``plan`` makes straight into the database; the
-    words saying where it went ("" through the daemon) and the job's changed fields now."""
+def _change(cli: Cli, request: EditRequest) -> tuple[str, dict[str, Any]]:
+    """Ask the running daemon, or store ``request``'s edit straight into the database; the words
+    saying where it went ("" through the daemon) and the job's changed fields now."""
     if cli.daemon_running():
+        payload = {
+            "cmd": request.action.replace("_", "-"),
+            "job": request.job_id,
+            "fields": dict(request.fields),
+            "reset": request.reset,
+        }
         return "", cli.ask_daemon(payload).get("fields") or {}
     from fund_common.clock import utcnow
     from fund_scheduler.store import job_changes
@@ -137,12 +118,9 @@ def _change(
     try:
         edit, _ = job_changes.save_edit(
             engine,
-            action,
-            payload["job"],
-            plan,
+            request,
             base=cli.registry(strict=False),
             actor=Actor(f"cli:{getpass.getuser()}", "cli", f"pid {os.getpid()}"),
-            asked=asked,
             default_tz=cli.settings.timezone,
             now=utcnow(),
         )

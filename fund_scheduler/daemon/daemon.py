@@ -51,7 +51,7 @@ from fund_scheduler.daemon.parts import DaemonParts
 from fund_scheduler.daemon.reconcile import reconcile
 from fund_scheduler.daemon.retries import RetryPlanner
 from fund_scheduler.errors import ConfigError, JobBusy, SchedulerError
-from fund_scheduler.jobs.edits import JobEdit
+from fund_scheduler.jobs.edits import EditRequest, JobEdit
 from fund_scheduler.jobs.registry import Registry, apply_changes
 from fund_scheduler.run.executor import result_of
 from fund_scheduler.run.process import reap_orphans
@@ -363,27 +363,23 @@ class Daemon:
         self._applied_changes = changes
         return apply_changes(base, changes, self.settings.timezone)
 
-    def change_job(
-        self, action: str, job_id: str, plan: job_changes.Plan, actor: Actor | None, asked: Any
-    ) -> tuple[JobEdit, Registry]:
-        """Store one runtime change of ``job_id`` (:func:`~fund_scheduler.store.job_changes.save_edit`:
-        checked whole, audited for ``actor``) and apply it as a reload does; the edit and the
-        new registry. Raises SchedulerError or ConfigError naming every problem (nothing stored,
-        the running jobs unchanged)."""
+    def change_job(self, request: EditRequest, actor: Actor | None) -> tuple[JobEdit, Registry]:
+        """Store one runtime job change (:func:`~fund_scheduler.store.job_changes.save_edit`:
+        checked whole, audited for ``actor``) and apply it as a reload does; the edit and the new
+        registry. Raises SchedulerError or ConfigError naming every problem (nothing stored, the
+        running jobs unchanged)."""
         with self._registry_lock:
             edit, registry = job_changes.save_edit(
                 self.engine,
-                action,
-                job_id,
-                plan,
+                request,
                 base=self.base_registry,
                 actor=actor,
-                asked=asked,
                 default_tz=self.settings.timezone,
                 now=self.clock(),
             )
             self._applied_changes = job_changes.read_all(self.engine)
-            self._apply(registry, f"job={job_id} changed at runtime by {actor.name if actor else None}")
+            by = actor.name if actor else None
+            self._apply(registry, f"job={request.job_id} changed at runtime by {by}")
             return edit, registry
 
     def apply_stored_changes(self) -> bool:

@@ -30,13 +30,12 @@ from fund_scheduler.daemon.daemon import Daemon
 from fund_scheduler.daemon.dependents import chain_view
 from fund_scheduler.daemon.reconcile import job_store_problems
 from fund_scheduler.errors import SchedulerError, UnknownExecution
-from fund_scheduler.jobs.edits import JobEdit, plan_add, plan_remove, plan_set
+from fund_scheduler.jobs.edits import EditRequest
 from fund_scheduler.jobs.panels import error_line, run_panels
 from fund_scheduler.jobs.params import check_run_date, validate_params
-from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.rows import job_rows
 from fund_scheduler.run.executor import result_of
-from fund_scheduler.store import audit, history, job_changes
+from fund_scheduler.store import audit, history
 from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.engine import describe_error, is_database_error
 
@@ -366,38 +365,29 @@ class Operations:
         """Create command job ``job_id`` at runtime from ``fields`` (the names of ``jobs.toml``:
         ``command`` and one of ``cron``/``interval``/``at`` at least). Raises SchedulerError
         (the id exists) or ConfigError (the change is refused whole, naming why)."""
-
-        def plan(now: Registry, _base: Registry, _changes: dict[str, dict[str, Any]]) -> JobEdit:
-            return plan_add(now, job_id, fields)
-
-        return self._change("job_add", job_id, plan, actor, asked={"fields": dict(fields)})
+        return self._change(EditRequest("job_add", job_id, fields), actor)
 
     def set_job(
         self, job_id: str, fields: Mapping[str, Any], actor: Actor | None = None, *, reset: bool = False
     ) -> dict[str, Any]:
-        """Change ``job_id``'s fields at runtime (:func:`~fund_scheduler.jobs.edits.plan_set`);
+        """Change ``job_id``'s fields at runtime (:func:`~fund_scheduler.jobs.edits.plan`);
         ``reset`` drops every change of the job. Raises UnknownJobError or ConfigError (refused
         whole)."""
-
-        def plan(now: Registry, _base: Registry, changes: dict[str, dict[str, Any]]) -> JobEdit:
-            return plan_set(now, changes, job_id, fields, reset=reset)
-
-        return self._change("job_set", job_id, plan, actor, asked={"fields": dict(fields), "reset": reset})
+        return self._change(EditRequest("job_set", job_id, fields, reset), actor)
 
     def remove_job(self, job_id: str, actor: Actor | None = None) -> dict[str, Any]:
         """Delete ``job_id`` at runtime: a job created at runtime is forgotten, one of the code or
         ``jobs.toml`` is removed by a stored change (``job set JOB --reset`` brings it back)."""
-        return self._change("job_remove", job_id, lambda now, base, _c: plan_remove(now, base, job_id), actor)
+        return self._change(EditRequest("job_remove", job_id), actor)
 
     def reload(self, actor: Actor | None = None) -> dict[str, Any]:
         """Re-read the job specs and ``jobs.toml`` (:meth:`Daemon.reload`, audited); what
         changed. Raises ConfigError (refused, the current jobs kept) or SchedulerError."""
         return self._daemon.reload(actor)
 
-    def _change(
-        self, action: str, job_id: str, plan: job_changes.Plan, actor: Actor | None, asked: Any = None
-    ) -> dict[str, Any]:
-        edit, registry = self._daemon.change_job(action, job_id, plan, actor, asked)
+    def _change(self, request: EditRequest, actor: Actor | None) -> dict[str, Any]:
+        edit, registry = self._daemon.change_job(request, actor)
+        job_id = request.job_id
         return {"job": job_id, "removed": job_id not in registry.specs, "fields": edit.fields or {}}
 
     def chain(self) -> list[dict[str, Any]]:

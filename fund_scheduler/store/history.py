@@ -246,25 +246,36 @@ def record(
 
     Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
     """
-    stamp = _db_time(now or utcnow())
-    return _insert_run(
-        engine,
-        job_id,
-        scheduled_run_time,
-        {
-            "job_id": job_id,
-            "scheduled_run_time": _db_time(scheduled_run_time),
-            "started_at": stamp,
-            "finished_at": stamp,
-            "duration": 0.0,
-            "status": status,
-            "error": error,
-            "host": socket.gethostname(),
-            "trigger": trigger,
-            "run_date": run_date or business_date(scheduled_run_time),
-            **_asked(asked),
-        },
+    values = _unrun_values(
+        job_id, status, scheduled_run_time, error, _db_time(now or utcnow()), trigger, run_date, asked
     )
+    return _insert_run(engine, job_id, scheduled_run_time, values)
+
+
+def _unrun_values(
+    job_id: str,
+    status: str,
+    scheduled_run_time: datetime | None,
+    error: str | None,
+    stamp: datetime | None,
+    trigger: str = "schedule",
+    run_date: date | None = None,
+    asked: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The columns of a finished row that never ran, stamped ``stamp`` (naive UTC)."""
+    return {
+        "job_id": job_id,
+        "scheduled_run_time": _db_time(scheduled_run_time),
+        "started_at": stamp,
+        "finished_at": stamp,
+        "duration": 0.0,
+        "status": str(status),
+        "error": error,
+        "host": socket.gethostname(),
+        "trigger": trigger,
+        "run_date": run_date or business_date(scheduled_run_time),
+        **_asked(asked),
+    }
 
 
 #: Rows per statement when many are written or read back by key (bound parameters stay few).
@@ -278,22 +289,12 @@ def record_many(engine: Engine, rows: Iterable[Mapping[str, Any]], now: datetime
     :func:`record` refuses it. A restart's catch-up of thousands of jobs takes a few statements,
     not a transaction per row."""
     stamp = _db_time(now or utcnow())
-    host = socket.gethostname()
     wanted: dict[tuple[str, datetime | None], dict[str, Any]] = {}
     for row in rows:
         when = row["scheduled_run_time"]
-        wanted[(row["job_id"], _db_time(when))] = {
-            "job_id": row["job_id"],
-            "scheduled_run_time": _db_time(when),
-            "started_at": stamp,
-            "finished_at": stamp,
-            "duration": 0.0,
-            "status": str(row["status"]),
-            "error": row.get("error"),
-            "host": host,
-            "trigger": row.get("trigger", "schedule"),
-            "run_date": business_date(when),
-        }
+        wanted[(row["job_id"], _db_time(when))] = _unrun_values(
+            row["job_id"], row["status"], when, row.get("error"), stamp, row.get("trigger", "schedule")
+        )
     if not wanted:
         return []
     t = job_executions

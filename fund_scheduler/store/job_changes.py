@@ -10,8 +10,8 @@ change reaches a standby on another host. Times are stored naive UTC and read ba
 
 from __future__ import annotations
 
+import functools
 import json
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -34,16 +34,13 @@ from sqlalchemy.engine import Engine
 
 from fund_common.clock import as_naive_utc
 from fund_scheduler.errors import SchedulerError
-from fund_scheduler.jobs.edits import JobEdit, checked
-from fund_scheduler.jobs.registry import Registry, apply_changes
+from fund_scheduler.jobs.edits import EditRequest, JobEdit, checked, plan
+from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.store import audit
 from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.engine import has_tables
 
-__all__ = ["Plan", "drop", "exists", "job_changes", "metadata", "put", "read_all", "save_edit", "store"]
-
-#: Plans one edit from (the registry with the stored changes, the base registry, the changes).
-Plan = Callable[[Registry, Registry, dict[str, dict[str, Any]]], JobEdit]
+__all__ = ["drop", "exists", "job_changes", "metadata", "put", "read_all", "save_edit", "store"]
 
 metadata = MetaData()
 job_changes = Table(
@@ -127,33 +124,33 @@ def store(
 
 def save_edit(
     engine: Engine,
-    action: str,
-    job_id: str,
-    plan: Plan,
+    request: EditRequest,
     *,
     base: Registry,
     actor: Actor | None,
-    asked: Any,
     default_tz: ZoneInfo,
     now: datetime,
 ) -> tuple[JobEdit, Registry]:
-    """Plan one runtime change of ``job_id`` on top of the stored changes, check the registry it
-    leads to (:func:`~fund_scheduler.jobs.edits.checked`), store it and record it in the audit log
-    for ``actor`` (what was ``asked``, before and after); the edit and its registry. A refusal
-    (SchedulerError: unknown job, an id that exists, ConfigError naming each problem) stores
-    nothing and is recorded with its reason."""
+    """Plan ``request`` on top of the stored changes (:func:`~fund_scheduler.jobs.edits.plan`),
+    check the registry it leads to (:func:`~fund_scheduler.jobs.edits.checked`), store it and
+    record it in the audit log for ``actor`` (before and after); the edit and its registry. A
+    refusal (SchedulerError: unknown job, an id that exists, ConfigError naming each problem)
+    stores nothing and is recorded with its reason."""
     changes = read_all(engine)
-    stored = changes.get(job_id)
+    stored = changes.get(request.job_id)
     before = {"fields": stored["fields"], "removed": stored["removed"]} if stored else None
     by = actor.name if actor else None
-    after: Any = asked
+    after: Any = request.asked()
+    record = functools.partial(
+        audit.record_or_log, engine, actor, request.action, request.job_id, before=before
+    )
     try:
-        edit = plan(apply_changes(base, changes, default_tz), base, changes)
+        edit = plan(request, base, changes, default_tz)
         after = {"fields": edit.fields, "removed": edit.removed}
-        candidate, _ = checked(base, changes, edit, by, default_tz)
+        candidate = checked(base, changes, edit, by, default_tz)
     except SchedulerError as exc:
-        audit.record_or_log(engine, actor, action, job_id, before=before, after=after, outcome=str(exc))
+        record(after=after, outcome=str(exc))
         raise
-    store(engine, job_id, edit.fields, removed=edit.removed, by=by, now=now)
-    audit.record_or_log(engine, actor, action, job_id, before=before, after=after)
+    store(engine, request.job_id, edit.fields, removed=edit.removed, by=by, now=now)
+    record(after=after)
     return edit, candidate

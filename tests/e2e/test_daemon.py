@@ -310,8 +310,9 @@ def test_cli_errors_are_clear_and_exit_2(home):
     lines = check.stderr.strip().splitlines()
     assert any("[jobs.daily_collection]" in line and "61" in line for line in lines), lines
     assert any("[jobs.daily_metrics]" in line and "colour" in line for line in lines), lines
-    started = home.cli("start")
+    started = home.cli("start")  # the daemon it starts refuses, and start prints its reasons
     assert started.returncode == 2 and home.daemon_pid() is None
+    assert "[jobs.daily_collection]" in started.stderr and "colour" in started.stderr, started.stderr
     assert home.cli("run-job", "nope").returncode == 2
     assert home.cli("next", "nope").returncode == 2
 

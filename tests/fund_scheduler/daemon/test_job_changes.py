@@ -16,7 +16,7 @@ import requests as http
 from fund_scheduler.api.control import request
 from fund_scheduler.cli.job_change_commands import parse_fields
 from fund_scheduler.errors import ConfigError, SchedulerError
-from fund_scheduler.jobs.edits import plan_set
+from fund_scheduler.jobs.edits import EditRequest
 from fund_scheduler.store import audit, job_changes
 from tests.support.harness import SchedulerHome, wait_for
 from tests.support.inprocess import InProcessDaemon
@@ -213,19 +213,11 @@ def test_job_set_without_a_daemon_goes_to_the_database_checked_whole_audited_and
         assert d.daemon.apply_stored_changes() is False  # nothing new
 
         # Another process (a CLI on another host) stores a change while this daemon runs.
-        registry = d.daemon.base_registry
-
-        def plan(now, _base, changes):
-            return plan_set(now, changes, "tick", {}, reset=True)
-
         job_changes.save_edit(
             engine,
-            "job_set",
-            "tick",
-            plan,
-            base=registry,
+            EditRequest("job_set", "tick", reset=True),
+            base=d.daemon.base_registry,
             actor=None,
-            asked=None,
             default_tz=d.settings.timezone,
             now=d.daemon.clock(),
         )

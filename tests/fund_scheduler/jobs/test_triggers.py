@@ -285,3 +285,16 @@ def test_describe() -> None:
     assert describe(IntervalTrigger(minutes=90, timezone=SHANGHAI)) == "every 1h30m"
     run = datetime(2026, 6, 1, 9, 30, tzinfo=SHANGHAI)
     assert describe(DateTrigger(run_date=run)) == "once at 2026-06-01 09:30 +08:00"
+
+
+def test_equal_cron_definitions_share_one_compiled_trigger_built_or_restored() -> None:
+    shanghai, utc = ZoneInfo("Asia/Shanghai"), ZoneInfo("UTC")
+    fields = crontab_to_fields("0 19 * * mon-fri")
+    one = build_cron(fields, shanghai)
+    assert build_cron(dict(fields), shanghai) is one  # compiled once
+    stored = trigger_to_dict(one)
+    restored = trigger_from_dict(stored)  # every field spelt out: its own instance, once
+    assert trigger_from_dict(json.loads(json.dumps(stored))) is restored  # the next job's restore
+    assert trigger_to_dict(restored) == stored
+    assert build_cron(fields, utc) is not one and build_cron(fields, shanghai, "XSHG") is not one
+    assert build_cron(crontab_to_fields("0 20 * * mon-fri"), shanghai) is not one
