@@ -86,16 +86,24 @@ def check(db: Path, start: datetime, end: datetime, job_ids: list[str]) -> dict[
     return result
 
 
-def start_daemon(jobs: int, children: int, max_workers: int = 4) -> tuple[Path, subprocess.Popen]:
+def start_daemon(
+    jobs: int,
+    children: int,
+    max_workers: int = 4,
+    *,
+    source: str | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[Path, subprocess.Popen]:
     """This checkout's daemon in a new temporary home (kept) on SQLite, running ``jobs`` in-thread
-    and ``children`` child-process every-second jobs of :data:`JOBS_MODULE`: (home, process)."""
+    and ``children`` child-process every-second jobs of :data:`JOBS_MODULE` (or of ``source``,
+    formatted alike), with ``env`` added to its environment: (home, process)."""
     home = Path(tempfile.mkdtemp(prefix="fs-soak-"))
     package = home / "soakjobs"
     package.mkdir()
     (package / "__init__.py").write_text("")
-    (package / "jobs.py").write_text(JOBS_MODULE.format(jobs=jobs, children=children))
+    (package / "jobs.py").write_text((source or JOBS_MODULE).format(jobs=jobs, children=children))
     (home / "jobs.toml").write_text("")
-    env = {
+    environ = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "ALERT_"))},
         "SCHEDULER_HOME": str(home),
         "SCHEDULER_JOBS_PACKAGES": "soakjobs",
@@ -104,11 +112,12 @@ def start_daemon(jobs: int, children: int, max_workers: int = 4) -> tuple[Path, 
         "SCHEDULER_HTTP_PORT": "0",
         "SCHEDULER_MAX_WORKERS": str(max_workers),
         "PYTHONPATH": os.pathsep.join([str(home), str(HERE)]),
+        **(env or {}),
     }
-    env.pop("DATABASE_URL", None)
+    environ.pop("DATABASE_URL", None)
     daemon = subprocess.Popen(
         [sys.executable, str(HERE / "scheduler_daemon.py"), "run"],
-        env=env,
+        env=environ,
         cwd=str(home),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

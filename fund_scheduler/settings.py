@@ -296,6 +296,8 @@ class Settings:
     stop_timeout: int = 30
     history_retention_days: int = 7
     run_on_first_start: bool = True
+    #: Python job runs forked from a pre-imported fork server (false: a new interpreter each).
+    fork_server: bool = True
     jobs_config: Path = field(default_factory=lambda: program.default_jobs_config(program.default_home()))
     jobs_packages: tuple[str, ...] = field(default_factory=lambda: (program.bundled_jobs_package(),))
     #: The operator's calendar file (closures announced after the library's release), beside jobs.toml.
@@ -338,6 +340,7 @@ class Settings:
             stop_timeout=env.integer("SCHEDULER_STOP_TIMEOUT", 30, minimum=0),
             history_retention_days=env.integer("HISTORY_RETENTION_DAYS", 7, minimum=1),
             run_on_first_start=env.boolean("SCHEDULER_RUN_ON_FIRST_START", True),
+            fork_server=env.boolean("SCHEDULER_FORK_SERVER", True),
             jobs_config=env.path("SCHEDULER_JOBS_CONFIG", program.default_jobs_config(home)).resolve(),
             jobs_packages=packages,
             calendars_file=env.path("SCHEDULER_CALENDARS_FILE", _default_calendars_file(home)).resolve(),
@@ -406,6 +409,7 @@ class Settings:
             "SCHEDULER_MAX_WORKERS": str(self.max_workers),
             "SCHEDULER_STOP_TIMEOUT": str(self.stop_timeout),
             "SCHEDULER_RUN_ON_FIRST_START": str(self.run_on_first_start).lower(),
+            "SCHEDULER_FORK_SERVER": str(self.fork_server).lower(),
             "SCHEDULER_JOBS_CONFIG": str(self.jobs_config),
             "SCHEDULER_JOBS_PACKAGES": ",".join(self.jobs_packages),
             "SCHEDULER_CALENDARS_FILE": str(self.calendars_file),

@@ -47,6 +47,7 @@ COMMAND_MODULES = {
     "resume": "job_commands",
     "forget-job": "job_commands",
     "exec": "job_commands",
+    "fork-server": "job_commands",
     "job": "job_change_commands",
     "backfill": "backfill_commands",
     "backfills": "backfill_commands",

@@ -1,5 +1,5 @@
 """The jobs: ``jobs``, ``next``, ``run-job``, ``pause``, ``resume``, ``forget-job`` (and the hidden
-``exec``)."""
+``exec`` and ``fork-server``)."""
 
 from __future__ import annotations
 
@@ -363,4 +363,14 @@ def exec_(
     )
 
 
-COMMANDS = [jobs, next_, run_job, pause, resume, forget_job, exec_]
+@click.command(name="fork-server", hidden=True)
+@click.option("--channel-fd", type=int, required=True)
+@pass_cli
+def fork_server(cli: Cli, channel_fd: int) -> int:
+    """Internal: the daemon's fork server for Python job runs (see fund_scheduler.run.zygote)."""
+    from fund_scheduler.run.zygote import serve
+
+    return serve(channel_fd, cli.settings.jobs_packages)
+
+
+COMMANDS = [jobs, next_, run_job, pause, resume, forget_job, exec_, fork_server]

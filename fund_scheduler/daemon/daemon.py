@@ -173,6 +173,8 @@ class Daemon:
     def _activate(self) -> None:
         """Reconcile, catch up and resume: this daemon now runs the jobs."""
         self.role = "active"
+        if self.runner.fork_server is not None:
+            self.runner.fork_server.start()  # imports the job code while the jobs are caught up
         report = reconcile(self.scheduler, self.jobstore, self.registry, self.settings.misfire_grace_time)
         logger.info("job store reconciled: %s", report.summary())
         for spec in self.registry.specs.values():
@@ -470,6 +472,7 @@ class Daemon:
             self.scheduler.shutdown(wait=False)
         self.requests.stop()
         self.flusher.stop()
+        self.runner.close()
         self.notifier.close()
         self.leadership.release()
         self.engine.dispose()

@@ -19,6 +19,7 @@ from fund_scheduler.daemon.leader import Leadership
 from fund_scheduler.daemon.loop import JOBSTORE_RETRY_INTERVAL, GuardedBackgroundScheduler
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.run.executor import RunnerExecutor
+from fund_scheduler.run.forkserver import ForkServer
 from fund_scheduler.run.runner import Runner
 from fund_scheduler.settings import Settings
 from fund_scheduler.store.engine import make_engine
@@ -49,6 +50,8 @@ def build_parts(settings: Settings, registry: Registry) -> DaemonParts:
     spool = Spool(settings.home / "data" / "spool")
     runner = Runner(settings, registry, engine)
     runner.spool = spool
+    if settings.fork_server:
+        runner.fork_server = ForkServer()
     notifier = Notifier.from_settings(settings, engine)
     if notifier.enabled:
         runner.on_finished.append(notifier.observe)

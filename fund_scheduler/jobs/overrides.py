@@ -29,6 +29,7 @@ without editing code.
     retries = 3                    # a failed or timed-out run runs again up to 3 times,
     retry_backoff = "1m"           # after 1m, 2m, 4m (±25 % jitter),
     retry_backoff_max = "30m"      # never waiting longer than this
+    fresh_interpreter = false      # true: each run a new interpreter, not forked by the fork server
 
     [jobs.nightly_backup.params.target]   # a run parameter (run-job --param target=db)
     type = "str"                   # str, int, float, bool, date
@@ -74,6 +75,7 @@ OVERRIDE_KEYS = frozenset(
         "retries",
         "retry_backoff",
         "retry_backoff_max",
+        "fresh_interpreter",
         "params",
         *CRON_FIELDS,
     }
@@ -112,10 +114,11 @@ def apply_override(
     if "timezone" in values:
         job_zone(str(values["timezone"]), f"[jobs.{job_id}] timezone")
         changes["timezone"] = str(values["timezone"])
-    if "enabled" in values:
-        if not isinstance(values["enabled"], bool):
-            raise ValueError(f"enabled must be true or false, got {values['enabled']!r}")
-        changes["enabled"] = values["enabled"]
+    for key in ("enabled", "fresh_interpreter"):
+        if key in values:
+            if not isinstance(values[key], bool):
+                raise ValueError(f"{key} must be true or false, got {values[key]!r}")
+            changes[key] = values[key]
     for key in ("timeout", "misfire_grace_time", "max_instances"):
         if key in values:
             value = values[key]

@@ -113,6 +113,9 @@ class JobSpec:
     retry_backoff: float = 60.0
     retry_backoff_max: float = 3600.0
     run_on_first_start: bool = False
+    #: A Python job's run starts as a new interpreter (``exec JOB``), not forked by the fork
+    #: server from its pre-imported state: for a job that changes interpreter-wide state.
+    fresh_interpreter: bool = False
     workdir: str | None = None
     command_env: str | None = None
     overridden: tuple[str, ...] = field(default=(), compare=False)

@@ -3,8 +3,9 @@ runs a dead daemon left behind.
 
 Every job child runs in its own session (its own process group), so a timeout or a shutdown ends
 the whole group, grandchildren included, and a signal to the daemon never reaches the jobs. A
-child carries ``SCHEDULER_EXECUTION_ID`` and ``SCHEDULER_OWNER_PID`` in its environment: a
-PID is only ever acted on after its environment says it is that execution's child.
+child carries ``SCHEDULER_EXECUTION_ID`` and ``SCHEDULER_OWNER_PID`` in its environment (a run
+forked by the fork server, whose ``/proc`` environment is the server's, in its process title): a
+PID is only ever acted on after it says it is that execution's child (:func:`run_identity`).
 """
 
 from __future__ import annotations
@@ -12,24 +13,45 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import signal
 import subprocess
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.engine import Engine
 
 from fund_common.runstatus import RunStatus
 from fund_scheduler.store import history
 
-__all__ = ["KILL_GRACE_SECONDS", "kill_group", "process_alive", "reap_orphans"]
+__all__ = [
+    "KILL_GRACE_SECONDS",
+    "ChildProcess",
+    "kill_group",
+    "process_alive",
+    "reap_orphans",
+    "run_identity",
+]
 
 logger = logging.getLogger("scheduler.runner")
 
 KILL_GRACE_SECONDS = 5.0
+#: The process title of a forked run (:func:`fund_scheduler.run.zygote.run_title`).
+RUN_TITLE = re.compile(r"^fund-scheduler run job=\S+ execution=(\d+) owner=(\d+)$")
 
 
-def kill_group(proc: subprocess.Popen, grace: float = KILL_GRACE_SECONDS) -> None:
+class ChildProcess(Protocol):
+    """A run's process as the runner waits on it: a ``subprocess.Popen`` or a forked run."""
+
+    pid: int
+    returncode: int | None
+
+    def wait(self, timeout: float | None = None) -> int | None: ...
+
+    def poll(self) -> int | None: ...
+
+
+def kill_group(proc: ChildProcess, grace: float = KILL_GRACE_SECONDS) -> None:
     """SIGTERM the process group of ``proc``; SIGKILL it if the leader outlives ``grace``."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
@@ -58,20 +80,39 @@ def process_alive(pid: int) -> bool:
         return False
 
 
-def _job_process(pid: int | None, execution_id: int) -> Any:
-    """The live process ``pid`` if it is the child of ``execution_id`` (checked by its environment)."""
+def run_identity(proc: Any) -> tuple[int, int] | None:
+    """(execution id, owner PID) of the ``psutil.Process`` ``proc`` when it is a job run: from
+    its environment (an exec'd run) or its process title (a forked run); None otherwise."""
+    import psutil
+
+    try:
+        title = " ".join(part for part in proc.cmdline() if part).strip()
+        match = RUN_TITLE.match(title)
+        if match:
+            return int(match[1]), int(match[2])
+        environ = proc.environ()
+    except (psutil.Error, OSError):
+        return None
+    execution, owner = environ.get("SCHEDULER_EXECUTION_ID", ""), environ.get("SCHEDULER_OWNER_PID", "")
+    if not execution.isdigit():
+        return None
+    return int(execution), int(owner) if owner.isdigit() else 0
+
+
+def _job_process(pid: int | None, execution_id: int) -> tuple[Any, int] | None:
+    """The live process ``pid`` and its owner's PID, if it is the run of ``execution_id``."""
     import psutil
 
     if not pid:
         return None
     try:
         proc = psutil.Process(pid)
-        environ = proc.environ()
-    except (psutil.Error, OSError):
+    except psutil.Error:
         return None
-    if environ.get("SCHEDULER_EXECUTION_ID") != str(execution_id):
+    identity = run_identity(proc)
+    if identity is None or identity[0] != execution_id:
         return None  # the PID was reused by an unrelated process
-    return proc
+    return proc, identity[1]
 
 
 def reap_orphans(
@@ -90,11 +131,11 @@ def reap_orphans(
 
     interrupted = kept = 0
     for row in history.running_rows(engine):
-        proc = _job_process(row["pid"], row["id"])
+        found = _job_process(row["pid"], row["id"])
         reason = "the daemon stopped before the run finished"
-        if proc is not None:
-            owner = proc.environ().get("SCHEDULER_OWNER_PID", "")
-            if owner.isdigit() and int(owner) != os.getpid() and process_alive(int(owner)):
+        if found is not None:
+            proc, owner = found
+            if owner and owner != os.getpid() and process_alive(owner):
                 kept += 1
                 continue
             logger.warning(

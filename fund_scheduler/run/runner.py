@@ -52,6 +52,7 @@ from fund_scheduler.jobs.results import result_line
 from fund_scheduler.jobs.spec import JobSpec, resolve
 from fund_scheduler.logsetup import OneLineFormatter, RedactSecrets, WriteFailure, secrets_of
 from fund_scheduler.run.context import JobContext
+from fund_scheduler.run.forkserver import ForkServer
 from fund_scheduler.run.joblog import (
     SizeCap,
     ThreadLogHandler,
@@ -62,7 +63,7 @@ from fund_scheduler.run.joblog import (
     read_tail,
     run_log_path,
 )
-from fund_scheduler.run.process import kill_group
+from fund_scheduler.run.process import ChildProcess, kill_group
 from fund_scheduler.settings import Settings
 from fund_scheduler.store import history
 from fund_scheduler.store.engine import describe_error, is_database_error
@@ -122,7 +123,8 @@ class Runner:
         self.registry = registry
         self.engine = engine
         self._lock = threading.Lock()
-        self._children: dict[int, subprocess.Popen] = {}
+        self._children: dict[int, ChildProcess] = {}
+        self._starting: set[int] = set()  # execution ids whose process is being started
         self._cancelled: dict[int, str] = {}  # execution id → who cancelled it (until its row is final)
         self._active = 0
         self._stopping = False
@@ -138,6 +140,8 @@ class Runner:
         self.gate: Gate | None = None
         #: Now (aware): today's business date of a run without a fire time comes from it.
         self.clock: Callable[[], datetime] = utcnow
+        #: Forks Python job runs from a pre-imported process (None: each starts a new interpreter).
+        self.fork_server: ForkServer | None = None
 
     @property
     def active_count(self) -> int:
@@ -245,16 +249,26 @@ class Runner:
         on_started,
         params: Mapping[str, Any] | None = None,
     ) -> Outcome:
-        """The run's outcome; an exception of the daemon's own (not the job's) is a failed one."""
+        """The run's outcome; an exception of the daemon's own (not the job's) is a failed one.
+
+        A run in a process of its own is cancellable from here on: a cancel before its process
+        exists (e.g. while the fork server starts) ends the process as soon as it does."""
+        in_thread = spec.executor == "thread"
+        if not in_thread:
+            with self._lock:
+                self._starting.add(execution_id)
         try:
             if on_started is not None:
                 on_started(execution_id)
-            if spec.executor == "thread":
+            if in_thread:
                 return self._run_in_thread(spec, execution_id, scheduled, run_date, trigger, params or {})
             return self._run_child(spec, execution_id, scheduled, run_date, trigger, params or {})
         except Exception as exc:  # noqa: BLE001 - recorded on the row, never left running
             logger.exception("job=%s execution=%s: the run failed in the daemon", spec.id, execution_id)
             return _crashed(exc)
+        finally:
+            with self._lock:
+                self._starting.discard(execution_id)
 
     def _finish(
         self, job_id: str, execution_id: int, started_at: datetime, outcome: Outcome
@@ -262,7 +276,8 @@ class Runner:
         """Write the final row (or spool it), tell the subscribers, log the end; the result."""
         status, code, error, tail = outcome
         with self._lock:
-            by = self._cancelled.pop(execution_id, None) if status == RunStatus.CANCELLED else None
+            by = self._cancelled.pop(execution_id, None)  # a cancel that came too late is forgotten
+        by = by if status == RunStatus.CANCELLED else None
         try:
             history.finish(
                 self.engine,
@@ -530,23 +545,16 @@ class Runner:
                 PYTHONUNBUFFERED="1",
             )
             try:
-                proc = subprocess.Popen(
-                    self._argv(spec, execution_id, scheduled, run_date, trigger),
-                    stdin=subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    cwd=spec.workdir or str(self.settings.workdir),
-                    env=env,
-                    start_new_session=True,
-                )
+                proc = self._start_child(spec, execution_id, scheduled, run_date, trigger, env, log_file)
             except OSError as exc:
                 message = f"cannot start {spec.target!r}: {exc}"
                 log_file.write(f"{message}\n".encode())
                 return RunStatus.FAILED, None, message, message
             with self._lock:
                 self._children[execution_id] = proc
-                stopping = self._stopping
-            if stopping:
+                self._starting.discard(execution_id)
+                end_now = self._stopping or execution_id in self._cancelled
+            if end_now:
                 kill_group(proc)
             status = None
             try:
@@ -578,6 +586,8 @@ class Runner:
             return status, code, f"timed out after {spec.timeout:g}s; process group killed", tail
         if code == 0:
             return RunStatus.SUCCESS, code, None, tail
+        if code is None:  # a forked run whose server died meanwhile
+            return RunStatus.FAILED, None, getattr(proc, "lost", None) or "exit status unknown", tail
         if interrupted:
             return (
                 RunStatus.INTERRUPTED,
@@ -588,8 +598,45 @@ class Runner:
         reason = f"killed by signal {-code}" if code < 0 else f"exit status {code}"
         return RunStatus.FAILED, code, last_line(tail) or reason, tail
 
+    def _start_child(
+        self,
+        spec: JobSpec,
+        execution_id: int,
+        scheduled: datetime | None,
+        run_date: date,
+        trigger: str,
+        env: dict[str, str],
+        log_file: BinaryIO,
+    ) -> ChildProcess:
+        """Start the run's process in a session of its own, output to ``log_file``: forked by
+        the :attr:`fork_server` for a Python job (unless it wants a fresh interpreter, or the
+        server cannot), else a new process (this program's ``exec JOB``, or the job's command)."""
+        cwd = spec.workdir or str(self.settings.workdir)
+        if self.fork_server is not None and spec.func and not spec.fresh_interpreter:
+            forked = self.fork_server.spawn(
+                job_id=spec.id,
+                execution_id=execution_id,
+                trigger=trigger,
+                scheduled=scheduled.isoformat() if scheduled is not None else None,
+                run_date=run_date.isoformat(),
+                env=env,
+                cwd=cwd,
+                log_file=log_file,
+            )
+            if forked is not None:
+                return forked
+        return subprocess.Popen(
+            self._argv(spec, execution_id, scheduled, run_date, trigger),
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=cwd,
+            env=env,
+            start_new_session=True,
+        )
+
     def _wait_capped(
-        self, proc: subprocess.Popen, timeout: float | None, cap: SizeCap, job_id: str, execution_id: int
+        self, proc: ChildProcess, timeout: float | None, cap: SizeCap, job_id: str, execution_id: int
     ) -> None:
         """``proc.wait(timeout)`` (``TimeoutExpired`` alike), keeping its log within its cap every
         :data:`CAP_CHECK_SECONDS` meanwhile."""
@@ -636,12 +683,22 @@ class Runner:
         is no live child here (finished, an in-thread run, another daemon's)."""
         with self._lock:
             proc = self._children.get(execution_id)
-            if proc is None:
+            if proc is None and execution_id not in self._starting:
                 return False
             self._cancelled[execution_id] = by
+        if proc is None:  # its row exists, its process not yet (e.g. the fork server is starting)
+            logger.warning(
+                "execution=%s cancelled by %s; its process is ended as it starts", execution_id, by
+            )
+            return True
         logger.warning("execution=%s cancelled by %s; ending its process group", execution_id, by)
         threading.Thread(target=kill_group, args=(proc,), name="cancel", daemon=True).start()
         return True
+
+    def close(self) -> None:
+        """Release the fork server (it exits once its runs ended)."""
+        if self.fork_server is not None:
+            self.fork_server.close()
 
     def terminate_all(self) -> int:
         """Stop starting children and terminate the process group of each running one."""

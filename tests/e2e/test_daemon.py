@@ -435,6 +435,45 @@ def test_job_orphaned_by_kill_9_is_terminated_and_recorded_at_next_start(home):
     assert "orphaned by a daemon that died" in row["error"]
 
 
+_FORKED_JOBS = f"""
+import os, subprocess, sys, time
+from pathlib import Path
+from fund_scheduler.jobs import scheduled
+
+@scheduled(id="sleepy", name="sleepy", cron="{FAR_AWAY}")
+def sleepy(ctx):
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    Path(os.environ["SCHEDULER_HOME"], "pids").write_text(f"{{os.getpid()}} {{child.pid}}")
+    time.sleep(120)
+"""
+
+
+def test_a_forked_python_run_orphaned_by_kill_9_is_terminated_and_recorded_at_next_start(home):
+    """A Python run forked by the daemon's fork server: its own session outlives the daemon and
+    the server; the next daemon finds it by its process title and ends its group."""
+    (home.root / "forkedjobs").mkdir()
+    (home.root / "forkedjobs" / "__init__.py").write_text("")
+    (home.root / "forkedjobs" / "jobs.py").write_text(_FORKED_JOBS)
+    home.env.update(SCHEDULER_JOBS_PACKAGES="forkedjobs", PYTHONPATH=str(home.root))
+    assert home.cli("start").returncode == 0
+    assert home.cli("run-job", "sleepy").returncode == 0
+    pids = home.root / "pids"
+    wait_for(lambda: pids.exists() and pids.read_text(), 15, "the run and its child started")
+    job_pid, grandchild = map(int, pids.read_text().split())
+    server = int(Path(f"/proc/{job_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    assert server != home.daemon_pid()  # forked by the fork server, not started by the daemon
+    assert home.history("--job", "sleepy")[0]["pid"] == job_pid
+    os.kill(home.daemon_pid(), signal.SIGKILL)
+    wait_for(lambda: home.daemon_pid() is None, 10, "daemon dead")
+    time.sleep(0.5)
+    assert pid_alive(job_pid) and pid_alive(grandchild)
+    assert home.cli("start").returncode == 0
+    wait_for(lambda: not pid_alive(job_pid) and not pid_alive(grandchild), 15, "orphan group terminated")
+    row = home.history("--job", "sleepy")[0]
+    assert row["status"] == "interrupted" and "orphaned by a daemon that died" in row["error"]
+    wait_for(lambda: not pid_alive(server), 10, "the old fork server gone once its run ended")
+
+
 def test_kill_9_during_a_scheduled_run_then_the_next_fire_time_runs_once(home):
     """The daemon dies mid-run; at its next start the orphan is ended and recorded, the schedule
     goes on, and no (job, scheduled time) has two rows."""

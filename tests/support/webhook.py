@@ -28,6 +28,9 @@ class Hook:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with hook.arrived:  # recorded before the answer: posts keep the sender's order
+                    hook.posts.append({"path": self.path, "json": json.loads(body)})
+                    hook.arrived.notify_all()
                 status, answer = hook.reply
                 payload = json.dumps(answer).encode()
                 self.send_response(status)
@@ -35,9 +38,6 @@ class Hook:
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
-                with hook.arrived:
-                    hook.posts.append({"path": self.path, "json": json.loads(body)})
-                    hook.arrived.notify_all()
 
             def log_message(self, *args) -> None:
                 pass
