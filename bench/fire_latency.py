@@ -46,6 +46,7 @@ WARM_UP = 10.0
 TARGET_P99_FACTOR = 2.0
 TARGET_CORES = 0.10
 CHILD_WARM_UP = 5.0
+BASELINE_WORKERS = 20
 TARGET_CHILD_P50, TARGET_CHILD_P99, TARGET_CHILD_RATE = 0.050, 0.150, 20
 
 CHILD_JOBS = '''"""Fire-latency child jobs: {children} Python jobs every second, each a child process."""
@@ -99,7 +100,7 @@ else:
         def _wal(dbapi_connection, _record):
             dbapi_connection.execute("PRAGMA journal_mode=WAL")
     stores = {"default": SQLAlchemyJobStore(engine=engine)}
-pool = {"default": {"type": "threadpool", "max_workers": 20}}
+pool = {"default": {"type": "threadpool", "max_workers": int(os.environ["BENCH_WORKERS"])}}
 scheduler = BackgroundScheduler(jobstores=stores, executors=pool)
 scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_MISSED)
 for i in range(jobs):
@@ -124,6 +125,7 @@ def baseline(store: str, jobs: int, seconds: float) -> dict:
             "BENCH_SECONDS": str(seconds),
             "BENCH_WARM": str(WARM_UP),
             "BENCH_STORE": store,
+            "BENCH_WORKERS": str(BASELINE_WORKERS),
             "BENCH_DB": f"sqlite:///{Path(where) / 'jobs.db'}",
         }
         done = subprocess.run(
@@ -135,7 +137,7 @@ def baseline(store: str, jobs: int, seconds: float) -> dict:
 
 
 def this_daemon(jobs: int, seconds: float) -> dict:
-    home, daemon = start_daemon(jobs, 0)
+    home, daemon = start_daemon(jobs, 0, BASELINE_WORKERS)  # the pool size of the baselines
     rows, begin, end, cores = _measured_rows(
         home, daemon, WARM_UP, seconds, "started_at, status FROM job_executions WHERE"
     )

@@ -3,9 +3,9 @@
 
 ``--quick`` (under ten minutes on two cores) uses smaller sizes where a script has them: the
 metrics job on 300 funds (SQLite and MariaDB), ten ``status`` calls a side, 3 idle seconds
-before RSS, 20 s of every-second jobs instead of 60; the restart always has 10,000 overdue
-jobs. The MariaDB figure needs the server binaries (``mariadb-server``) and is left out
-without them.
+before RSS, 20 s of every-second jobs instead of 60 (10 s per rate of child jobs), the growth
+table at fewer calls per size; the restart always has 10,000 overdue jobs. The MariaDB figure
+needs the server binaries (``mariadb-server``) and is left out without them.
 Usage, from the project folder: python bench/run_all.py [--quick] [--out bench/results.md]
 """
 
@@ -32,12 +32,18 @@ RUNS = [
     ("status_latency", ["--runs", "30"], ["--runs", "10"]),
     ("idle_footprint", ["--settle", "10"], ["--settle", "3"]),
     ("restart_catchup", ["--jobs", "10000"], ["--jobs", "10000"]),
-    ("fire_latency", ["--seconds", "60"], ["--seconds", "20"]),
+    ("fire_latency", ["--part", "thread", "--seconds", "60"], ["--part", "thread", "--seconds", "20"]),
+    (
+        "fire_latency",
+        ["--part", "child", "--seconds", "30"],
+        ["--part", "child", "--seconds", "10", "--rates", "10,20,40"],
+    ),
     (
         "metrics_bench",
         ["--funds", "5000", "--runs", "3", "--mariadb"],
         ["--quick", "--runs", "1", "--mariadb"],
     ),
+    ("growth", [], ["--quick"]),
 ]
 
 

@@ -258,9 +258,15 @@ def _store_next_run_times(scheduler: Any, jobs: list[Any]) -> None:
     for job in jobs:
         by_store.setdefault(job._jobstore_alias, []).append(job)
     for alias, stored in by_store.items():
-        store = scheduler._lookup_jobstore(alias)
-        if hasattr(store, "update_next_run_times"):
-            store.update_next_run_times(stored)
-        else:
-            for job in stored:
-                scheduler.modify_job(job.id, alias, next_run_time=job.next_run_time)
+        store_next_run_times(scheduler._lookup_jobstore(alias), stored)
+
+
+def store_next_run_times(store: Any, jobs: list[Any]) -> None:
+    """Store the next run times set on ``jobs`` in ``store``: in one transaction when it can
+    (:meth:`~fund_scheduler.store.jobstore.JsonJobStore.update_next_run_times`), else one update
+    each."""
+    if hasattr(store, "update_next_run_times"):
+        store.update_next_run_times(jobs)
+        return
+    for job in jobs:
+        store.update_job(job)

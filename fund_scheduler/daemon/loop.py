@@ -49,7 +49,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED
 from apscheduler.triggers.interval import IntervalTrigger
 
-from fund_scheduler.daemon.catchup import CatchUpPlan, log_skipped, plan_catch_up
+from fund_scheduler.daemon.catchup import CatchUpPlan, log_skipped, plan_catch_up, store_next_run_times
 from fund_scheduler.store.engine import describe_error, is_database_error
 
 __all__ = [
@@ -131,8 +131,10 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
                     retry = now + timedelta(seconds=self.jobstore_retry_interval)
                     wakeup = retry if wakeup is None else min(wakeup, retry)
                     continue
+                moved: list = []  # the jobs whose next run time to store, in one write
                 for job in due:
-                    events.extend(self._submit_due(job, alias, store, now))
+                    events.extend(self._submit_due(job, alias, store, now, moved))
+                store_next_run_times(store, moved)
                 store_next = store.get_next_run_time()
                 if store_next is not None and (wakeup is None or store_next < wakeup):
                     wakeup = store_next
@@ -142,8 +144,9 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
             return None
         return min(max((wakeup - self.clock()).total_seconds(), 0.0), TIMEOUT_MAX)
 
-    def _submit_due(self, job, alias: str, store, now: datetime) -> list[JobSubmissionEvent]:
-        """Plan ``job``'s passed fire times, submit the run, record the rest, store its next run."""
+    def _submit_due(self, job, alias: str, store, now: datetime, moved: list) -> list[JobSubmissionEvent]:
+        """Plan ``job``'s passed fire times, submit the run, record the rest; its next run time
+        set on it and the job added to ``moved`` (to store), or the finished job removed."""
         try:
             executor = self._lookup_executor(job.executor)
         except KeyError:
@@ -153,7 +156,7 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
         plan = plan_catch_up(job.trigger, job.next_run_time, now, job.misfire_grace_time, job.coalesce)
         log_skipped(job.id, plan)
         if plan.moves_only:
-            self._store_next(job, alias, store, plan.next_run_time)
+            self._store_next(job, alias, plan.next_run_time, moved)
             return []
         if not plan.due:
             return []
@@ -174,16 +177,18 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
         following = (
             plan.next_run_time if plan.truncated else job.trigger.get_next_fire_time(plan.due[-1], now)
         )
-        self._store_next(job, alias, store, following)
+        self._store_next(job, alias, following, moved)
         return events
 
-    def _store_next(self, job, alias: str, store, following: datetime | None) -> None:
-        """Store ``job``'s next run time; without one the job is finished and removed."""
+    def _store_next(self, job, alias: str, following: datetime | None, moved: list) -> None:
+        """Set ``job``'s next run time and add it to ``moved``; without one the job is finished
+        and removed."""
         if following is None:
             self.remove_job(job.id, alias)
         else:
             job._modify(next_run_time=following)
-            store.update_job(job)
+            moved.append(job)
+
 
     def _watch_clock(self, now: datetime) -> None:
         """Log a step of the wall clock against the monotonic clock since the last pass; after a

@@ -39,6 +39,10 @@ def job_rows(
     are done to their ``at`` (:meth:`~fund_scheduler.store.jobstore.JsonJobStore.done_jobs`).
     """
     done = done or {}
+    dependents: dict[str, list[str]] = {}  # upstream -> the jobs after it (one pass, not one per job)
+    for spec in registry.specs.values():
+        for upstream in spec.after:
+            dependents.setdefault(upstream, []).append(spec.id)
     rows: dict[str, dict[str, Any]] = {}
     for spec in registry.specs.values():
         rows[spec.id] = {
@@ -56,7 +60,7 @@ def job_rows(
             "after": list(spec.after),
             "after_mode": spec.after_mode,
             "on_late": spec.on_late,
-            "dependents": sorted(s.id for s in registry.specs.values() if spec.id in s.after),
+            "dependents": sorted(dependents.get(spec.id, ())),
             "done_at": _done_at(spec, done.get(spec.id), default_tz),
             "retries": spec.retries,
             "params": [

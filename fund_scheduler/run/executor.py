@@ -177,18 +177,20 @@ class RunnerExecutor(BaseExecutor):
                     )
             return events
 
-        def done(future: Future):
+        def work_and_report():
+            # Reported here, in the run's own thread: a done-callback added after the submit
+            # would run in the submitting thread when the run ended first (and a listener that
+            # started the run, holding its lock, would wait for itself).
             try:
-                events = future.result()
-            except BaseException:  # noqa: BLE001 - report and release the instance slot
+                events = work()
+            except BaseException:  # report and release the instance slot
                 self._run_job_error(job.id, *sys.exc_info()[1:])
-            else:
-                self._run_job_success(job.id, events)
+                raise
+            self._run_job_success(job.id, events)
+            return events
 
         assert self._pool is not None, "executor not started"
-        future = self._pool.submit(work)
-        future.add_done_callback(done)
-        return future
+        return self._pool.submit(work_and_report)
 
 
 def result_of(events: list | None) -> ExecutionResult | None:

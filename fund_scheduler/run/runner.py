@@ -67,6 +67,7 @@ from fund_scheduler.run.process import ChildProcess, kill_group
 from fund_scheduler.settings import Settings
 from fund_scheduler.store import history
 from fund_scheduler.store.engine import describe_error, is_database_error
+from fund_scheduler.store.groupcommit import GroupCommit
 from fund_scheduler.store.spool import Spool, whole_second
 
 logger = logging.getLogger("scheduler.runner")
@@ -142,6 +143,13 @@ class Runner:
         self.clock: Callable[[], datetime] = utcnow
         #: Forks Python job runs from a pre-imported process (None: each starts a new interpreter).
         self.fork_server: ForkServer | None = None
+        #: The rows of runs starting (finishing) at the same time are written together.
+        self._starts: GroupCommit[Mapping[str, Any], int] = GroupCommit(
+            lambda starts: history.start_many(self.engine, starts)
+        )
+        self._finishes: GroupCommit[Mapping[str, Any], dict] = GroupCommit(
+            lambda closings: history.finish_many(self.engine, closings)
+        )
 
     @property
     def active_count(self) -> int:
@@ -184,14 +192,17 @@ class Runner:
                     held_back = gate.hold_back(spec, scheduled_run_time, run_date)
                     if held_back is not None:
                         return self._held_back(spec.id, scheduled_run_time, run_date, *held_back)
+                started_at = utcnow()
                 try:
-                    execution_id = history.start(
-                        self.engine,
-                        job_id,
-                        scheduled_run_time=scheduled_run_time,
-                        trigger=trigger,
-                        run_date=run_date,
-                        asked=asked,
+                    execution_id = self._starts.submit(
+                        {
+                            "job_id": job_id,
+                            "scheduled_run_time": scheduled_run_time,
+                            "trigger": trigger,
+                            "now": started_at,
+                            "run_date": run_date,
+                            "asked": asked,
+                        }
                     )
                 except history.AlreadyRecorded as exc:
                     logger.warning("%s; not running it twice", exc)
@@ -200,7 +211,6 @@ class Runner:
                     if self.spool is None or not is_database_error(exc):
                         raise
                     return self._not_started(job_id, scheduled_run_time, trigger, exc)
-            started_at = utcnow()
             logger.info(
                 "job=%s execution=%s started (trigger %s, scheduled %s)",
                 job_id,
@@ -279,16 +289,17 @@ class Runner:
             by = self._cancelled.pop(execution_id, None)  # a cancel that came too late is forgotten
         by = by if status == RunStatus.CANCELLED else None
         try:
-            history.finish(
-                self.engine,
-                execution_id,
-                status,
-                exit_code=code,
-                error=error,
-                output_tail=tail,
-                cancelled_by=by,
+            row = self._finishes.submit(
+                {
+                    "execution_id": execution_id,
+                    "status": status,
+                    "exit_code": code,
+                    "error": error,
+                    "output_tail": tail,
+                    "cancelled_by": by,
+                    "started_at": started_at,
+                }
             )
-            row = history.get(self.engine, execution_id) or {}
         except Exception as exc:
             if self.spool is None or not is_database_error(exc):
                 raise

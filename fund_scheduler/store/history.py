@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import socket
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     delete,
     func,
     insert,
@@ -40,6 +41,7 @@ from sqlalchemy.sql import Select
 
 from fund_common.clock import utcnow
 from fund_common.runstatus import DISPLAY_ORDER, FAILURES, FINAL, NOT_RUNS, RunStatus, success_rate
+from fund_scheduler.store.engine import writing
 
 STATUSES = tuple(s.value for s in DISPLAY_ORDER)
 TRIGGERS = ("schedule", "manual", "retry", "dependency", "startup", "backfill")
@@ -99,8 +101,8 @@ class AlreadyRecorded(Exception):  # noqa: N818 - a signal, not a failure
 
 def _insert_run(engine: Engine, job_id: str, scheduled_run_time: datetime | None, values: dict) -> int:
     try:
-        with engine.begin() as conn:
-            key = conn.execute(insert(job_executions).values(**values)).inserted_primary_key
+        with writing(engine) as conn:  # values as parameters: the statement compiles once
+            key = conn.execute(insert(job_executions), values).inserted_primary_key
             assert key is not None
             return int(key[0])
     except IntegrityError:
@@ -171,27 +173,93 @@ def start(
 
     Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
     """
-    return _insert_run(
-        engine,
-        job_id,
-        scheduled_run_time,
-        {
-            "job_id": job_id,
-            "scheduled_run_time": _db_time(scheduled_run_time),
-            "started_at": _db_time(now or utcnow()),
-            "status": RunStatus.RUNNING.value,
-            "host": socket.gethostname(),
-            "pid": pid,
-            "trigger": trigger,
-            "run_date": run_date or business_date(scheduled_run_time),
-            **_asked(asked),
-        },
-    )
+    values = _start_values(job_id, scheduled_run_time, trigger, pid, now, run_date, asked)
+    return _insert_run(engine, job_id, scheduled_run_time, values)
+
+
+def start_many(engine: Engine, starts: Sequence[Mapping[str, Any]]) -> list[int | AlreadyRecorded]:
+    """:func:`start` for each of ``starts`` (its arguments by name, ``job_id`` included) in one
+    transaction: each one's id, or the :class:`AlreadyRecorded` it met (the others still start).
+    Many runs due at once cost one commit, not one each."""
+    values = [
+        _start_values(
+            s["job_id"],
+            s.get("scheduled_run_time"),
+            s["trigger"],
+            s.get("pid"),
+            s.get("now"),
+            s.get("run_date"),
+            s.get("asked"),
+        )
+        for s in starts
+    ]
+    try:
+        with writing(engine) as conn:
+            ids = _insert_rows(engine, conn, values)
+    except IntegrityError:  # a fire time of the batch has a row already: each on its own
+        result: list[int | AlreadyRecorded] = []
+        for value in values:
+            try:
+                result.append(
+                    _insert_run(engine, value["job_id"], _aware(value["scheduled_run_time"]), value)
+                )
+            except AlreadyRecorded as exc:
+                result.append(exc)
+        return result
+    return list(ids)
+
+
+def _insert_rows(engine: Engine, conn: Connection, values: list[dict[str, Any]]) -> list[int]:
+    """Insert ``values`` (rows of any mix of columns) on ``conn``; their ids, in order."""
+    t = job_executions
+    ids: dict[int, int] = {}
+    by_columns: dict[tuple[str, ...], list[int]] = {}
+    for position, value in enumerate(values):
+        by_columns.setdefault(tuple(sorted(value)), []).append(position)
+    for positions in by_columns.values():
+        rows = [values[p] for p in positions]
+        if len(rows) > 1 and engine.dialect.insert_executemany_returning_sort_by_parameter_order:
+            keys = conn.execute(insert(t).returning(t.c.id, sort_by_parameter_order=True), rows).scalars()
+            ids.update(zip(positions, (int(k) for k in keys), strict=True))
+            continue
+        for position, row in zip(positions, rows, strict=True):  # MySQL: no RETURNING
+            key = conn.execute(insert(t), row).inserted_primary_key
+            assert key is not None
+            ids[position] = int(key[0])
+    return [ids[p] for p in range(len(values))]
+
+
+def _start_values(
+    job_id: str,
+    scheduled_run_time: datetime | None,
+    trigger: str,
+    pid: int | None,
+    now: datetime | None,
+    run_date: date | None,
+    asked: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """The columns of a ``running`` row (see :func:`start`)."""
+    return {
+        "job_id": job_id,
+        "scheduled_run_time": _db_time(scheduled_run_time),
+        "started_at": _db_time(now or utcnow()),
+        "status": RunStatus.RUNNING.value,
+        "host": socket.gethostname(),
+        "pid": pid,
+        "trigger": trigger,
+        "run_date": run_date or business_date(scheduled_run_time),
+        **_asked(asked),
+    }
 
 
 def set_pid(engine: Engine, execution_id: int, pid: int) -> None:
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         conn.execute(update(job_executions).where(job_executions.c.id == execution_id).values(pid=pid))
+
+
+#: A run's final values by its id (given as parameters: compiled once, not per run).
+_CLOSE_RUN = update(job_executions).where(job_executions.c.id == bindparam("closing_id"))
+_CLOSE_RUN_RETURNING = _CLOSE_RUN.returning(*job_executions.c)
 
 
 def finish(
@@ -204,29 +272,73 @@ def finish(
     output_tail: str | None = None,
     now: datetime | None = None,
     cancelled_by: str | None = None,
-) -> None:
+    started_at: datetime | None = None,
+) -> dict[str, Any]:
     """Close a ``running`` row with its final status, duration and output tail (and, for a
-    ``cancelled`` one, who cancelled it)."""
-    if status not in FINAL:
-        raise ValueError(f"not a final status: {status!r}")
-    finished = _db_time(now or utcnow())
-    with engine.begin() as conn:
-        started = conn.execute(
-            select(job_executions.c.started_at).where(job_executions.c.id == execution_id)
-        ).scalar_one()
-        conn.execute(
-            update(job_executions)
-            .where(job_executions.c.id == execution_id)
-            .values(
-                status=status,
-                finished_at=finished,
-                duration=max((finished - started).total_seconds(), 0.0),
-                exit_code=exit_code,
-                error=error[:4000] if error else error,
-                output_tail=output_tail[-OUTPUT_TAIL_CHARS:] if output_tail else output_tail,
-                cancelled_by=cancelled_by,
-            )
+    ``cancelled`` one, who cancelled it); return the final row as :func:`get` reads it.
+
+    ``started_at``: the row's start as given to :func:`start` (saves reading it back)."""
+    closing = {
+        "execution_id": execution_id,
+        "status": status,
+        "exit_code": exit_code,
+        "error": error,
+        "output_tail": output_tail,
+        "now": now,
+        "cancelled_by": cancelled_by,
+        "started_at": started_at,
+    }
+    return finish_many(engine, [closing])[0]
+
+
+def finish_many(engine: Engine, closings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """:func:`finish` for each of ``closings`` (its arguments by name, ``execution_id``
+    included) in one transaction; the final rows, in order. LookupError for an id without a row."""
+    for closing in closings:
+        if closing["status"] not in FINAL:
+            raise ValueError(f"not a final status: {closing['status']!r}")
+    t = job_executions
+    with writing(engine) as conn:
+        unknown = [c["execution_id"] for c in closings if c.get("started_at") is None]
+        started = (
+            dict(conn.execute(select(t.c.id, t.c.started_at).where(t.c.id.in_(unknown))).all())
+            if unknown
+            else {}
         )
+        values = []
+        for closing in closings:
+            execution_id = closing["execution_id"]
+            began = _db_time(closing.get("started_at")) or started.get(execution_id)
+            if began is None:
+                raise LookupError(f"execution {execution_id} has no history row")
+            finished = _db_time(closing.get("now") or utcnow())
+            assert finished is not None
+            error, tail = closing.get("error"), closing.get("output_tail")
+            values.append(
+                {
+                    "closing_id": execution_id,
+                    "status": closing["status"],
+                    "finished_at": finished,
+                    "duration": max((finished - began).total_seconds(), 0.0),
+                    "exit_code": closing.get("exit_code"),
+                    "error": error[:4000] if error else error,
+                    "output_tail": tail[-OUTPUT_TAIL_CHARS:] if tail else tail,
+                    "cancelled_by": closing.get("cancelled_by"),
+                }
+            )
+        if len(values) == 1 and engine.dialect.update_returning:
+            found = {r.id: r for r in conn.execute(_CLOSE_RUN_RETURNING, values[0])}
+        else:  # many rows (or MySQL/MariaDB: no UPDATE ... RETURNING): update, then read back
+            conn.execute(_CLOSE_RUN, values)
+            ids = [v["closing_id"] for v in values]
+            found = {}
+            for first in range(0, len(ids), KEY_BATCH):
+                chunk = ids[first : first + KEY_BATCH]
+                found.update({r.id: r for r in conn.execute(select(t).where(t.c.id.in_(chunk)))})
+    missing = [v["closing_id"] for v in values if v["closing_id"] not in found]
+    if missing:
+        raise LookupError(f"execution {missing[0]} has no history row")
+    return [_row(found[v["closing_id"]]._mapping) for v in values]
 
 
 def record(
@@ -298,7 +410,7 @@ def record_many(engine: Engine, rows: Iterable[Mapping[str, Any]], now: datetime
     if not wanted:
         return []
     t = job_executions
-    with engine.begin() as conn:
+    with writing(engine) as conn:
         keys = list(wanted)
         for first in range(0, len(keys), KEY_BATCH):
             chunk = keys[first : first + KEY_BATCH]
@@ -345,7 +457,7 @@ def purge_older_than(engine: Engine, days: int, now: datetime | None = None) -> 
     old = (t.c.started_at < cutoff, t.c.status != RunStatus.RUNNING.value)
     deleted = 0
     while True:
-        with engine.begin() as conn:
+        with writing(engine) as conn:
             batch = select(t.c.id).where(*old).order_by(t.c.started_at).limit(PURGE_BATCH)
             ids = [i for (i,) in conn.execute(batch)]
             if not ids:

@@ -44,6 +44,7 @@ from sqlalchemy.exc import IntegrityError
 
 from fund_common.clock import utcnow_naive
 from fund_scheduler.jobs.triggers import trigger_from_dict, trigger_to_dict
+from fund_scheduler.store.engine import writing
 
 logger = logging.getLogger("scheduler.store")
 
@@ -219,7 +220,7 @@ class JsonJobStore(SQLAlchemyJobStore):
             next_run_time=datetime_to_utc_timestamp(job.next_run_time),
             job_state=self._dumps(job),
         )
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             try:
                 connection.execute(insert)
             except IntegrityError:
@@ -234,7 +235,7 @@ class JsonJobStore(SQLAlchemyJobStore):
             )
             .where(self.jobs_t.c.id == job.id)
         )
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             if connection.execute(update).rowcount == 0:
                 raise JobLookupError(job.id)
 
@@ -262,7 +263,7 @@ class JsonJobStore(SQLAlchemyJobStore):
             .where(t.c.id == bindparam("job_id"))
             .values(next_run_time=bindparam("next_run_time"), job_state=bindparam("job_state"))
         )
-        with self.engine.begin() as connection:
+        with writing(self.engine) as connection:
             connection.execute(update, values)
 
     def lookup_job(self, job_id):

@@ -27,7 +27,8 @@ from tests.support.schema import create_scheduler_tables, scheduler_db
 
 
 class FlakyStore(JsonJobStore):
-    """A job store whose update_job fails like MySQL gone away while ``error`` is set."""
+    """A job store whose writes of next run times (one job's, or a pass's in one transaction)
+    fail like MySQL gone away while ``error`` is set."""
 
     error: Exception | None = None
 
@@ -35,6 +36,11 @@ class FlakyStore(JsonJobStore):
         if self.error is not None:
             raise self.error
         super().update_job(job)
+
+    def update_next_run_times(self, jobs):
+        if self.error is not None:
+            raise self.error
+        super().update_next_run_times(jobs)
 
 
 class CountingRunner:
