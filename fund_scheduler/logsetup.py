@@ -2,6 +2,10 @@
 optionally, a filter that masks every known secret in every record, and a formatter that keeps
 each record on one line whatever its message holds (:class:`OneLineFormatter`).
 
+The daemon logs through a queue (``configure(..., queued=True)``): a thread that logs only hands
+its record over, and one writer thread formats, masks and writes every record in order, so two
+hundred runs a second never wait for each other at ``scheduler.log``.
+
 A log file that cannot be written (disk full, folder gone) is a :class:`WriteFailure`: counted,
 shown by ``/health`` and ``status`` (:func:`log_problems`), retried, and summed up in the log
 once it can be written again; logging never gives up and never stops the daemon.
@@ -13,9 +17,12 @@ working across releases.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import copy
 import logging
 import logging.handlers
+import queue
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -74,12 +81,53 @@ def secrets_of(settings: Settings) -> list[str]:
     return [s for s in found if s]
 
 
-def configure(settings: Settings, *, console: bool, to_file: bool = True, level: int = logging.INFO) -> None:
-    """Install handlers on the root logger (idempotent: replaces earlier ones)."""
+class _Enqueue(logging.handlers.QueueHandler):
+    """Hands a copy of each record to the writer thread, its message merged with its arguments
+    and its traceback as text (the formatter there keeps the traceback on lines of its own)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        record = copy.copy(record)
+        record.msg, record.args = record.getMessage(), None
+        if record.exc_info:
+            if not record.exc_text and record.exc_info[1] is not None:
+                record.exc_text = traceback_text(record.exc_info[1])
+            record.exc_info = None
+        return record
+
+
+#: The writer thread of a queued configuration (None: records are written by the logging thread).
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _stop_listener() -> None:
+    """Write what is queued and stop the writer thread (at exit, and before a new configuration)."""
+    global _listener
+    if _listener is not None:
+        _listener.stop()
+        for handler in _listener.handlers:
+            handler.close()
+        _listener = None
+
+
+atexit.register(_stop_listener)  # after logging's own exit handler is registered: runs before it
+
+
+def configure(
+    settings: Settings,
+    *,
+    console: bool,
+    to_file: bool = True,
+    level: int = logging.INFO,
+    queued: bool = False,
+) -> None:
+    """Install handlers on the root logger (idempotent: replaces earlier ones); ``queued``: they
+    write in a thread of their own, fed by a queue."""
+    global _listener
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
         handler.close()
+    _stop_listener()
     redact = RedactSecrets(secrets_of(settings))
     formatter = OneLineFormatter()
     handlers: list[logging.Handler] = []
@@ -98,6 +146,12 @@ def configure(settings: Settings, *, console: bool, to_file: bool = True, level:
     for handler in handlers:
         handler.setFormatter(formatter)
         handler.addFilter(redact)
+    if queued:
+        records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+        _listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+        _listener.start()
+        handlers = [_Enqueue(records)]
+    for handler in handlers:
         root.addHandler(handler)
     root.setLevel(level)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
@@ -210,6 +264,7 @@ class RetryingFileHandler(logging.handlers.RotatingFileHandler):
 def log_problems() -> list[str]:
     """What this process's file logging cannot write now, each file retried first (``/health``,
     ``status``)."""
-    handlers = [h for h in logging.getLogger().handlers if isinstance(h, RetryingFileHandler)]
+    installed = [*logging.getLogger().handlers, *(_listener.handlers if _listener is not None else ())]
+    handlers = [h for h in installed if isinstance(h, RetryingFileHandler)]
     failures = [h.retry() for h in handlers]
     return [f.problem(RetryingFileHandler.LOST) for f in failures if f is not None]

@@ -44,7 +44,7 @@ def run(cli: Cli, background: bool, ready_fd: int | None) -> int:
     if running is not None:
         print(f"scheduler already running (PID {running}); not starting another", file=sys.stderr)
         return EXIT_ALREADY_RUNNING
-    logsetup.configure(cli.settings, console=not background)
+    logsetup.configure(cli.settings, console=not background, queued=True)
 
     def on_ready(_daemon: object) -> None:
         if ready_fd is not None:

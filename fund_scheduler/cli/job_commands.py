@@ -41,10 +41,14 @@ def jobs(cli: Cli, as_json: bool) -> int:
     next run, state (active, paused, disabled, done: a one-off whose time has come, with its
     time). The running daemon's view when it runs; never creates the database. A job on an
     exchange calendar says so in its trigger (``..., XSHG sessions``)."""
-    from fund_scheduler.cli.calendar_book import load_book
+    live = cli.live_reply()
+    if live is not None:  # the daemon's view; the job definitions are not read here
+        rows = live["jobs"]
+    else:
+        from fund_scheduler.cli.calendar_book import load_book
 
-    load_book(cli, cli.registry(strict=False), compute_missing=False)
-    rows = cli.job_rows()
+        load_book(cli, cli.registry(strict=False), compute_missing=False)
+        rows = cli.local_job_rows()
     if as_json:
         print_json(rows)
         return 0

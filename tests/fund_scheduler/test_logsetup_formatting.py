@@ -4,7 +4,10 @@ RedactSecrets): a forged line, an escape sequence, a secret in any URL form neve
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
+
+import pytest
 
 from fund_scheduler import logsetup
 from fund_scheduler.settings import Settings
@@ -12,14 +15,15 @@ from fund_scheduler.settings import Settings
 FORGED = "2026-01-01 00:00:00,000 INFO    scheduler.daemon: forged"
 
 
-def _configured(tmp_path: Path, **environ: str) -> Path:
+def _configured(tmp_path: Path, queued: bool = False, **environ: str) -> Path:
     settings = Settings.from_env({"SCHEDULER_HOME": str(tmp_path), **environ})
-    logsetup.configure(settings, console=False)
+    logsetup.configure(settings, console=False, queued=queued)
     return settings.scheduler_log
 
 
-def test_every_record_is_one_line_whatever_its_message_and_exception_hold(tmp_path) -> None:
-    log = _configured(tmp_path)
+@pytest.mark.parametrize("queued", [False, True], ids=["direct", "queued (the daemon's)"])
+def test_every_record_is_one_line_whatever_its_message_and_exception_hold(tmp_path, queued) -> None:
+    log = _configured(tmp_path, queued)
     logger = logging.getLogger("scheduler.test")
     try:
         logger.warning("csv source: rejected %s (empty)", f"bad\n{FORGED}.csv")
@@ -55,3 +59,24 @@ def test_secrets_are_masked_in_every_url_form_even_in_urls_no_setting_names(tmp_
     assert "fetch https://feed.example/nav?date=***&passwd=*** failed" in text  # every occurrence
     assert "2024-06-03" not in text
     assert "other: mysql://fs:***@db/x and https://h/x?token=*** and ***" in text
+
+
+def test_queued_records_of_many_threads_are_all_written_masked_each_threads_in_order(tmp_path) -> None:
+    log = _configured(tmp_path, True, DATABASE_URL="mysql+pymysql://u:hunter2secret@db/fund")
+    logger = logging.getLogger("scheduler.test")
+
+    def emit(thread: int) -> None:
+        for n in range(200):
+            logger.info("thread %d record %d (password hunter2secret)", thread, n)
+
+    threads = [threading.Thread(target=emit, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    logsetup.configure(Settings.from_env({"SCHEDULER_HOME": str(tmp_path)}), console=False, to_file=False)
+    lines = log.read_text().splitlines()  # the writer thread wrote everything queued when replaced
+    assert len(lines) == 1600 and "hunter2secret" not in "\n".join(lines)
+    for t in range(8):
+        mine = [int(line.rsplit("record ", 1)[1].split()[0]) for line in lines if f"thread {t} " in line]
+        assert mine == list(range(200))

@@ -109,3 +109,31 @@ def test_history_rows_of_many_runs_start_and_finish_in_few_transactions(engine: 
     assert len(rows[3]["error"]) == 4000 and rows[3]["duration"] == 0.0
     with pytest.raises(LookupError, match="execution 999 has no history row"):
         history.finish_many(engine, [{"execution_id": 999, "status": "success"}])
+
+
+def test_sqlite_writers_of_one_process_take_turns_instead_of_polling_the_lock(engine: Engine) -> None:
+    from fund_scheduler.store.engine import writing
+
+    inside, release, order = threading.Event(), threading.Event(), []
+
+    def first() -> None:
+        with writing(engine) as conn:
+            history.start(engine, "nested", scheduled_run_time=None, trigger="manual")  # same thread: no wait
+            conn.exec_driver_sql("SELECT 1")
+            inside.set()
+            release.wait(5)
+            order.append("first")
+
+    def second() -> None:
+        inside.wait(5)
+        with writing(engine):
+            order.append("second")
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    inside.wait(5)
+    threading.Timer(0.2, release.set).start()
+    for thread in threads:
+        thread.join(10)
+    assert order == ["first", "second"]  # the second writer waited for the first's commit
