@@ -20,8 +20,16 @@ With ``--mariadb`` the same data is also loaded into a MariaDB server started fr
 binaries (as the tests start one) and (b) runs there: its time against (b) on SQLite (target at
 most 1.5x) and its metrics, which must equal the SQLite run's.
 
+With ``--large`` it measures the issue's large set instead: --funds (default 100,000) x --years
+(default 10) of NAVs generated inside each database (SQLite, and MariaDB with ``--mariadb``, on a
+server with a 4 GB buffer pool), then, each in a child of its own, the whole-window job as it was
+before chunking (the baseline: ``load_nav_window``, one pass, one upsert) and
+``fundpipe.tasks.compute_metrics`` in chunks: their times, peak RSS, equal results (and equal on
+both databases), against the targets (< 2 min, < 2 GB at 100,000 funds x 10 years).
+
 Usage, from the project folder:
     python -m bench.metrics_bench [--funds 5000] [--days 756] [--runs 3] [--quick] [--keep DIR] [--mariadb]
+    python -m bench.metrics_bench --large [--funds 100000] [--years 10] [--chunk-funds N] [--mariadb]
 """
 
 from __future__ import annotations
@@ -188,16 +196,23 @@ def _seed_fund_metrics(returns: pd.Series, risk_free_rate: float) -> dict[str, f
 # --------------------------------------------------------------------------- (b) this project
 
 
-def project_child(url: str, calc_date: str) -> None:
-    """Run in the child interpreter: time ``fundpipe.tasks.compute_metrics``; print JSON."""
+def project_child(url: str, calc_date: str, mode: str = "chunked", chunk_funds: str = "") -> None:
+    """Run in the child interpreter: time ``fundpipe.tasks.compute_metrics`` (``mode`` "whole":
+    :func:`whole_window_job`, the large set's baseline); print JSON."""
     started = time.perf_counter()
     from fundpipe import tasks
-    from fundpipe.settings import FundSettings
+    from fundpipe.settings import DEFAULT_METRICS_CHUNK_FUNDS, FundSettings
 
     engine = make_engine(url)
-    settings = FundSettings(min_observations=MIN_OBSERVATIONS)
+    chunk = int(chunk_funds) if chunk_funds else DEFAULT_METRICS_CHUNK_FUNDS
+    settings = FundSettings(min_observations=MIN_OBSERVATIONS, metrics_chunk_funds=chunk)
+    day = dt.date.fromisoformat(calc_date)
+    if mode == "whole":
+        import fundpipe.calc  # noqa: F401  (imports before the clock starts, as for the job)
     begin = time.perf_counter()
-    summary = tasks.compute_metrics(engine, settings, dt.date.fromisoformat(calc_date))
+    summary = (
+        whole_window_job(engine, day) if mode == "whole" else tasks.compute_metrics(engine, settings, day)
+    )
     seconds = time.perf_counter() - begin
     report = {
         "seconds": seconds,
@@ -224,11 +239,12 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # elsewhere: an upper bound
 
 
-def run_project(url: str) -> tuple[dict, float]:
-    """(the child's JSON report, the child's whole wall time) of (b) on the database at ``url``."""
+def run_project(url: str, *mode: str) -> tuple[dict, float]:
+    """(the child's JSON report, the child's whole wall time) of (b) on the database at ``url``
+    (``mode``: see :func:`project_child`)."""
     begin = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "bench.metrics_bench", "--child", url, AS_OF.isoformat()],
+        [sys.executable, "-m", "bench.metrics_bench", "--child", url, AS_OF.isoformat(), *mode],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -261,9 +277,210 @@ def worst_relative_difference(a: pd.DataFrame, b: pd.DataFrame) -> float:
     return float(np.nan_to_num(rel, nan=math.inf).max()) if rel.size else 0.0
 
 
+# --------------------------------------------------------------------------- the large synthetic set
+
+LARGE_TARGET_SECONDS = 120.0
+LARGE_TARGET_RSS_MB = 2048.0
+LARGE_TARGET_FUNDS, LARGE_TARGET_DAYS = 100_000, 2520  # the size the targets are set for
+_LARGE_BLOCK = 2_000  # funds per INSERT ... SELECT
+
+
+def _large_nav_sql(dialect: str, lo: int, hi: int, days: int) -> str:
+    """One INSERT ... SELECT of funds ``lo`` to ``hi - 1`` x the ``bench_dates`` days, in primary-key
+    order, computed by the database itself. Deterministic integer arithmetic on (fund f, day d),
+    so SQLite and MariaDB hold the very same doubles (one correctly rounded division by 10,000):
+    a trend, a 400-day wave (drawdowns), noise; accumulated NAV = unit + 0.03 per 250 days
+    (dividends), none at all for every 10th fund; about 1 % of the rows missing, every 33rd
+    fund launched late."""
+    nav = (
+        "(10000 + (f.f % 997) * 10 + d.d * (f.f % 9) + ABS(((d.d + f.f * 37) % 400) - 200) * 8"
+        " + (f.f * 7919 + d.d * 104729 + f.f * d.d * 13) % 200)"
+    )
+    scale = "10000.0" if dialect == "sqlite" else "1e4"
+    code = "printf('%06d', f.f)" if dialect == "sqlite" else "LPAD(f.f, 6, '0')"
+    funds = (
+        f"(WITH RECURSIVE f(f) AS (SELECT {lo} UNION ALL SELECT f + 1 FROM f WHERE f < {hi - 1})"
+        " SELECT f FROM f)"
+        if dialect == "sqlite"
+        else f"(SELECT CAST(seq AS SIGNED) AS f FROM seq_{lo}_to_{hi - 1})"
+    )
+    join = "CROSS JOIN" if dialect == "sqlite" else "STRAIGHT_JOIN"  # funds outer: primary-key order
+    return (
+        "INSERT INTO fund_nav (fund_code, nav_date, unit_nav, accum_nav, daily_return, source, batch_id,"
+        " updated_at) "
+        f"SELECT {code}, d.nav_date, {nav} / {scale},"
+        f" CASE WHEN f.f % 10 = 3 THEN NULL ELSE ({nav} + d.step * 300) / {scale} END,"
+        " NULL, 'bench', 'bench', '2024-06-03 19:00:00'"
+        f" FROM {funds} f {join} bench_dates d"
+        f" WHERE (f.f * 31 + d.d * 17) % 100 <> 0 AND NOT (f.f % 33 = 5 AND d.d < (f.f * 7) % {days})"
+    )
+
+
+def build_large(engine: sa.Engine, funds: int, days: int) -> int:
+    """Fill ``fund_nav`` with ``funds`` x ``days`` business days generated inside the database
+    (:func:`_large_nav_sql`, one statement per 2,000 funds), the ``nav_date`` index dropped
+    during the load and built afterwards (one sort instead of 250 M random inserts); returns
+    the row count. SQLite runs the load without a journal (a bench file, rebuilt on failure)."""
+    metadata.create_all(engine)
+    dialect = engine.dialect.name
+    index = next(iter(fund_nav.indexes))
+    dates = pd.bdate_range(end=AS_OF, periods=days).strftime("%Y-%m-%d")
+    with engine.begin() as conn:
+        conn.execute(sa.schema.DropIndex(index))
+        conn.exec_driver_sql("DROP TABLE IF EXISTS bench_dates")
+        conn.exec_driver_sql("CREATE TABLE bench_dates (d INTEGER PRIMARY KEY, nav_date DATE, step INTEGER)")
+        conn.execute(
+            sa.text("INSERT INTO bench_dates VALUES (:d, :nav_date, :step)"),
+            [{"d": i, "nav_date": text, "step": i // 250} for i, text in enumerate(dates)],
+        )
+    with engine.connect() as conn:
+        if dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA journal_mode=OFF")
+            conn.exec_driver_sql("PRAGMA synchronous=OFF")
+        for lo in range(0, funds, _LARGE_BLOCK):
+            sql = _large_nav_sql(dialect, lo, min(funds, lo + _LARGE_BLOCK), days)
+            conn.exec_driver_sql(sql if dialect == "sqlite" else sql.replace("%", "%%"))  # pymysql's % style
+            conn.commit()
+        conn.exec_driver_sql("DROP TABLE bench_dates")
+        conn.execute(sa.schema.CreateIndex(index))
+        if dialect == "sqlite":
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")
+        rows = conn.execute(sa.select(sa.func.count()).select_from(fund_nav)).scalar_one()
+        conn.commit()
+    return rows
+
+
+def whole_window_job(engine: sa.Engine, calc_date: dt.date) -> dict:
+    """The baseline of the large set: the metrics job as it was before chunking, kept here. The
+    whole window into memory at once (``fundpipe.navwindow.load_nav_window``), every fund's
+    metrics in one pass, one upsert of them all."""
+    from fund_common.clock import utcnow_naive
+    from fundpipe.calc import _METRIC_COLUMNS, WINDOW_RETURNS
+    from fundpipe.db import upsert_frame
+    from fundpipe.metrics import fund_metrics as compute
+    from fundpipe.metrics import nav_returns
+    from fundpipe.navwindow import load_nav_window
+
+    with engine.connect() as conn:
+        window = load_nav_window(conn, calc_date, WINDOW_RETURNS + 1)
+    returns = nav_returns(window.unit, window.accum)[1:]
+    values = compute(returns, 0.0)
+    keep = values["n_obs"] >= MIN_OBSERVATIONS
+    frame = pd.DataFrame({"fund_code": window.codes[keep], "n_obs": values["n_obs"][keep]})
+    for name in _METRIC_COLUMNS:
+        column = values[name][keep]
+        frame[name] = np.where(np.isfinite(column), column, np.nan)
+    constants = {"calc_date": calc_date, "window_days": int(returns.shape[0]), "updated_at": utcnow_naive()}
+    with engine.begin() as conn:
+        upsert_frame(
+            conn, fund_metrics, frame, constants=constants, update=["window_days", "n_obs", *_METRIC_COLUMNS]
+        )
+    return {"funds": int(keep.sum()), "skipped": int((~keep).sum()), "nav_rows": window.rows}
+
+
+def large_runs(url: str, label: str, chunk_funds: int | None) -> dict:
+    """On the database at ``url``: the whole-window baseline, then the chunked job, each in a
+    child of its own (time and peak RSS); their stored metrics must be equal."""
+    engine = make_engine(url)
+    whole, whole_wall = run_project(url, "whole")
+    print(
+        f"  [{label}] whole-window baseline: {whole['seconds']:.1f} s, "
+        f"peak RSS {whole['peak_rss_mb']:.0f} MB "
+        f"(child wall {whole_wall:.1f} s)",
+        flush=True,
+    )
+    expected = stored_metrics(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.delete(fund_metrics))
+    extra = [str(chunk_funds)] if chunk_funds else []
+    chunked, chunked_wall = run_project(url, "chunked", *extra)
+    print(
+        f"  [{label}] chunked job: {chunked['seconds']:.1f} s, peak RSS {chunked['peak_rss_mb']:.0f} MB "
+        f"(child wall {chunked_wall:.1f} s)",
+        flush=True,
+    )
+    got = stored_metrics(engine)
+    engine.dispose()
+    return {"whole": whole, "chunked": chunked, "diff": worst_relative_difference(expected, got), "got": got}
+
+
+def large_main(args: argparse.Namespace) -> int:
+    """``--large``: the synthetic large set on SQLite (unless ``--no-sqlite``) and with ``--mariadb``
+    on MariaDB; see the module docstring."""
+    funds, days = args.funds, round(args.years * 252)
+    print(
+        f"large set: {funds:,} funds x {args.years:g} years ({days} business days); metrics window "
+        f"{WINDOW_NAVS} dates; chunk size {args.chunk_funds or 'the default'}",
+        flush=True,
+    )
+    outcomes: dict[str, dict] = {}
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory(prefix="metricsbench-large-", dir=args.keep) as tmp:
+            url = f"sqlite:///{Path(tmp) / 'large.db'}"
+            engine = make_engine(url)
+            begin = time.perf_counter()
+            rows = build_large(engine, funds, days)
+            engine.dispose()
+            size = (Path(tmp) / "large.db").stat().st_size / 2**30
+            print(f"  built on SQLite: {rows:,} rows, {size:.1f} GiB, in {time.perf_counter() - begin:.0f} s")
+            outcomes["SQLite"] = {"rows": rows, **large_runs(url, "SQLite", args.chunk_funds)}
+    if args.mariadb:
+        sys.path.insert(0, str(ROOT))
+        from tests.support.mariadb import MariaDBServer
+
+        server_args = [  # a server sized for the data, as one would run it; not the test defaults
+            "--innodb-buffer-pool-size=4G",
+            "--innodb-log-file-size=2G",
+            "--innodb-flush-method=fsync",
+            "--innodb-doublewrite=0",
+        ]
+        with MariaDBServer(
+            server_args=server_args, base_dir=args.keep and tempfile.mkdtemp(dir=args.keep)
+        ) as server:
+            engine = make_engine(server.url)
+            begin = time.perf_counter()
+            rows = build_large(engine, funds, days)
+            engine.dispose()
+            print(f"  built on MariaDB: {rows:,} rows in {time.perf_counter() - begin:.0f} s", flush=True)
+            outcomes["MariaDB"] = {"rows": rows, **large_runs(server.url, "MariaDB", args.chunk_funds)}
+    ok = True
+    for name, out in outcomes.items():
+        whole, chunked = out["whole"], out["chunked"]
+        seconds, rss = chunked["seconds"], chunked["peak_rss_mb"]
+        nav_rows = chunked["summary"]["nav_rows"]
+        met = seconds < LARGE_TARGET_SECONDS and rss < LARGE_TARGET_RSS_MB
+        judged = funds >= LARGE_TARGET_FUNDS and days >= LARGE_TARGET_DAYS  # the targets' size
+        ok = ok and out["diff"] == 0.0
+        equal = "yes" if out["diff"] == 0.0 else f"NO ({out['diff']:.1e})"
+        print(
+            f"{name}: {out['rows']:,} fund_nav rows, {nav_rows:,} in the window; "
+            f"{chunked['summary']['funds']:,} funds written\n"
+            f"  baseline, the whole window at once (the job before chunking): {whole['seconds']:7.1f} s, "
+            f"peak RSS {whole['peak_rss_mb']:6.0f} MB\n"
+            f"  this, in chunks (fundpipe.tasks.compute_metrics):             {seconds:7.1f} s, "
+            f"peak RSS {rss:6.0f} MB ({nav_rows / seconds / 1e6:.2f} M window rows/s)\n"
+            f"  results equal to the baseline's: {equal}\n"
+            f"  targets (< {LARGE_TARGET_SECONDS:.0f} s, < {LARGE_TARGET_RSS_MB:.0f} MB at 100,000 funds x "
+            f"10 years): {('met' if met else 'MISSED') if judged else 'not judged at this size'}"
+        )
+        result(
+            f"metrics job, {funds:,} funds x {args.years:g} years ({out['rows'] / 1e6:.0f} M rows), {name}",
+            f"whole window at once {whole['seconds']:.1f} s, {whole['peak_rss_mb']:.0f} MB",
+            f"{seconds:.1f} s, peak RSS {rss:.0f} MB",
+            f"{whole['seconds'] / seconds:.2f}x faster, {rss / whole['peak_rss_mb']:.2f}x memory",
+            f"< {LARGE_TARGET_SECONDS:.0f} s, < {LARGE_TARGET_RSS_MB:.0f} MB at 100,000 funds x 10 years",
+            met if judged else None,
+        )
+    if "SQLite" in outcomes and "MariaDB" in outcomes:
+        across = worst_relative_difference(outcomes["SQLite"]["got"], outcomes["MariaDB"]["got"])
+        print(f"SQLite and MariaDB results agree to {across:.1e} relative")
+        ok = ok and across == 0.0
+    return 0 if ok else 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--funds", type=int, default=5000)
+    parser.add_argument("--funds", type=int, help="funds (default 5,000; with --large 100,000)")
     parser.add_argument("--days", type=int, default=756, help="trading days of NAVs per fund")
     parser.add_argument("--runs", type=int, default=3, help="runs of (b); the median is reported")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 300 funds")
@@ -273,12 +490,30 @@ def main() -> int:
         action="store_true",
         help="also build the data in a MariaDB started from the installed server and run (b) there",
     )
-    parser.add_argument("--child", nargs=2, metavar=("URL", "DATE"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--large",
+        action="store_true",
+        help="the synthetic large set: --funds x --years built inside the database; the chunked job "
+        "against the whole-window job, time and peak RSS, targets < 2 min and < 2 GB",
+    )
+    parser.add_argument(
+        "--years", type=float, default=10.0, help="with --large: years of NAVs (252 days each)"
+    )
+    parser.add_argument(
+        "--chunk-funds", type=int, help="with --large: FUND_METRICS_CHUNK_FUNDS (default 5,000)"
+    )
+    parser.add_argument(
+        "--no-sqlite", action="store_true", help="with --large: skip SQLite (use with --mariadb)"
+    )
+    parser.add_argument("--child", nargs="+", metavar="ARG", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         project_child(*args.child)
         return 0
-    funds = 300 if args.quick else args.funds
+    if args.large:
+        args.funds = args.funds or 100_000
+        return large_main(args)
+    funds = 300 if args.quick else (args.funds or 5000)
 
     with tempfile.TemporaryDirectory(prefix="metricsbench-") as tmp:
         db_path = Path(args.keep or tmp) / "bench.db"

@@ -20,6 +20,9 @@ then every value is checked; every problem is reported, one line each.
 * ``FUND_DEMO_HISTORY_DAYS`` (``180``): business days backfilled on a fresh database (>= 61).
 * ``FUND_RISK_FREE_RATE`` (``0.0``): annual risk-free rate for Sharpe, as a fraction.
 * ``FUND_METRICS_MIN_OBS`` (``60``): funds with fewer daily returns in the window are skipped.
+* ``FUND_METRICS_CHUNK_FUNDS`` (``5000``): funds whose NAV window the metrics run reads and
+  computes at a time (1-30000); memory grows with it (about 60 MB of NAVs per 5,000 funds),
+  not with the number of funds; the results do not depend on it.
 * ``FUND_STAGING_RETENTION_DAYS`` (``30``): processed staging rows older than this are purged
   by the weekly run.
 * ``FUND_REPORT_DIR`` (``$SCHEDULER_HOME/reports``; ``SCHEDULER_HOME`` defaults to the project
@@ -74,6 +77,9 @@ MAX_HTTP_TIMEOUT = 600.0
 MAX_DEMO_FUNDS = 100_000
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 MIN_DEMO_HISTORY_DAYS = 61
+DEFAULT_METRICS_CHUNK_FUNDS = 5_000
+#: A chunk's fund codes travel as one IN list: SQLite allows 32,766 bound values a statement.
+MAX_METRICS_CHUNK_FUNDS = 30_000
 
 # field name -> environment variable
 ENV_NAMES = {
@@ -94,6 +100,7 @@ ENV_NAMES = {
     "return_tolerance": "FUND_RETURN_TOLERANCE",
     "calendar": "FUND_CALENDAR",
     "calendars_file": "SCHEDULER_CALENDARS_FILE",
+    "metrics_chunk_funds": "FUND_METRICS_CHUNK_FUNDS",
 }
 
 #: What ``FUND_CALENDAR`` may look like (an ``exchange_calendars`` name such as ``XSHG``).
@@ -121,6 +128,7 @@ class FundSettings:
     return_tolerance: float = 0.01
     calendar: str = "XSHG"
     calendars_file: str = str(PROJECT_DIR / "config" / "calendars.toml")
+    metrics_chunk_funds: int = DEFAULT_METRICS_CHUNK_FUNDS
 
     def __post_init__(self) -> None:
         problems = self.problems()
@@ -215,6 +223,8 @@ def _check(values: dict[str, Any]) -> list[str]:
         bad("risk_free_rate", "must be an annual rate between -1 and 1 (e.g. 0.02 for 2 %)")
     if values["min_observations"] < 2:
         bad("min_observations", "must be an integer >= 2")
+    if not 1 <= values["metrics_chunk_funds"] <= MAX_METRICS_CHUNK_FUNDS:
+        bad("metrics_chunk_funds", f"must be an integer from 1 to {MAX_METRICS_CHUNK_FUNDS}")
     if values["staging_retention_days"] < 1:
         bad("staging_retention_days", "must be an integer >= 1")
     _validation_problems(values, bad)

@@ -123,13 +123,13 @@ def compute_metrics(
 ) -> dict[str, Any]:
     """Compute every fund's metrics over the last 756 trading days up to ``as_of``.
 
-    One read of the NAV window (one query; a large SQLite file is read in a few fund ranges
-    on parallel threads, see :mod:`fundpipe.navwindow`), one vectorised pass over all funds,
-    one bulk upsert into ``fund_metrics`` (5,000 funds in about 1.4 s here: README,
-    Performance). ``calc_date`` is the latest NAV date on or before ``as_of``, so a run on a
-    weekend or holiday rewrites the last trading day's rows instead of adding copies dated on
-    a day without prices (the message names the closure; the calendar is only consulted, and
-    loaded when None, in that case). Funds with fewer than
+    The NAV window is read ``settings.metrics_chunk_funds`` funds at a time (one packed query
+    per chunk; a large table in parts on parallel threads, see :mod:`fundpipe.navwindow`), each
+    chunk's metrics in one vectorised pass and one bulk upsert into ``fund_metrics`` (5,000
+    funds in about 1.4 s here: README, Performance). ``calc_date`` is the latest NAV date on or
+    before ``as_of``, so a run on a weekend or holiday rewrites the last trading day's rows
+    instead of adding copies dated on a day without prices (the message names the closure; the
+    calendar is only consulted, and loaded when None, in that case). Funds with fewer than
     ``settings.min_observations`` daily returns are skipped. Returns ``funds`` (written),
     ``skipped``, ``calc_date`` (ISO, None when there is no NAV yet), ``window_days``,
     ``nav_rows``, ``closed`` (why ``as_of`` is no session; None on a session).
@@ -206,6 +206,7 @@ def _metrics(engine: sa.Engine, settings: FundSettings, as_of: dt.date) -> dict[
         calc_date,
         risk_free_rate=settings.risk_free_rate,
         min_observations=settings.min_observations,
+        chunk_funds=settings.metrics_chunk_funds,
     )
 
 

@@ -189,7 +189,6 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
             job._modify(next_run_time=following)
             moved.append(job)
 
-
     def _watch_clock(self, now: datetime) -> None:
         """Log a step of the wall clock against the monotonic clock since the last pass; after a
         step back, move interval jobs back by the step."""

@@ -253,7 +253,8 @@ def test_metrics_skip_funds_with_too_few_observations(loaded):
     assert tasks.compute_metrics(engine, strict, MONDAY) == {**summary, "funds": 0, "skipped": 21}
 
 
-def test_compute_metrics_reads_fund_nav_with_one_query(loaded):
+@pytest.mark.parametrize(("chunk_funds", "chunks"), [(5000, 1), (7, 3)])
+def test_compute_metrics_reads_fund_nav_with_one_query_per_chunk(loaded, chunk_funds, chunks):
     engine = loaded[0]
     statements = []
 
@@ -261,12 +262,18 @@ def test_compute_metrics_reads_fund_nav_with_one_query(loaded):
     def _record(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    tasks.compute_metrics(engine, SETTINGS, MONDAY)
+    settings = FundSettings(demo_funds=20, demo_history_days=80, metrics_chunk_funds=chunk_funds)
+    assert tasks.compute_metrics(engine, settings, MONDAY)["funds"] == 20
     sa.event.remove(engine, "before_cursor_execute", _record)
-    # the read may open with a CTE (SQLite finds the window's first date with one)
+    # the reads may open with a CTE (SQLite finds the window's dates and the fund codes with one)
     reads = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH")) and "fund_nav" in s]
-    # one read of the NAV rows, plus the one-row lookup of the latest NAV date (calc_date)
-    assert len(reads) == 2 and reads[0].startswith("SELECT max(fund_nav.nav_date)")
+    navs = [s for s in reads if "unit_nav" in s]
+    # one read of the NAV rows per chunk; small lookups: the latest NAV date (calc_date), the
+    # window's dates and the fund codes once (on MariaDB the oldest date too), the window's dates
+    # again after each chunk
+    lookups = 3 if engine.dialect.name == "sqlite" else 4
+    assert len(navs) == chunks and len(reads) == lookups + 2 * chunks
+    assert reads[0].startswith("SELECT max(fund_nav.nav_date)")
 
 
 def test_weekend_collection_stages_nothing(loaded):
