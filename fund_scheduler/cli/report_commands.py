@@ -38,9 +38,8 @@ def history(cli: Cli, job: str | None, status: str | None, limit: int, as_json: 
 
     if job:
         known = cli.registry(strict=False).specs
-        recorded = cli.read_history(lambda engine: runs.count_for_job(engine, job), 0)
-        if job not in known and not recorded:
-            raise UnknownJobError(job, list(known))
+        if job not in known and cli.read_history(lambda engine: runs.newest_row(engine, job), None) is None:
+            raise UnknownJobError(job, list(known))  # neither defined nor ever run
     rows = cli.read_history(lambda engine: runs.recent(engine, job_id=job, status=status, limit=limit), [])
     if as_json:
         print_json(rows)

@@ -192,7 +192,7 @@ class Daemon:
         if not self.settings.run_on_first_start or self.role != "active":
             return
         for spec in self.registry.enabled():
-            if spec.run_on_first_start and history.count_for_job(self.engine, spec.id) == 0:
+            if spec.run_on_first_start and history.newest_row(self.engine, spec.id) is None:
                 logger.info("job=%s has never run: running it once now (first start)", spec.id)
                 self.run_now(spec.id, trigger="startup")
 

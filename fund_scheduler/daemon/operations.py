@@ -178,7 +178,19 @@ class Operations:
         return job_rows(daemon.registry, stored, last, daemon.settings.timezone, done)
 
     def job(self, job_id: str) -> dict[str, Any] | None:
-        return next((row for row in self.jobs() if row["id"] == job_id), None)
+        """The row of ``job_id`` (as in :meth:`jobs`), built for that job alone; None when
+        nothing defines or stores it."""
+        daemon = self._daemon
+        stored = daemon.scheduler.get_job(job_id)
+        if stored is None and job_id not in daemon.registry.specs:
+            return None
+        newest = history.newest_row(daemon.engine, job_id)
+        last = {job_id: newest} if newest is not None else {}
+        done = daemon.jobstore.done_jobs()
+        rows = job_rows(
+            daemon.registry, [stored] if stored else [], last, daemon.settings.timezone, done, only=job_id
+        )
+        return rows[0] if rows else None
 
     def job_ids(self) -> list[str]:
         return sorted(set(self._stored_ids()) | set(self._daemon.registry.specs))

@@ -30,8 +30,10 @@ def job_rows(
     last: Mapping[str, Mapping[str, Any]],
     default_tz: ZoneInfo,
     done: Mapping[str, Mapping[str, Any]] | None = None,
+    only: str | None = None,
 ) -> list[dict[str, Any]]:
-    """A row per job of ``registry`` and of ``stored`` (APScheduler jobs), sorted by id.
+    """A row per job of ``registry`` and of ``stored`` (APScheduler jobs), sorted by id
+    (``only``: the row of that one job, its dependents still found among all the jobs).
 
     The stored job (what the scheduler runs) gives the name, trigger, next run and paused state;
     the spec gives the rest and stands in for a job that is not stored (disabled, or no job
@@ -44,7 +46,8 @@ def job_rows(
         for upstream in spec.after:
             dependents.setdefault(upstream, []).append(spec.id)
     rows: dict[str, dict[str, Any]] = {}
-    for spec in registry.specs.values():
+    specs = registry.specs.values() if only is None else [s for s in (registry.specs.get(only),) if s]
+    for spec in specs:
         rows[spec.id] = {
             "id": spec.id,
             "name": spec.name,

@@ -520,6 +520,13 @@ def _newest(job_id: str, *conditions: Any) -> Select:
     )
 
 
+def newest_row(engine: Engine, job_id: str) -> dict[str, Any] | None:
+    """The newest row of ``job_id`` (the one started last), or None."""
+    with engine.begin() as conn:
+        row = conn.execute(_newest(job_id)).first()
+    return _row(row._mapping) if row is not None else None
+
+
 def last_per_job(engine: Engine) -> dict[str, dict[str, Any]]:
     """The newest row of each job (the one started last)."""
     with engine.begin() as conn:

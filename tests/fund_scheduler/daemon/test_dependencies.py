@@ -329,6 +329,9 @@ def test_the_http_api_shows_the_chain_and_runs_it(make_chain) -> None:
         "run",
         ["metrics"],
     )
+    listed = {row["id"]: row for row in client.get("/api/jobs").get_json()["jobs"]}
+    assert job == listed["validate"]  # one job's row, built alone, is its row in the list
+    assert client.get("/api/jobs/nosuch").status_code == 404
     bad = client.post("/api/jobs/collect/run", json={"with_dependents": "yes"}, headers=auth)
     assert bad.status_code == 400 and "with_dependents" in bad.get_json()["error"]
     started = client.post("/api/jobs/collect/run", json={"with_dependents": True}, headers=auth)
