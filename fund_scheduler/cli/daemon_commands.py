@@ -411,6 +411,11 @@ def _print_status(report: dict[str, Any], state: str) -> None:
         line += f", memory {report['rss_bytes'] / 2**20:.1f} MiB"
     print(line)
     print(f"database: {report['database']}")
+    fork_server = report.get("fork_server")
+    if fork_server and state == RUNNING:
+        restarts = f"; started {fork_server['starts']} times" if fork_server["starts"] > 1 else ""
+        where = f"PID {fork_server['pid']}" if fork_server["pid"] else "not running"
+        print(f"fork server: {where}{'' if fork_server['ready'] else ' (starting)'}{restarts}")
     for key in ("control_error", "database_error"):
         if report.get(key):
             print(f"warning: {report[key]}")

@@ -80,9 +80,11 @@ class Operations:
 
     def status(self) -> dict[str, Any]:
         """pid, start, uptime, loop, role, running executions, stored job count, database error,
-        spooled history rows, the job store's and the logs' problems."""
+        spooled history rows, the job store's and the logs' problems, the fork server's state
+        (None when turned off)."""
         daemon = self._daemon
         alive, age = self.loop_state()
+        fork_server = daemon.runner.fork_server
         return {
             "pid": daemon.pid,
             "started_at": daemon.started_at,
@@ -99,6 +101,7 @@ class Operations:
             "job_store_problems": self.job_store_problems(),
             "log_problems": self.log_problems(),
             "calendar_problems": self.calendar_problems(),
+            "fork_server": None if fork_server is None else fork_server.state(),
         }
 
     def report(self) -> dict[str, Any]:

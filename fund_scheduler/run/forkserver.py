@@ -108,6 +108,15 @@ class ForkServer:
         process = self._process
         return process.pid if process is not None and process.poll() is None else None
 
+    def state(self) -> dict[str, object]:
+        """``pid`` (None while none runs), ``ready`` and ``starts`` (how many servers were
+        started: more than one means code changed on disk, or a server died)."""
+        return {
+            "pid": self.pid,
+            "ready": self._ready.is_set() and self.pid is not None,
+            "starts": self.starts,
+        }
+
     def start(self) -> None:
         """Start the server in the background (it imports the job code); no-op while it runs.
         A server that died is logged and replaced."""

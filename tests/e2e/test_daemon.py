@@ -562,3 +562,6 @@ def test_status_of_a_running_daemon_is_its_answer_and_loads_no_database_code(hom
     assert report["chain"][0]["timezone"] == "Asia/Shanghai" and report["failures_24h"] == []
     text = home.cli("status")
     assert text.returncode == 0 and "CST" in text.stdout.split("STEP")[1]  # deadlines in the job's zone
+    server = report["fork_server"]  # started by the active daemon for its Python runs
+    assert server["starts"] == 1 and server["pid"] and server["pid"] != report["pid"]
+    assert f"fork server: PID {server['pid']}" in text.stdout
