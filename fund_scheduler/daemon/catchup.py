@@ -61,6 +61,9 @@ class CatchUpPlan:
     coalesced: list[datetime] = field(default_factory=list)  # within grace, merged into run[-1]
     #: Due fire times on a closed day of the job's calendar, with the reason: not run, not recorded.
     skipped: list[tuple[datetime, str]] = field(default_factory=list)
+    #: The trigger's first fire time after the last due one (None: it has none, or none was
+    #: enumerated): the next run time once ``due`` is done with, found while enumerating.
+    after_due: datetime | None = None
 
     @property
     def moves_only(self) -> bool:
@@ -68,8 +71,12 @@ class CatchUpPlan:
         return not self.due and bool(self.skipped)
 
 
-def due_fire_times(trigger: Any, first: datetime, now: datetime) -> tuple[list[datetime], bool]:
-    """Fire times of ``trigger`` from ``first`` (a fire time) up to and including ``now``.
+def due_fire_times(
+    trigger: Any, first: datetime, now: datetime
+) -> tuple[list[datetime], bool, datetime | None]:
+    """Fire times of ``trigger`` from ``first`` (a fire time) up to and including ``now``, whether
+    there were more than :data:`MAX_FIRE_TIMES` (truncated), and the first fire time after them
+    (None when truncated or the trigger has none).
 
     Compared and stepped in UTC: aware datetimes sharing a tzinfo compare and add by wall time,
     which ignores DST and loops on the repeated hour of a fall-back night.
@@ -79,10 +86,10 @@ def due_fire_times(trigger: Any, first: datetime, now: datetime) -> tuple[list[d
     limit = now.astimezone(UTC)
     while fire is not None and fire.astimezone(UTC) <= limit:
         if len(times) >= MAX_FIRE_TIMES:
-            return times, True
+            return times, True, None
         times.append(fire)
         fire = trigger.get_next_fire_time(fire, after(fire))
-    return times, False
+    return times, False, fire
 
 
 def plan_catch_up(
@@ -95,12 +102,13 @@ def plan_catch_up(
     """Decide which passed fire times run now and which are recorded as missed."""
     if stored_next_run is None or stored_next_run.astimezone(UTC) > now.astimezone(UTC):
         return CatchUpPlan([], [], [], stored_next_run)
-    due, truncated = due_fire_times(trigger, stored_next_run, now)
+    due, truncated, after_due = due_fire_times(trigger, stored_next_run, now)
     skipped = _closed(trigger, due)
     if skipped:
         due = [fire for fire in due if fire not in {when for when, _ in skipped}]
         if not due:
             return CatchUpPlan([], [], [], trigger.get_next_fire_time(stored_next_run, now), skipped=skipped)
+        after_due = trigger.get_next_fire_time(due[-1], now)  # the last due one was left out
     if truncated:  # down for ages on a frequent trigger: record what was enumerated, start afresh
         return CatchUpPlan(due, [], due, trigger.get_next_fire_time(None, now), truncated)
     grace = timedelta(seconds=grace_seconds) if grace_seconds is not None else None
@@ -111,9 +119,9 @@ def plan_catch_up(
     )
     missed, within = due[:first_within], due[first_within:]
     run = within[-1:] if coalesce else within
-    next_run = run[0] if run else trigger.get_next_fire_time(due[-1], now)
+    next_run = run[0] if run else after_due
     coalesced = within[:-1] if coalesce else []
-    return CatchUpPlan(due, run, missed, next_run, coalesced=coalesced, skipped=skipped)
+    return CatchUpPlan(due, run, missed, next_run, coalesced=coalesced, skipped=skipped, after_due=after_due)
 
 
 def _closed(trigger: Any, fire_times: list[datetime]) -> list[tuple[datetime, str]]:

@@ -39,6 +39,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from threading import TIMEOUT_MAX
 from typing import Any
@@ -166,7 +167,7 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
                 executor.submit_job(job, plan.run)
             except MaxInstancesReachedError:
                 refused = [*plan.coalesced, *plan.run]
-                plan = CatchUpPlan(plan.due, [], plan.missed, plan.next_run_time, plan.truncated)
+                plan = replace(plan, run=[], coalesced=[])  # none runs: the event carries them
                 events.append(JobSubmissionEvent(EVENT_JOB_MAX_INSTANCES, job.id, alias, refused))
             except Exception:
                 logger.exception("job=%s could not be submitted", job.id)
@@ -174,9 +175,7 @@ class GuardedBackgroundScheduler(BackgroundScheduler):
                 events.append(JobSubmissionEvent(EVENT_JOB_SUBMITTED, job.id, alias, plan.run))
         if self.record_unrun is not None and (plan.missed or plan.coalesced):
             self.record_unrun(job, plan)
-        following = (
-            plan.next_run_time if plan.truncated else job.trigger.get_next_fire_time(plan.due[-1], now)
-        )
+        following = plan.next_run_time if plan.truncated else plan.after_due
         self._store_next(job, alias, following, moved)
         return events
 
