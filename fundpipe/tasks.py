@@ -157,6 +157,7 @@ def weekly_full_calc(
     now: dt.datetime | None = None,
     timezone: dt.tzinfo | str | None = None,
     calendar: SessionCalendar | None = None,
+    execution_id: int | None = None,
 ) -> dict[str, Any]:
     """Recompute all metrics, purge expired staging rows, write the weekly report.
 
@@ -168,7 +169,9 @@ def weekly_full_calc(
     ``runs`` are the week's job runs it shows (mappings with ``job_id``, ``status``,
     ``started_at``, ``duration``; None: no run history), ``timezone`` (default UTC) decides which
     day a run falls on: pass the scheduler's; the calendar gives the week's sessions and its
-    closed days, which the report lists with their names. Returns the metrics summary (``calc_date`` None
+    closed days, which the report lists with their names; ``execution_id`` is the id of the
+    run doing this (matched against the runs' ``id``): it is left out of the report's counts,
+    where it would show as running. Returns the metrics summary (``calc_date`` None
     when there is no NAV yet) plus ``purged_staging``, ``report`` (the report's path) and
     ``report_seconds``.
     """
@@ -183,7 +186,14 @@ def weekly_full_calc(
         record.rows_rejected = summary["skipped"]
         started = time.perf_counter()
         report = write_weekly_report(
-            engine, settings.report_dir, day, calendar, runs=runs, tz=timezone, now=now
+            engine,
+            settings.report_dir,
+            day,
+            calendar,
+            runs=runs,
+            tz=timezone,
+            now=now,
+            exclude_execution_id=execution_id,
         )
         summary["report"] = str(report)
         summary["report_seconds"] = round(time.perf_counter() - started, 3)

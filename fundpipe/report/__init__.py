@@ -12,15 +12,22 @@ contains ``as_of`` (the Sunday run reports the week it ends). Sections:
 3. rows loaded and quarantined per day (``data_update_log``'s validation runs for ``as_of``
    dates in the week) with a chart, and those runs' quarantined rows by rule
    (``fund_nav_quarantine``);
-4. job durations: a chart and median / maximum per job;
-5. top and bottom 10 funds by Sharpe ratio on the newest calc_date up to ``as_of``.
+4. job durations: a chart (each run on its local day of ``tz``) and median / maximum per job;
+5. NAV coverage: per session of the week, the share of the funds expected (active in
+   ``fund_info``) with a NAV, and the funds without a NAV on the week's last session;
+6. NAV corrections: stored NAVs a later delivery changed during the week
+   (``fund_nav_corrections``), with old and new values;
+7. top and bottom 10 funds by Sharpe ratio within each fund type, on the newest calc_date up
+   to ``as_of``.
 
 The page opens offline: no script, no external file or URL, inline CSS, charts as PNG data
 URIs, and a Content-Security-Policy that forbids anything else. Every value taken from the
 database or the runs is HTML-escaped. A job runs in whatever day of the report's timezone
 (``tz``, default UTC; pass the scheduler's) it started in; jobs that did not run that week have
 no row. The run history is the caller's (fundpipe knows nothing of the scheduler): without
-``runs`` those sections say there is none::
+``runs`` those sections say there is none. The run writing the report passes its own
+execution id (``exclude_execution_id``, matched against each run's ``id``) so it does not count
+itself as running::
 
     from fundpipe import report
     runs = [{"job_id": "daily_collection", "status": "success",
@@ -72,14 +79,18 @@ def write_weekly_report(
     runs: Iterable[Mapping[str, Any]] | None = None,
     tz: dt.tzinfo | str | None = None,
     now: dt.datetime | None = None,
+    exclude_execution_id: int | None = None,
 ) -> Path:
     """Collect, render and write the report of ``as_of``'s ISO week; return its path.
 
-    ``calendar``, ``runs``, ``tz`` and ``now`` as for :func:`weekly_report_data`. ``report_dir`` is created if
-    missing. The file is written to a temporary file in the same folder and renamed over the
-    old one, so a reader never sees half a report and a re-run replaces it.
+    ``calendar``, ``runs``, ``tz``, ``now`` and ``exclude_execution_id`` as for
+    :func:`weekly_report_data`. ``report_dir`` is created if missing. The file is written to a
+    temporary file in the same folder and renamed over the old one, so a reader never sees half
+    a report and a re-run replaces it.
     """
-    data = weekly_report_data(engine, as_of, calendar, runs=runs, tz=tz, now=now)
+    data = weekly_report_data(
+        engine, as_of, calendar, runs=runs, tz=tz, now=now, exclude_execution_id=exclude_execution_id
+    )
     images = {name: charts.data_uri(png) if png else None for name, png in render_charts(data).items()}
     page = render_html(data, images)
     directory = Path(report_dir)

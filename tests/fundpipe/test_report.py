@@ -160,7 +160,9 @@ def test_weekly_full_calc_writes_the_report_with_sections_and_charts(week_db, tm
     nav = page.row("fund_nav (nav_date)")
     assert [v for _, v in nav[1:]][::2] == ["2024-06-07", "2"] and nav[4] == ("n", "0")
     assert page.row("fund_metrics (calc_date)")[1][1] == "2024-06-07"
-    assert "Top 10" in text and "Bottom 10" in text
+    assert "Funds by Sharpe ratio, within each fund type" in text
+    for heading in ("bond (2 funds)", "hybrid (3 funds)", "money_market (1 fund)", "stock (6 funds)"):
+        assert f"<h3>{heading}</h3>" in text
 
 
 def test_rows_loaded_and_quarantined_match_the_log(week_db):
@@ -179,10 +181,17 @@ def test_rows_loaded_and_quarantined_match_the_log(week_db):
     assert all(r["rule"] and r["example"] for r in data["quarantine_rules"])
     assert loads[5]["runs"] == loads[6]["runs"] == 0  # weekend
     sharpe = data["sharpe"]
-    assert sharpe["calc_date"] == "2024-06-07" and len(sharpe["top"]) == len(sharpe["bottom"]) == 10
-    top = [f["sharpe_ratio"] for f in sharpe["top"]]
-    assert top == sorted(top, reverse=True) and top[0] >= sharpe["bottom"][0]["sharpe_ratio"]
-    assert all(f["fund_name"] for f in sharpe["top"])
+    assert sharpe["calc_date"] == "2024-06-07" and sharpe["funds"] == 12
+    assert [(g["label"], g["funds"]) for g in sharpe["types"]] == [
+        ("bond", 2),
+        ("hybrid", 3),
+        ("money_market", 1),
+        ("stock", 6),
+    ]
+    for group in sharpe["types"]:
+        top = [f["sharpe_ratio"] for f in group["top"]]
+        assert top == sorted(top, reverse=True) and group["bottom"] == []  # fewer than TOP_N funds
+        assert all(f["fund_name"] for f in group["top"])
     json.dumps(data)
 
 
@@ -229,8 +238,9 @@ def test_values_from_the_database_are_escaped(week_db, tmp_path):
     page = Page(text)
     assert "script" not in page.tags
     assert page.row(HOSTILE)[3] == ("none", "–")  # the job's grid row: it ran on Saturday (index 6)
-    funds = [r for r in page.rows if r[0][1] == HOSTILE and len(r) == 9]  # top 10 by Sharpe
-    assert funds and funds[0][1:4] == [("", '<img src=x onerror="alert(2)">'), ("", "a&b"), ("n", "99.000")]
+    funds = [r for r in page.rows if r[0][1] == HOSTILE and len(r) == 8]  # top of its type by Sharpe
+    assert funds and funds[0][1:3] == [("", '<img src=x onerror="alert(2)">'), ("n", "99.000")]
+    assert "<h3>a&amp;b (1 fund)</h3>" in text  # the fund type heads its ranking
     assert len(page.images) == 2  # the hostile job id is in the durations chart too
 
 
@@ -424,7 +434,8 @@ def test_weekly_report_on_mariadb(mariadb_db_url, tmp_path):
     assert (
         sum(r["rows"] for r in data["quarantine_rules"]) == sum(d["quarantined"] for d in data["loads"]) > 0
     )
-    assert data["sharpe"]["calc_date"] == "2024-06-04" and len(data["sharpe"]["top"]) == 10
+    assert data["sharpe"]["calc_date"] == "2024-06-04" and data["sharpe"]["funds"] == 12
+    assert sum(len(g["top"]) for g in data["sharpe"]["types"]) == 12
 
 
 def test_a_coalesced_fire_time_is_no_run_in_the_weekly_counts() -> None:
