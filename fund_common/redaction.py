@@ -17,6 +17,10 @@ The rule (:func:`url_secrets`). In a URL these parts are secrets:
 those parts as ``***``; :class:`Redactor` replaces every occurrence of given secrets in any text,
 then masks the credentials of every URL it finds there (:func:`mask_urls_in`: the password and
 the values of credential keys), so a URL no setting names is covered too.
+A notification service URL (apprise's ``dingtalk://token/secret``, ``tgram://bot/chat``) keeps
+its keys in the host and the path: :func:`service_url_secrets` and :func:`mask_service_url`
+treat everything after its scheme as secret, unless the scheme is an HTTP one
+(:data:`HTTP_LIKE_SCHEMES`: ``json://host/path`` follows the rule above).
 :func:`environ_secrets` names the secrets an environment holds, by the variable's name alone, so
 no layer needs to know another's variables::
 
@@ -39,8 +43,11 @@ __all__ = [
     "MIN_SCRUBBED",
     "Redactor",
     "environ_secrets",
+    "mask_service_url",
     "mask_url",
     "mask_urls_in",
+    "service_url_secrets",
+    "split_urls",
     "url_secrets",
 ]
 
@@ -55,6 +62,11 @@ HARMLESS_QUERY_KEYS = frozenset({"charset"})
 #: Environment variables named ``*_URL`` are URLs whose :func:`url_secrets` are secret; the whole
 #: value of a variable with one of these suffixes is a secret.
 SECRET_SUFFIXES = ("_PASSWORD", "_TOKEN", "_SECRET", "_KEY")
+#: Schemes whose host is a host and whose path is read as an http(s) URL's (apprise's generic
+#: ``json://``, ``form://``, ``xml://`` and their TLS forms).
+HTTP_LIKE_SCHEMES = frozenset({"http", "https", "json", "jsons", "form", "forms", "xml", "xmls"})
+#: How the entries of a list of URLs (``ALERT_URLS``) are separated.
+URL_LIST_SEPARATORS = re.compile(r"[\s,]+")
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Query keys naming a credential: their value is a secret whatever it looks like.
@@ -77,7 +89,7 @@ def _secret_query_value(key: str, value: str) -> bool:
 def _secret_path_segment(scheme: str, index: int, segment: str) -> bool:
     """``index`` counts the segments of an absolute path from 1."""
     return (
-        scheme.lower() in ("http", "https")
+        scheme.lower() in HTTP_LIKE_SCHEMES
         and index >= 2
         and len(segment) >= MIN_PATH_SECRET
         and "{" not in segment
@@ -234,17 +246,60 @@ def _mask_credentials(url: str) -> str:
     return head + _SECRET_QUERY_ITEM.sub(lambda m: m.group(1) + MASK, rest)
 
 
+def service_url_secrets(url: str) -> list[str]:
+    """The secret parts of a notification service URL: :func:`url_secrets` for a scheme of
+    :data:`HTTP_LIKE_SCHEMES`; for any other, everything between ``://`` and the query (whole,
+    each ``/`` segment and each of its ``:`` ``@`` pieces, except numbers shorter than
+    :data:`MIN_PATH_SECRET`: ports) and every query value by :func:`url_secrets`' rule."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep:
+        return []
+    if scheme.lower() in HTTP_LIKE_SCHEMES:
+        return url_secrets(url.strip())
+    head, _, query = rest.partition("#")[0].partition("?")
+    found = [head.strip("/")]
+    for segment in head.split("/"):
+        found.append(segment)
+        found += re.split(r"[:@]", segment)
+    found = [s for s in found if not (s.isdigit() and len(s) < MIN_PATH_SECRET)]
+    for item in query.split("&") if query else []:
+        key, _, value = item.partition("=")
+        if _secret_query_value(key, value):
+            found.append(value)
+    return _with_decoded([s for s in found if s])
+
+
+def mask_service_url(url: str) -> str:
+    """A notification service URL fit for a log line: :func:`mask_url` for a scheme of
+    :data:`HTTP_LIKE_SCHEMES`, else only the scheme (``dingtalk://***``)."""
+    scheme, sep, _rest = url.strip().partition("://")
+    if not sep:
+        return MASK
+    if scheme.lower() in HTTP_LIKE_SCHEMES:
+        return mask_url(url.strip())
+    return f"{scheme}://{MASK}"
+
+
+def split_urls(text: str) -> list[str]:
+    """The entries of a list of URLs separated by blanks, commas or newlines."""
+    return [u for u in URL_LIST_SEPARATORS.split(text) if u]
+
+
 def environ_secrets(environ: Mapping[str, str]) -> list[str]:
     """The secrets an environment holds, told by the variables' names alone.
 
-    ``*_URL``: the URL's :func:`url_secrets`; ``*_PASSWORD``, ``*_TOKEN``, ``*_SECRET``, ``*_KEY``:
-    the whole value.
+    ``*_URL``: the URL's :func:`url_secrets`; ``*_URLS``: each listed URL's
+    :func:`service_url_secrets`; ``*_PASSWORD``, ``*_TOKEN``, ``*_SECRET``, ``*_KEY``: the whole
+    value.
     """
     found: list[str] = []
     for name, value in environ.items():
         if not value or not name.isupper():
             continue
-        if name.endswith("_URL"):
+        if name.endswith("_URLS"):
+            for url in split_urls(value):
+                found += service_url_secrets(url)
+        elif name.endswith("_URL"):
             found += url_secrets(value.strip())
         elif name.endswith(SECRET_SUFFIXES):
             found.append(value.strip())

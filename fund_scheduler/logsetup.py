@@ -31,7 +31,7 @@ from pathlib import Path
 
 from fund_common.clock import utcnow
 from fund_common.escaping import one_line, traceback_text
-from fund_common.redaction import Redactor, environ_secrets
+from fund_common.redaction import Redactor, environ_secrets, service_url_secrets
 from fund_scheduler.settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
@@ -75,9 +75,12 @@ class OneLineFormatter(logging.Formatter):
 def secrets_of(settings: Settings) -> list[str]:
     """Known secrets: the database password and whatever the environment holds by the rule of
     :func:`fund_common.redaction.environ_secrets` (``*_URL`` credentials, ``*_PASSWORD``,
-    ``*_TOKEN``, ``*_SECRET``, ``*_KEY`` values)."""
+    ``*_TOKEN``, ``*_SECRET``, ``*_KEY`` values, each of ``*_URLS``' keys) and the keys of every
+    ALERT_URLS entry, ALERT_URLS_FILE's included (:func:`fund_common.redaction.service_url_secrets`)."""
     found = [settings.database_url.password or ""]
     found += environ_secrets(settings.environ)
+    for url in settings.alerts.urls:
+        found += service_url_secrets(url)
     return [s for s in found if s]
 
 

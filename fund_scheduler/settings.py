@@ -22,7 +22,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from fund_common.envreader import EnvReader
-from fund_common.redaction import mask_url
+from fund_common.redaction import mask_service_url, mask_url, split_urls
 from fund_scheduler import program
 from fund_scheduler.errors import ConfigError
 
@@ -163,7 +163,7 @@ def _umask(env: EnvReader, name: str) -> int:
 
 @dataclass(frozen=True)
 class AlertSettings:
-    """The ALERT_* settings; alerts are off while neither a webhook nor an SMTP host is set."""
+    """The ALERT_* settings; alerts are off while no webhook, SMTP host or ALERT_URLS is set."""
 
     webhook_url: str | None = field(default=None, repr=False)
     webhook_format: str = "json"
@@ -174,17 +174,25 @@ class AlertSettings:
     smtp_from: str | None = None
     smtp_to: tuple[str, ...] = ()
     smtp_starttls: bool = True
+    #: apprise URLs (ALERT_URLS, then the lines of ALERT_URLS_FILE); their keys are secrets.
+    urls: tuple[str, ...] = field(default=(), repr=False)
+    urls_file: Path | None = None
     min_interval: int = 1800
     skipped_after: int = 2
     timeout: float = 10.0
 
     @property
     def enabled(self) -> bool:
-        return bool(self.webhook_url or self.smtp_host)
+        return bool(self.webhook_url or self.smtp_host or self.urls)
 
     @property
     def masked_webhook_url(self) -> str | None:
         return mask_url(self.webhook_url) if self.webhook_url else None
+
+    @property
+    def masked_urls(self) -> tuple[str, ...]:
+        """ALERT_URLS as printable, each by :func:`~fund_common.redaction.mask_service_url`."""
+        return tuple(mask_service_url(url) for url in self.urls)
 
     @classmethod
     def read(cls, env: EnvReader) -> AlertSettings:
@@ -221,6 +229,7 @@ class AlertSettings:
                 )
         if password and not user:
             env.problem("ALERT_SMTP_PASSWORD is set but ALERT_SMTP_USER is not")
+        urls, urls_file = _alert_urls(env)
         return cls(
             webhook_url=url,
             webhook_format=fmt,
@@ -231,6 +240,8 @@ class AlertSettings:
             smtp_from=sender,
             smtp_to=to,
             smtp_starttls=env.boolean("ALERT_SMTP_STARTTLS", True),
+            urls=urls,
+            urls_file=urls_file,
             min_interval=env.integer("ALERT_MIN_INTERVAL", 1800, minimum=0),
             skipped_after=env.integer("ALERT_SKIPPED_AFTER", 2, minimum=1),
             timeout=env.number("ALERT_TIMEOUT", 10.0, above=0, maximum=300),
@@ -253,6 +264,10 @@ class AlertSettings:
             "ALERT_WEBHOOK_FORMAT": self.webhook_format,
             "ALERT_SMTP_HOST": self.smtp_host or "(unset)",
         }
+        if self.urls:
+            shown["ALERT_URLS"] = " ".join(self.masked_urls)
+        if self.urls_file:
+            shown["ALERT_URLS_FILE"] = str(self.urls_file)
         if self.smtp_host:
             shown.update(
                 {
@@ -272,6 +287,45 @@ class AlertSettings:
             }
         )
         return shown
+
+
+#: An apprise URL's shape (what apprise itself understands is checked when alerts are sent and by
+#: :func:`fund_scheduler.alerts.channels.apprise_url_problems`: importing apprise takes 0.1 s).
+_SERVICE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def _alert_urls(env: EnvReader) -> tuple[tuple[str, ...], Path | None]:
+    """ALERT_URLS (separated by blanks, commas or newlines) and the lines of ALERT_URLS_FILE
+    (``~`` expanded; blank lines and ``#`` comments skipped); each malformed entry a problem
+    naming its position and masked form."""
+    urls = split_urls(env.environ.get("ALERT_URLS") or "")
+    path = None
+    name = env.raw("ALERT_URLS_FILE")
+    if name:
+        path = Path(name).expanduser()
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            env.problem(f"ALERT_URLS_FILE={name!r} cannot be read: {type(exc).__name__}: {exc.args[-1]}")
+            lines = []
+        for line in lines:
+            if line.strip() and not line.lstrip().startswith("#"):
+                urls += split_urls(line)
+    for position, url in enumerate(urls, start=1):
+        if not _SERVICE_URL.fullmatch(url):
+            env.problem(
+                f"ALERT_URLS entry {position} ({mask_service_url(url)!r}) is not an apprise URL "
+                "(scheme://...; e.g. dingtalk://secret@token/, json://host:port/path)"
+            )
+    return tuple(urls), path
+
+
+def _reports_dir(env: EnvReader, home: Path) -> Path:
+    """SCHEDULER_REPORTS_DIR, else the pipeline's FUND_REPORT_DIR (read as a variable: the
+    scheduler imports no fundpipe), else ``reports``; ``~`` expanded, relative to ``home`` (as
+    fundpipe resolves FUND_REPORT_DIR, so both name the same folder by default)."""
+    name = "SCHEDULER_REPORTS_DIR" if env.raw("SCHEDULER_REPORTS_DIR") else "FUND_REPORT_DIR"
+    return env.path(name, Path("reports"), base=home).resolve()
 
 
 def _default_calendars_file(home: Path) -> Path:
@@ -310,6 +364,8 @@ class Settings:
     #: Named tokens with roles, one ``name role token`` a line (see fund_scheduler.api.tokens).
     api_tokens_file: Path | None = None
     umask: int = DEFAULT_UMASK
+    #: The weekly reports served read-only at /reports/ (the pipeline's FUND_REPORT_DIR by default).
+    reports_dir: Path | None = None
     alerts: AlertSettings = field(default_factory=AlertSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -351,6 +407,7 @@ class Settings:
             api_token=env.raw("SCHEDULER_API_TOKEN"),
             api_tokens_file=_optional_path(env, "SCHEDULER_API_TOKENS_FILE", home),
             umask=_umask(env, "SCHEDULER_UMASK"),
+            reports_dir=_reports_dir(env, home),
             alerts=AlertSettings.read(env),
             environ=environ,
         )
@@ -394,6 +451,11 @@ class Settings:
     def masked_database_url(self) -> str:
         return mask_url(self.database_url.render_as_string(hide_password=False))
 
+    @property
+    def reports_folder(self) -> Path:
+        """Where the weekly reports are: SCHEDULER_REPORTS_DIR, else ``$SCHEDULER_HOME/reports``."""
+        return self.reports_dir if self.reports_dir is not None else self.home / "reports"
+
     def describe(self) -> dict[str, str]:
         """The settings as printable strings, with every secret masked."""
         return {
@@ -421,5 +483,6 @@ class Settings:
             "SCHEDULER_API_TOKEN": "***" if self.api_token else "(unset)",
             "SCHEDULER_API_TOKENS_FILE": str(self.api_tokens_file or "(unset)"),
             "SCHEDULER_UMASK": f"{self.umask:03o}",
+            "SCHEDULER_REPORTS_DIR": str(self.reports_folder),
             **self.alerts.describe(),
         }

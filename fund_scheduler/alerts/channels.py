@@ -1,4 +1,5 @@
-"""Where alerts go: a webhook (generic JSON, WeCom, DingTalk, Slack) and SMTP mail.
+"""Where alerts go: a webhook (generic JSON, WeCom, DingTalk, Slack), SMTP mail, and each of
+ALERT_URLS through apprise (DingTalk with signing, Feishu/Lark, WeCom, Telegram, json://...).
 
 A channel has a printable ``target`` (no secret in it) and ``send(alert)``, which delivers or
 raises. Errors of the HTTP client, which print the URL, are scrubbed of the webhook's secrets
@@ -7,22 +8,36 @@ raises. Errors of the HTTP client, which print the URL, are scrubbed of the webh
 
 from __future__ import annotations
 
+import logging
 import socket
 from collections.abc import Sequence
 from datetime import UTC, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
-from fund_common.redaction import Redactor, mask_url
+from fund_common.redaction import HTTP_LIKE_SCHEMES, Redactor, mask_service_url, mask_url, service_url_secrets
 from fund_scheduler.alerts.messages import PRODUCT, Alert
 from fund_scheduler.settings import WEBHOOK_FORMATS, Settings
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-# requests, smtplib and email are imported by the first alert that needs them, not at start:
-# an idle daemon that never alerts does not hold them (about 6 MiB).
+# requests, smtplib, email and apprise are imported by the first alert that needs them, not at
+# start: an idle daemon that never alerts does not hold them (about 6 MiB; apprise 0.1 s).
 
-__all__ = ["Channel", "ChannelError", "EmailChannel", "WebhookChannel", "channels_from"]
+__all__ = [
+    "AppriseChannel",
+    "Channel",
+    "ChannelError",
+    "EmailChannel",
+    "WebhookChannel",
+    "apprise_url_problems",
+    "channels_from",
+]
+
+#: Alert kinds apprise is told are good news (its SUCCESS type); the others are failures,
+#: except these warnings.
+_SUCCESS_KINDS = frozenset({"recovered", "fresh_again"})
+_WARNING_KINDS = frozenset({"skipped", "calendar_ending"})
 
 
 class Channel(Protocol):
@@ -140,6 +155,86 @@ class EmailChannel:
             smtp.send_message(self.message(alert))
 
 
+class AppriseChannel:
+    """Sends the alert to one apprise URL: the title, and the markdown form of the text when the
+    service takes markdown (DingTalk, Feishu, Telegram...), else (and to the generic ``json://``,
+    ``form://``, ``xml://`` of :data:`HTTP_LIKE_SCHEMES`) the plain text. ALERT_TIMEOUT is
+    apprise's connect and read timeout; no retry and no throttling (the notifier rate-limits).
+    A refusal raises :class:`ChannelError` with apprise's reason, the URL's keys scrubbed."""
+
+    def __init__(self, url: str, *, timeout: float = 10.0, timezone: tzinfo = UTC):
+        self.url = url
+        self.timeout = timeout
+        self.timezone = timezone
+        self.target = f"apprise {mask_service_url(url)}"
+        self._redactor = Redactor(service_url_secrets(url))
+
+    def __repr__(self) -> str:
+        return f"AppriseChannel({self.target!r})"
+
+    def scrub(self, text: str) -> str:
+        return self._redactor.scrub(text)
+
+    def body(self, alert: Alert, markdown: bool) -> str:
+        """The text, or the markdown without its bold title line (apprise heads it with the title)."""
+        if markdown:
+            return alert.markdown(self.timezone).partition("\n\n")[2]
+        return alert.text(self.timezone)
+
+    def plugin(self) -> Any:
+        """apprise's notifier object of the URL (imports apprise); ChannelError if not understood."""
+        import apprise
+
+        plugin = apprise.Apprise.instantiate(self.url, suppress_exceptions=True)
+        if not plugin:
+            raise ChannelError("apprise does not understand the URL (unknown scheme or missing parts)")
+        plugin.socket_connect_timeout = plugin.socket_read_timeout = self.timeout
+        plugin.request_rate_per_sec = 0
+        return plugin
+
+    def send(self, alert: Alert) -> None:
+        from apprise import LogCapture, NotifyFormat, NotifyType
+
+        plugin = self.plugin()
+        formats = plugin.notify_format
+        formats = formats if isinstance(formats, tuple) else (formats,)
+        generic = self.url.partition("://")[0].lower() in HTTP_LIKE_SCHEMES
+        markdown = NotifyFormat.MARKDOWN in formats and not generic
+        kind = (
+            NotifyType.SUCCESS
+            if alert.kind in _SUCCESS_KINDS
+            else NotifyType.WARNING
+            if alert.kind in _WARNING_KINDS
+            else NotifyType.FAILURE
+        )
+        try:
+            with LogCapture(level=logging.WARNING, fmt="%(message)s") as captured:
+                ok = plugin.notify(
+                    body=self.body(alert, markdown),
+                    title=alert.title,
+                    notify_type=kind,
+                    body_format=NotifyFormat.MARKDOWN if markdown else NotifyFormat.TEXT,
+                )
+        except Exception as exc:  # noqa: BLE001 - a plugin's error may print its URL: scrubbed
+            raise ChannelError(self.scrub(f"{type(exc).__name__}: {exc}")) from None
+        if not ok:
+            lines = [line for line in captured.getvalue().splitlines() if line.strip()]
+            raise ChannelError(self.scrub("; ".join(lines[-2:]) or "apprise reported a failure"))
+
+
+def apprise_url_problems(urls: Sequence[str]) -> list[str]:
+    """One line per ALERT_URLS entry apprise does not understand, naming its position and masked
+    form (imports apprise: for ``check-config`` and the daemon's start)."""
+    import apprise
+
+    return [
+        f"ALERT_URLS entry {position} ({mask_service_url(url)!r}): apprise does not understand it "
+        "(unknown scheme or missing parts)"
+        for position, url in enumerate(urls, start=1)
+        if not apprise.Apprise().add(url)
+    ]
+
+
 def channels_from(settings: Settings) -> list[Channel]:
     """The channels the ALERT_* settings configure (none: alerts disabled)."""
     config = settings.alerts
@@ -167,4 +262,7 @@ def channels_from(settings: Settings) -> list[Channel]:
                 timezone=settings.timezone,
             )
         )
+    channels += [
+        AppriseChannel(url, timeout=config.timeout, timezone=settings.timezone) for url in config.urls
+    ]
     return channels

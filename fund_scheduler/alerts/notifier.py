@@ -1,4 +1,5 @@
-"""Failure alerts: a notice to a webhook and/or by email when a run goes wrong, and when it recovers.
+"""Failure alerts: a notice to a webhook, by email and/or to apprise URLs (ALERT_URLS) when a run
+goes wrong, and when it recovers.
 
 The daemon hands every finished history row to :meth:`Notifier.observe` (a subscriber of the
 runner's finished runs). The call only puts the row on a bounded queue and returns; one worker
@@ -114,7 +115,9 @@ class Notifier:
                 config.min_interval,
             )
         else:
-            logger.info("alerts disabled: set ALERT_WEBHOOK_URL and/or ALERT_SMTP_HOST to enable them")
+            logger.info(
+                "alerts disabled: set ALERT_WEBHOOK_URL, ALERT_SMTP_HOST and/or ALERT_URLS to enable them"
+            )
         return cls(
             channels,
             engine=engine,

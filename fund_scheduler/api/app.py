@@ -22,10 +22,18 @@
                                               today's deadline and where today's run stands
 ``GET /api/checks``                           each check job's state: ok or breach, since,
                                               last checked, summary, details
-``GET /api/executions?job=&status=&limit=``   history rows, newest first (limit 1..500)
+``GET /api/executions?job=&status=&limit=``   history rows, newest first (limit 1..500); also
+                                              ``trigger=``, ``date_from=``/``date_to=`` (the
+                                              business date ``run_date``, inclusive) and the
+                                              cursor ``before_id=`` (``next_before_id`` of the
+                                              previous page); 400 naming a bad parameter
 ``GET /api/executions/<id>``                  one row with its output tail
 ``GET /api/executions/<id>/log``              the run's log: ``?offset=N&limit=M`` (bytes) or
                                               ``?tail=N``; ``next_offset`` to follow; 404 none
+``GET /reports/``                              the weekly reports (SCHEDULER_REPORTS_DIR), newest
+                                              first: name, week, size, modified
+``GET /reports/<weekly-YYYY-Www.html>``       one report, read-only, under its own CSP; any
+                                              other name (or a link leading out) 404
 ``GET /``, ``GET /static/<path>``             the dashboard (``fund_scheduler/api/web/``)
 ============================================  ===============================================
 
@@ -39,6 +47,7 @@ URL is shown masked, the token never.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -59,7 +68,7 @@ from fund_scheduler.jobs.panels import error_line
 from fund_scheduler.jobs.params import ParamError
 from fund_scheduler.settings import LOCAL_HOST_NAMES
 from fund_scheduler.store.audit import ACTIONS, Actor
-from fund_scheduler.store.history import STATUSES
+from fund_scheduler.store.history import STATUSES, TRIGGERS
 from fund_scheduler.version import version
 
 __all__ = ["EXECUTIONS_LIMIT_MAX", "WEB_DIR", "create_app", "host_name"]
@@ -75,6 +84,15 @@ LOG_LIMIT_MAX = 4 * 1024 * 1024
 #: The byte-range arguments of ``GET /api/executions/<id>/log``: name, least, most (None: any).
 LOG_QUERY = (("offset", 0, None), ("limit", 1, LOG_LIMIT_MAX), ("tail", 1, LOG_LIMIT_MAX))
 SUCCESS_RATE_DAYS = 7
+FAILURE_HOURS = 24  # the failures ``/health`` lists for the page's banner
+#: The only names ``GET /reports/<name>`` serves (what fundpipe's weekly run writes).
+REPORT_NAME = re.compile(r"weekly-(?P<year>[0-9]{4})-W(?P<week>0[1-9]|[1-4][0-9]|5[0-3])\.html")
+#: A report's own policy (its ``<meta>`` in fundpipe/report/templates/weekly.html.j2), as a header,
+#: tightened: no base, no form, not framed.
+REPORT_CSP = (
+    "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
 
 
 class _JSONProvider(DefaultJSONProvider):
@@ -105,6 +123,17 @@ def _iso_date(name: str, value: Any) -> date | None:
     except ValueError:
         pass
     raise ParamError(f"{name} {value!r} is not a date (YYYY-MM-DD)")
+
+
+def _inside(folder: Path, name: str) -> Path | None:
+    """The file ``name`` directly in ``folder`` once links are followed, or None (missing, not a
+    regular file, or a link leading out of the folder)."""
+    try:
+        root = folder.resolve(strict=True)
+        path = (root / name).resolve(strict=True)
+    except (OSError, RuntimeError):
+        return None
+    return path if path.parent == root and path.is_file() else None
 
 
 def host_name(header: str) -> str:
@@ -202,6 +231,13 @@ def create_app(
     @app.get("/health")
     def health():
         report = health_report(ops)
+        # The failed runs of the last 24 h (the page's banner); they do not change the status.
+        report["failures_24h"] = None
+        if report["database"]["ok"]:
+            try:
+                report["failures_24h"] = ops.recent_failures(FAILURE_HOURS)
+            except Exception as exc:  # noqa: BLE001 - the database went away meanwhile
+                report["problems"].append(f"history unavailable: {error_line(exc)}")
         response = jsonify(report)
         response.status_code = 200 if report["status"] == "healthy" else 503
         return response
@@ -462,9 +498,41 @@ def create_app(
         status_ = args.get("status", "").strip() or None
         if status_ is not None and status_ not in STATUSES:
             return error(400, f"status={status_!r} is not one of {', '.join(STATUSES)}")
+        trigger = args.get("trigger", "").strip() or None
+        if trigger is not None and trigger not in TRIGGERS:
+            return error(400, f"trigger={trigger!r} is not one of {', '.join(TRIGGERS)}")
+        dates: dict[str, date | None] = {}
+        for name in ("date_from", "date_to"):
+            raw = args.get(name, "").strip()
+            try:
+                dates[name] = date.fromisoformat(raw) if raw else None
+            except ValueError:
+                return error(400, f"{name}={raw!r} is not a date (YYYY-MM-DD)")
+        if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
+            first, last = args["date_from"].strip(), args["date_to"].strip()
+            return error(400, f"date_from={first!r} is after date_to={last!r}")
+        raw_before = args.get("before_id", "").strip()
+        before_id = int(raw_before) if raw_before.isascii() and raw_before.isdigit() else None
+        if raw_before and not (before_id and before_id <= 2**63 - 1):
+            return error(400, f"before_id={raw_before!r} must be a whole number of 1 or more (an id)")
         job_id = args.get("job", "").strip() or None
-        rows = ops.executions(job_id=job_id, status=status_, limit=limit)
-        return jsonify({"executions": [_summary(r) for r in rows], "limit": limit})
+        rows = ops.executions(
+            job_id=job_id,
+            status=status_,
+            limit=limit + 1,  # one more: is there a next page?
+            trigger=trigger,
+            before_id=before_id,
+            **dates,
+        )
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return jsonify(
+            {
+                "executions": [_summary(r) for r in rows],
+                "limit": limit,
+                "next_before_id": rows[-1]["id"] if more else None,
+            }
+        )
 
     @app.get("/api/executions/<int:execution_id>")
     def execution(execution_id: int):
@@ -492,6 +560,49 @@ def create_app(
             return jsonify(ops.execution_log(execution_id, **asked))
         except NoRunLog as exc:
             return error(404, str(exc))
+
+    @app.get("/reports/")
+    def reports():
+        """The weekly reports, newest week first (read-only; nothing here writes)."""
+        folder = Path(ops.reports_dir)
+        found = []
+        try:
+            entries = list(folder.iterdir()) if folder.is_dir() else []
+        except OSError:
+            entries = []
+        for entry in entries:
+            match = REPORT_NAME.fullmatch(entry.name)
+            path = _inside(folder, entry.name) if match else None
+            if match is None or path is None:
+                continue
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            found.append(
+                {
+                    "name": entry.name,
+                    "week": f"{match['year']}-W{match['week']}",
+                    "size": info.st_size,
+                    "modified": datetime.fromtimestamp(info.st_mtime, UTC),
+                    "url": f"/reports/{entry.name}",
+                }
+            )
+        found.sort(key=lambda r: r["week"], reverse=True)
+        return jsonify({"reports": found})
+
+    @app.get("/reports/<path:name>")
+    def report_file(name: str):
+        path = _inside(Path(ops.reports_dir), name) if REPORT_NAME.fullmatch(name) else None
+        if path is None:
+            return error(404, f"no report {name!r} (names look like weekly-2026-W48.html)")
+        try:
+            body = path.read_bytes()
+        except OSError:
+            return error(404, f"no report {name!r}")
+        response = Response(body, mimetype="text/html")
+        response.headers["Content-Security-Policy"] = REPORT_CSP
+        return response
 
     @app.get("/")
     def index():

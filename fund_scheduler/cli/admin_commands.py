@@ -65,6 +65,10 @@ def check_config(cli: Cli) -> int:
             + (f"; runtime change by {spec.changed_by}: {', '.join(spec.changed)}" if spec.changed else "")
         )
     calendar_problems = calendar_config_problems(cli, registry) + _token_problems(settings)
+    if settings.alerts.urls:  # whether apprise understands each ALERT_URLS entry (loads apprise)
+        from fund_scheduler.alerts.channels import apprise_url_problems
+
+        calendar_problems += apprise_url_problems(settings.alerts.urls)
     if registry.problems or registry.broken or calendar_problems:
         for problem in registry.problems + calendar_problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
@@ -489,8 +490,38 @@ class Operations:
             return panels
 
     # -- history -------------------------------------------------------------------------------
-    def executions(self, *, job_id: str | None, status: str | None, limit: int) -> list[dict[str, Any]]:
-        return history.recent(self._daemon.engine, job_id=job_id, status=status, limit=limit)
+    def executions(
+        self, *, job_id: str | None, status: str | None, limit: int, **filters: Any
+    ) -> list[dict[str, Any]]:
+        """:func:`fund_scheduler.store.history.recent`; ``filters``: its ``trigger``,
+        ``date_from``, ``date_to``, ``before_id``."""
+        return history.recent(self._daemon.engine, job_id=job_id, status=status, limit=limit, **filters)
+
+    def recent_failures(self, hours: int = 24) -> dict[str, Any]:
+        """The failed runs of the last ``hours`` hours, one entry per job and status (newest
+        first): ``{"since", "count", "hours", "jobs": [{job_id, status, count, last_id,
+        last_started_at}]}``."""
+        since = self._daemon.clock() - timedelta(hours=hours)
+        groups: dict[tuple[str, str], dict[str, Any]] = {}
+        rows = history.failures_since(self._daemon.engine, since)
+        for row in rows:  # newest first
+            key = (row["job_id"], row["status"])
+            if key in groups:
+                groups[key]["count"] += 1
+            else:
+                groups[key] = {
+                    "job_id": row["job_id"],
+                    "status": row["status"],
+                    "count": 1,
+                    "last_id": row["id"],
+                    "last_started_at": row["started_at"],
+                }
+        return {"since": since, "hours": hours, "count": len(rows), "jobs": list(groups.values())}
+
+    @property
+    def reports_dir(self) -> Path:
+        """The folder of the weekly reports (SCHEDULER_REPORTS_DIR), served read-only."""
+        return self._daemon.settings.reports_folder
 
     def execution(self, execution_id: int) -> dict[str, Any] | None:
         return history.get(self._daemon.engine, execution_id)

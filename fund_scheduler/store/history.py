@@ -27,11 +27,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    and_,
     bindparam,
     delete,
     func,
     insert,
     inspect,
+    or_,
     select,
     update,
 )
@@ -486,15 +488,43 @@ def get(engine: Engine, execution_id: int) -> dict[str, Any] | None:
 
 
 def recent(
-    engine: Engine, *, job_id: str | None = None, status: str | None = None, limit: int = 20
+    engine: Engine,
+    *,
+    job_id: str | None = None,
+    status: str | None = None,
+    limit: int = 20,
+    trigger: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    before_id: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The newest ``limit`` rows (by start), optionally for one job and/or status."""
+    """The newest ``limit`` rows (by start), optionally for one job, status and/or trigger, and
+    a business date (``run_date``) from ``date_from`` to ``date_to`` (inclusive).
+
+    ``before_id`` is a cursor: the rows after that one in this order (the id of the last row of
+    the previous page; stable while new rows arrive). A cursor whose row is gone (purged) pages
+    on by id."""
     t = job_executions
     query = select(t).order_by(t.c.started_at.desc(), t.c.id.desc()).limit(limit)
     if job_id:
-        query = query.where(job_executions.c.job_id == job_id)
+        query = query.where(t.c.job_id == job_id)
     if status:
-        query = query.where(job_executions.c.status == status)
+        query = query.where(t.c.status == status)
+    if trigger:
+        query = query.where(t.c.trigger == trigger)
+    if date_from is not None:
+        query = query.where(t.c.run_date >= date_from)
+    if date_to is not None:
+        query = query.where(t.c.run_date <= date_to)
+    if before_id is not None:
+        cursor = select(t.c.started_at).where(t.c.id == before_id).scalar_subquery()
+        query = query.where(
+            or_(
+                t.c.started_at < cursor,
+                and_(t.c.started_at == cursor, t.c.id < before_id),
+                and_(cursor.is_(None), t.c.id < before_id),
+            )
+        )
     with engine.begin() as conn:
         return [_row(r._mapping) for r in conn.execute(query)]
 

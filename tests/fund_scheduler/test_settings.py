@@ -193,6 +193,24 @@ def test_log_redaction_covers_database_password_and_url_credentials(tmp_path):
     assert record.getMessage() == "GET *** with ***"
 
 
+def test_alert_urls_enable_alerts_split_on_blanks_and_commas_and_show_masked(tmp_path: Path) -> None:
+    from fund_scheduler.logsetup import secrets_of
+
+    s = settings(
+        tmp_path,
+        ALERT_URLS="json://ops:hookpass@127.0.0.1:8099/alerts/LongHookKey1,\n wecombot://WeComKey42 ",
+    )
+    assert s.alerts.enabled and s.alerts.urls == (
+        "json://ops:hookpass@127.0.0.1:8099/alerts/LongHookKey1",
+        "wecombot://WeComKey42",
+    )
+    assert s.describe()["ALERT_URLS"] == "json://ops:***@127.0.0.1:8099/alerts/*** wecombot://***"
+    assert {"hookpass", "LongHookKey1", "WeComKey42"} <= set(secrets_of(s))
+    assert "127.0.0.1" not in secrets_of(s) and "alerts" not in secrets_of(s)  # a host, an endpoint
+    problem = config_error(tmp_path, ALERT_URLS="wecombot://ok hookpass")
+    assert "ALERT_URLS entry 2 ('***') is not an apprise URL" in problem and "hookpass" not in problem
+
+
 def test_the_migrations_runner_keeps_its_old_name_and_can_be_turned_off(tmp_path: Path) -> None:
     base = {"SCHEDULER_HOME": str(tmp_path)}
     assert Settings.from_env(base).migrations == "fund_scheduler_migrations.runner:upgrade"

@@ -1,4 +1,4 @@
-"""A local webhook receiver for the alert tests: records each POST's JSON body.
+"""A local webhook receiver for the alert tests: records each POST's body (JSON or a form).
 
 Plugged in from ``tests/conftest.py``; its ``hook`` fixture yields a fresh receiver whose URL
 carries :data:`SECRET` as the robot key, so tests can check that the key is never logged.
@@ -10,6 +10,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -17,7 +18,8 @@ SECRET = "s3cr3t-robot-key"
 
 
 class Hook:
-    """A webhook receiver: records each POST's path and JSON body; answers ``reply``."""
+    """A webhook receiver: records each POST's ``path``, content ``type`` and ``body`` (a JSON
+    body also as ``json``; a form as a dict of its first values); answers ``reply``."""
 
     def __init__(self) -> None:
         self.posts: list[dict] = []
@@ -27,9 +29,12 @@ class Hook:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                raw = self.rfile.read(int(self.headers.get("Content-Length", 0))).decode()
+                kind = self.headers.get("Content-Type", "")
+                form = "x-www-form-urlencoded" in kind
+                body = {k: v[0] for k, v in parse_qs(raw).items()} if form else json.loads(raw)
                 with hook.arrived:  # recorded before the answer: posts keep the sender's order
-                    hook.posts.append({"path": self.path, "json": json.loads(body)})
+                    hook.posts.append({"path": self.path, "type": kind, "body": body, "json": body})
                     hook.arrived.notify_all()
                 status, answer = hook.reply
                 payload = json.dumps(answer).encode()
@@ -43,7 +48,8 @@ class Hook:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?key={SECRET}"
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/robot/send?key={SECRET}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

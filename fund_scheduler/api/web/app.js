@@ -1,6 +1,6 @@
 /* fund-scheduler dashboard: plain JavaScript, no build step, no dependencies.
  *
- * Reads GET /api/status, /api/jobs, /api/executions and /health every few seconds and updates
+ * Reads GET /api/status, /api/jobs, /api/executions, /health and /reports/ every few seconds and updates
  * the page in place (rows are keyed by job id / execution id, so buttons, expanded rows and
  * the token survive a refresh). Writes (run / pause / resume) send the API token as
  * "Authorization: Bearer <token>"; the token is asked for once and kept in sessionStorage.
@@ -9,13 +9,18 @@
  * innerHTML. What a run status means (finished? a failure? its colour) comes from the API
  * ("statuses" in /api/status); the dashboard panels of the job packages are drawn from what
  * they declare ("tables", "notes" in /health), whatever their domain.
+ *
+ * The executions list is filtered (job, status, trigger, business date) and paged by the cursor
+ * of GET /api/executions (before_id); the filter lives in the URL (#executions?job=x&status=failed)
+ * so that a link (the failure banner's) opens the list filtered.
  */
 "use strict";
 
 (function () {
   const REFRESH_MS = 5000;
   const BUSY_REFRESH_MS = 1500; // while an execution is running
-  const TABLE_ROWS = 20;
+  const PAGE_ROWS = 50;
+  const FILTERS = ["job", "status", "trigger", "date_from", "date_to"];
   const CHART_FETCH = 100;
   const CHART_RUNS = 20;
   const TOKEN_KEY = "fund-scheduler.api-token";
@@ -29,6 +34,10 @@
     busy: false,
     successRates: {},
     statuses: {}, // status -> {final, failure, ran, tone, severity}, from /api/status
+    filter: {}, // the executions filter: FILTERS -> value, from the URL
+    cursor: null, // before_id of the page shown (null: the first page)
+    cursors: [], // the cursors of the pages before it (for Prev)
+    nextCursor: null, // before_id of the next page, or null: none
   };
 
   const $ = (id) => document.getElementById(id);
@@ -435,7 +444,7 @@
     const outputs = new Map();
     for (const tr of tbody.querySelectorAll("tr[data-output-for]")) outputs.set(tr.getAttribute("data-output-for"), tr);
     const seen = new Set();
-    for (const row of rows.slice(0, TABLE_ROWS)) {
+    for (const row of rows.slice(0, PAGE_ROWS)) {
       if (!row || row.id === undefined) continue;
       const id = String(row.id);
       seen.add(id);
@@ -611,8 +620,17 @@
       return;
     }
     const status = String(health.status || "unknown");
-    pill.setAttribute("data-state", status === "healthy" ? "up" : status === "degraded" ? "warn" : "down");
-    pill.textContent = status;
+    const failures = health.failures_24h && typeof health.failures_24h === "object" ? health.failures_24h : null;
+    const failed = failures ? Number(failures.count) || 0 : 0;
+    let pillState = status === "healthy" ? "up" : status === "degraded" ? "warn" : "down";
+    let pillText = status;
+    if (failed && status === "healthy") {
+      pillState = "warn"; // never a plain "healthy" while runs failed
+      pillText = `healthy — ${failed} ${failed === 1 ? "failure" : "failures"} in 24 h`;
+    }
+    pill.setAttribute("data-state", pillState);
+    setText(pill, pillText);
+    renderFailureBanner(failures);
     const sched = health.scheduler_running;
     setText($("health-scheduler"), sched === undefined ? null : sched ? "running" : "NOT running");
     const age = health.heartbeat_age_seconds;
@@ -747,6 +765,179 @@
     replaceChildren($("panels"), ...blocks);
   }
 
+  // -- failure banner ------------------------------------------------------------------------
+  /** "N failures in the last 24 h: job_a (failed 08:01), …", each job a link to the executions
+   *  filtered by that job and status; hidden without failures. */
+  function renderFailureBanner(failures) {
+    const banner = $("failure-banner");
+    const groups = failures && Array.isArray(failures.jobs) ? failures.jobs.filter((g) => g && g.job_id) : [];
+    const count = failures ? Number(failures.count) || 0 : 0;
+    const key = JSON.stringify([count, groups]);
+    if (banner.dataset.key === key) return;
+    banner.dataset.key = key;
+    const message = $("failure-message");
+    if (!count) {
+      banner.hidden = true;
+      message.replaceChildren();
+      return;
+    }
+    const hours = failures.hours || 24;
+    const parts = [document.createTextNode(`${count} ${count === 1 ? "failure" : "failures"} in the last ${hours} h: `)];
+    groups.forEach((g, i) => {
+      if (i) parts.push(document.createTextNode(", "));
+      const link = el("a", { href: filterHash({ job: String(g.job_id), status: String(g.status) }), "data-job-id": g.job_id });
+      link.textContent = String(g.job_id);
+      parts.push(link);
+      const when = formatTime(g.last_started_at).slice(11, 16);
+      const times = Number(g.count) > 1 ? `, ${g.count}×` : "";
+      parts.push(document.createTextNode(` (${g.status} ${when}${times})`));
+    });
+    message.replaceChildren(...parts);
+    banner.hidden = false;
+  }
+
+  // -- executions filter and paging ----------------------------------------------------------
+  /** "#executions?job=x&status=failed" for a filter (and a page cursor). */
+  function filterHash(filter, cursor) {
+    const query = new URLSearchParams();
+    for (const name of FILTERS) if (filter[name]) query.set(name, filter[name]);
+    if (cursor) query.set("before_id", String(cursor));
+    const text = query.toString();
+    return text ? `#executions?${text}` : "#executions";
+  }
+
+  /** The filter and cursor the URL names (an empty filter without "#executions?…"). */
+  function readHash() {
+    const hash = window.location.hash || "";
+    const filter = {};
+    let cursor = null;
+    if (hash.startsWith("#executions")) {
+      const query = new URLSearchParams(hash.slice("#executions".length).replace(/^\?/, ""));
+      for (const name of FILTERS) if (query.get(name)) filter[name] = query.get(name);
+      const before = query.get("before_id");
+      if (before && /^[0-9]+$/.test(before)) cursor = before;
+    }
+    return { filter, cursor };
+  }
+
+  function onHashChange() {
+    const { filter, cursor } = readHash();
+    const sameFilter = JSON.stringify(filter) === JSON.stringify(state.filter);
+    if (!sameFilter || !cursor) state.cursors = [];
+    else if (cursor !== state.cursor && !state.cursors.includes(cursor)) state.cursors.push(state.cursor);
+    state.filter = filter;
+    state.cursor = cursor;
+    showFilter();
+    loadExecutions();
+    if (window.location.hash.startsWith("#executions")) $("executions-section").scrollIntoView();
+  }
+
+  /** The filter's form showing state.filter (an option added for a value not listed yet). */
+  function showFilter() {
+    const fields = { job: "filter-job", status: "filter-status", trigger: "filter-trigger" };
+    for (const [name, id] of Object.entries(fields)) {
+      const select = $(id);
+      const value = state.filter[name] || "";
+      if (value && ![...select.options].some((o) => o.value === value)) select.appendChild(el("option", { value }, value));
+      select.value = value;
+    }
+    $("filter-date-from").value = state.filter.date_from || "";
+    $("filter-date-to").value = state.filter.date_to || "";
+  }
+
+  /** The job ids and the run statuses as the selects' options (kept selected). */
+  function fillFilterOptions(jobRows) {
+    const ids = jobRows.map((j) => j && (j.id || j.job_id)).filter(Boolean).map(String).sort();
+    const statuses = Object.keys(state.statuses);
+    for (const [id, values] of [["filter-job", ids], ["filter-status", statuses]]) {
+      const select = $(id);
+      const listed = [...select.options].map((o) => o.value).filter(Boolean);
+      const wanted = [...new Set([...values, ...listed])].sort();
+      if (JSON.stringify(wanted) === JSON.stringify(listed)) continue;
+      const value = select.value;
+      select.replaceChildren(el("option", { value: "" }, "all"), ...wanted.map((v) => el("option", { value: v }, v)));
+      select.value = value;
+    }
+  }
+
+  function onFilterChange() {
+    const filter = {};
+    const fields = { job: "filter-job", status: "filter-status", trigger: "filter-trigger", date_from: "filter-date-from", date_to: "filter-date-to" };
+    for (const [name, id] of Object.entries(fields)) if ($(id).value) filter[name] = $(id).value;
+    window.location.hash = filterHash(filter);
+  }
+
+  let executionsRequest = 0;
+  async function loadExecutions() {
+    const query = new URLSearchParams({ limit: String(PAGE_ROWS) });
+    for (const name of FILTERS) if (state.filter[name]) query.set(name, state.filter[name]);
+    if (state.cursor) query.set("before_id", state.cursor);
+    const asked = ++executionsRequest;
+    let answer;
+    try {
+      answer = await getJson(`/api/executions?${query}`);
+    } catch (_err) {
+      return; // the other sections report an unreachable daemon
+    }
+    if (asked !== executionsRequest) return; // a newer filter was asked for meanwhile
+    if (!answer.ok) {
+      showError(messageOf(answer.body, `executions: HTTP ${answer.status}`));
+      return;
+    }
+    renderExecutions(listOf(answer.body, "executions"));
+    const next = answer.body && answer.body.next_before_id;
+    state.nextCursor = next === undefined || next === null ? null : String(next);
+    $("executions-next").disabled = state.nextCursor === null;
+    $("executions-prev").disabled = !state.cursor;
+    $("executions-page").textContent = `page ${state.cursors.length + 1}`;
+  }
+
+  function onPage(step) {
+    if (step > 0 && state.nextCursor) {
+      window.location.hash = filterHash(state.filter, state.nextCursor);
+    } else if (step < 0 && state.cursor) {
+      const previous = state.cursors.pop() || null;
+      state.cursor = previous; // so that onHashChange does not push it again
+      window.location.hash = filterHash(state.filter, previous);
+    }
+  }
+
+  // -- weekly reports ------------------------------------------------------------------------
+  function formatSize(bytes) {
+    const n = Number(bytes);
+    if (isNaN(n)) return "–";
+    if (n < 1024) return `${n} B`;
+    if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KB`;
+    return `${(n / 1024 / 1024).toFixed(1)} MB`;
+  }
+
+  async function loadReports() {
+    let answer;
+    try {
+      answer = await getJson("/reports/");
+    } catch (_err) {
+      return;
+    }
+    if (!answer.ok) return;
+    const reports = listOf(answer.body, "reports").filter((r) => r && r.name);
+    const body = $("reports").tBodies[0];
+    const key = JSON.stringify(reports);
+    if (body.dataset.key === key) return;
+    body.dataset.key = key;
+    body.replaceChildren(
+      ...reports.map((r) => {
+        const tr = el("tr", { "data-report": String(r.name) });
+        const link = el("a", { href: `/reports/${encodeURIComponent(String(r.name))}` }, String(r.name));
+        tr.appendChild(el("td")).appendChild(link);
+        tr.appendChild(el("td", {}, r.week || "–"));
+        tr.appendChild(el("td", {}, formatSize(r.size)));
+        tr.appendChild(el("td", {}, formatTime(r.modified)));
+        return tr;
+      }),
+    );
+    $("reports-empty").hidden = reports.length > 0;
+  }
+
   // -- refresh loop --------------------------------------------------------------------------
   async function refresh() {
     clearTimeout(state.timer);
@@ -767,14 +958,19 @@
       const reachable = [status, jobs, executions, health].some((r) => r.status === "fulfilled");
       renderStatus(ok(status) ? status.value.body : null, reachable && ok(status));
       renderHealth(health.status === "fulfilled" ? health.value.body : null, health.status === "fulfilled");
-      if (ok(jobs)) renderJobs(listOf(jobs.value.body, "jobs"));
+      if (ok(jobs)) {
+        const jobRows = listOf(jobs.value.body, "jobs");
+        renderJobs(jobRows);
+        fillFilterOptions(jobRows);
+      }
       await loadChain();
       if (ok(executions)) {
         const rows = listOf(executions.value.body, "executions");
-        renderExecutions(rows);
         renderChart(rows);
-        anyRunning = rows.slice(0, TABLE_ROWS).some((r) => r && r.status === "running");
+        anyRunning = rows.slice(0, PAGE_ROWS).some((r) => r && r.status === "running");
       }
+      await loadExecutions();
+      await loadReports();
       $("last-refresh").textContent = reachable ? formatTime(new Date().toISOString()).slice(11) : "failed";
     } finally {
       state.busy = false;
@@ -799,6 +995,18 @@
     });
     $("token-forget").addEventListener("click", () => setToken(""));
     $("error-close").addEventListener("click", clearError);
+    $("executions-filter").addEventListener("change", onFilterChange);
+    $("executions-filter").addEventListener("submit", (event) => event.preventDefault());
+    $("filter-clear").addEventListener("click", () => {
+      window.location.hash = "#executions";
+    });
+    $("executions-prev").addEventListener("click", () => onPage(-1));
+    $("executions-next").addEventListener("click", () => onPage(1));
+    window.addEventListener("hashchange", onHashChange);
+    const initial = readHash();
+    state.filter = initial.filter;
+    state.cursor = initial.cursor;
+    showFilter();
     document.addEventListener("visibilitychange", () => {
       if (!document.hidden) refresh();
     });

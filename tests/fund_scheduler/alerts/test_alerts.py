@@ -413,7 +413,7 @@ def test_alert_settings_defaults_and_disabled_notifier(tmp_path: Path, engine: E
     assert not notifier.notify(failed_alert())
     notifier.close()
     assert [r.getMessage() for r in caplog.records] == [
-        "alerts disabled: set ALERT_WEBHOOK_URL and/or ALERT_SMTP_HOST to enable them"
+        "alerts disabled: set ALERT_WEBHOOK_URL, ALERT_SMTP_HOST and/or ALERT_URLS to enable them"
     ]
 
 

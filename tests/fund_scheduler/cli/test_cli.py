@@ -347,6 +347,15 @@ def test_check_config_refuses_a_calendar_nobody_knows(home: Path) -> None:
     assert "  odd: cron 0 19 * * mon,tue,wed,thu,fri (Asia/Shanghai), NOPE sessions; enabled" in result.stdout
 
 
+def test_check_config_names_an_alert_url_apprise_does_not_understand_keys_masked(home: Path) -> None:
+    env = {"ALERT_URLS": "json://127.0.0.1:9/hook nosuchservice://TOPSECRETKEY123/x"}
+    result = cli(home, "check-config", env=env)
+    assert result.returncode == 2
+    named = "error: ALERT_URLS entry 2 ('nosuchservice://***'): apprise does not understand it"
+    assert named in result.stderr
+    assert "TOPSECRETKEY123" not in result.stdout + result.stderr
+
+
 def _library() -> str | None:
     from fund_common.calendars.library import library_version
 

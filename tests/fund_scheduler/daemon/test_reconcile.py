@@ -203,6 +203,7 @@ def test_job_no_longer_defined_is_set_aside_and_restored_paused(open_scheduler, 
     scheduler.pause_job("retired")
 
     caplog.set_level(logging.WARNING, logger="scheduler.reconcile")
+    caplog.clear()  # the first reconcile's lines (kept when an earlier test left the root at INFO)
     scheduler = open_scheduler()
     report = reconcile(scheduler, store_of(scheduler), registry(spec("collect")), GRACE)
     assert report.set_aside == ["retired"]
