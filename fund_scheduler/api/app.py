@@ -89,6 +89,12 @@ FAILURE_HOURS = 24  # the failures ``/health`` lists for the page's banner
 REPORT_NAME = re.compile(r"weekly-(?P<year>[0-9]{4})-W(?P<week>0[1-9]|[1-4][0-9]|5[0-3])\.html")
 #: A report's own policy (its ``<meta>`` in fundpipe/report/templates/weekly.html.j2), as a header,
 #: tightened: no base, no form, not framed.
+#: The page and the API: scripts, styles and requests of this server only, nothing inline, no
+#: frames (a page that injected markup could run nothing).
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 REPORT_CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -204,6 +210,7 @@ def create_app(
     def headers(response: Response) -> Response:
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)  # a report keeps its own
         return response
 
     def authorised() -> Actor | Response:

@@ -209,6 +209,13 @@ def test_a_report_is_served_under_its_own_csp(client, ops) -> None:
     assert answer.headers["X-Content-Type-Options"] == "nosniff"
 
 
+def test_the_page_and_the_api_forbid_anything_inline_or_foreign(client) -> None:
+    for path in ("/", "/static/app.js", "/api/executions", "/reports/"):
+        csp = client.get(path).headers["Content-Security-Policy"]
+        assert "script-src 'self';" in csp and "style-src 'self';" in csp, path
+        assert "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp, path
+
+
 def test_the_reports_are_read_only(client, ops) -> None:
     write_report(ops, REPORT)
     for method in ("post", "put", "delete", "patch"):
