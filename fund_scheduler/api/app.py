@@ -493,7 +493,7 @@ def create_app(
         return jsonify({"checks": ops.checks()})
 
     @app.get("/api/executions")
-    def executions():
+    def executions() -> Response:
         args = request.args
         raw_limit = args.get("limit", "").strip()
         try:
