@@ -21,6 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
+from fund_common.i18n import N_
+from fund_common.i18n import gettext as _
+
 __all__ = [
     "ALERTED",
     "DISPLAY_ORDER",
@@ -31,6 +34,7 @@ __all__ = [
     "SEVERITY",
     "RunStatus",
     "Tone",
+    "label",
     "success_rate",
     "vocabulary",
     "worst",
@@ -77,6 +81,11 @@ class RunStatus(StrEnum):
     @property
     def tone(self) -> Tone:
         return _TONES[self]
+
+    @property
+    def label(self) -> str:
+        """The status in words, in the language in effect (``失败`` for ``failed`` in zh_CN)."""
+        return _(_LABELS[self])
 
 
 #: Every status but ``running``.
@@ -134,6 +143,24 @@ _TONES = {
     RunStatus.CANCELLED: Tone.WARN,
 }
 
+_LABELS = {
+    RunStatus.RUNNING: N_("running"),
+    RunStatus.SUCCESS: N_("success"),
+    RunStatus.FAILED: N_("failed"),
+    RunStatus.TIMEOUT: N_("timeout"),
+    RunStatus.INTERRUPTED: N_("interrupted"),
+    RunStatus.MISSED: N_("missed"),
+    RunStatus.SKIPPED: N_("skipped"),
+    RunStatus.COALESCED: N_("coalesced"),
+    RunStatus.BLOCKED: N_("blocked"),
+    RunStatus.CANCELLED: N_("cancelled"),
+}
+
+
+def label(status: str) -> str:
+    """A status in words in the language in effect; an unknown status as it is."""
+    return RunStatus(status).label if status in _VALUES else str(status)
+
 
 def worst(statuses: Iterable[str]) -> RunStatus | None:
     """The most severe of ``statuses`` (None for none); an unknown status counts as worst of all."""
@@ -165,6 +192,7 @@ def vocabulary() -> dict[str, dict[str, object]]:
             "ran": status.ran,
             "tone": status.tone.value,
             "severity": SEVERITY.index(status),
+            "label": status.label,
         }
         for status in DISPLAY_ORDER
     }

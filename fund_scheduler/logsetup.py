@@ -1,6 +1,8 @@
 """Logging for the daemon and the CLI: a size-rotated ``scheduler.log`` flushed per line, stderr
 optionally, a filter that masks every known secret in every record, and a formatter that keeps
-each record on one line whatever its message holds (:class:`OneLineFormatter`).
+each record on one line whatever its message holds (:class:`OneLineFormatter`), or, with
+``SCHEDULER_LOG_FORMAT=json``, one JSON object a line in ``scheduler.log`` for log shippers
+(:class:`JsonLineFormatter`; stderr stays text for people: :func:`file_formatter`).
 
 The daemon logs through a queue (``configure(..., queued=True)``): a thread that logs only hands
 its record over, and one writer thread formats, masks and writes every record in order, so two
@@ -23,11 +25,15 @@ import copy
 import logging
 import logging.handlers
 import queue
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
+
+from pythonjsonlogger.json import JsonFormatter
 
 from fund_common.clock import utcnow
 from fund_common.escaping import one_line, traceback_text
@@ -70,6 +76,85 @@ class OneLineFormatter(logging.Formatter):
 
     def formatException(self, ei) -> str:  # noqa: N802 - logging's name
         return traceback_text(ei[1]) if ei[1] is not None else ""
+
+
+#: A job's subject at the start of a message, as the daemon's lines name it: ``job=<id>``, then
+#: ``execution=<n>`` (``job=daily_collection execution=42 success``, ``execution=42 cancelled ...``).
+_SUBJECT = re.compile(
+    r"(?:job=(?P<job>[a-z][a-z0-9_]{0,62})(?=[\s:;,]|$)[ ]?)?(?:execution=(?P<execution>\d+)(?=[\s:;,]|$))?"
+)
+#: What ``json.dumps(ensure_ascii=False)`` leaves raw and some reader takes for a line's end or a
+#: terminal's command (DEL, C1, U+2028, U+2029): written as JSON escapes.
+_RAW_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+
+
+def job_fields(record: logging.LogRecord, message: str) -> dict[str, Any]:
+    """``job_id`` and ``execution_id`` of ``record`` when it names them: its ``job_id`` /
+    ``execution_id`` attributes (``extra=``) first, else its logger ``jobs.<id>`` (a job's own),
+    else the ``job=<id>`` / ``execution=<n>`` its message starts with."""
+    found: dict[str, Any] = {}
+    subject = _SUBJECT.match(message)
+    job = getattr(record, "job_id", None)
+    if job is None and record.name.startswith("jobs."):
+        job = record.name.removeprefix("jobs.")
+    if job is None and subject is not None:
+        job = subject["job"]
+    if job is not None:
+        found["job_id"] = one_line(str(job))
+    execution = getattr(record, "execution_id", None)
+    if execution is None and subject is not None and subject["execution"] is not None:
+        execution = int(subject["execution"])
+    if execution is not None:
+        found["execution_id"] = execution if isinstance(execution, int) else one_line(str(execution))
+    return found
+
+
+class JsonLineFormatter(JsonFormatter):
+    """One JSON object a line (``SCHEDULER_LOG_FORMAT=json``): ``time`` (ISO 8601 in the process's
+    local time with its offset, milliseconds), ``level``, ``logger``, ``message`` (exactly as
+    :class:`OneLineFormatter` shows it), ``process`` (id), ``thread`` (name); ``job_id`` and
+    ``execution_id`` when the record names them (:func:`job_fields`); ``exc_info`` (the traceback,
+    masked as in text mode) and ``stack_info`` when it has them. Other ``extra=`` attributes are not
+    written (nothing masks them). Non-ASCII stays readable; every character some reader would
+    take for a line's end is a JSON escape, so the object never spans two lines."""
+
+    def __init__(self) -> None:
+        super().__init__(json_ensure_ascii=False)
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_info and record.exc_text:  # the text RedactSecrets masked, not a fresh one
+            record = copy.copy(record)
+            record.exc_info = None
+        return super().format(record)
+
+    def formatException(self, ei) -> str:  # noqa: N802 - logging's name
+        return traceback_text(ei[1]) if ei[1] is not None else ""
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        message = one_line(record.message)
+        log_data["time"] = (
+            datetime.fromtimestamp(record.created, UTC).astimezone().isoformat("T", "milliseconds")
+        )
+        log_data["level"] = record.levelname
+        log_data["logger"] = record.name
+        log_data["message"] = message
+        log_data["process"] = record.process
+        log_data["thread"] = record.threadName
+        log_data.update(job_fields(record, message))
+        for key in ("exc_info", "stack_info"):
+            if message_dict.get(key):
+                log_data[key] = message_dict[key]
+
+    def jsonify_log_record(self, log_data: dict[str, Any]) -> str:
+        return _RAW_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", super().jsonify_log_record(log_data))
+
+
+def file_formatter(settings: Settings) -> logging.Formatter:
+    """The formatter of ``scheduler.log`` by ``SCHEDULER_LOG_FORMAT``: :class:`OneLineFormatter`
+    (``text``) or :class:`JsonLineFormatter` (``json``)."""
+    return JsonLineFormatter() if settings.log_format == "json" else OneLineFormatter()
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -124,7 +209,8 @@ def configure(
     queued: bool = False,
 ) -> None:
     """Install handlers on the root logger (idempotent: replaces earlier ones); ``queued``: they
-    write in a thread of their own, fed by a queue."""
+    write in a thread of their own, fed by a queue. ``scheduler.log`` is written in
+    ``SCHEDULER_LOG_FORMAT`` (:func:`file_formatter`), stderr always as text."""
     global _listener
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -132,22 +218,22 @@ def configure(
         handler.close()
     _stop_listener()
     redact = RedactSecrets(secrets_of(settings))
-    formatter = OneLineFormatter()
     handlers: list[logging.Handler] = []
     if to_file:
         settings.log_dir.mkdir(parents=True, exist_ok=True)
-        handlers.append(
-            RetryingFileHandler(
-                settings.scheduler_log,
-                maxBytes=settings.log_max_bytes,
-                backupCount=settings.log_backup_count,
-                encoding="utf-8",
-            )
+        log_file = RetryingFileHandler(
+            settings.scheduler_log,
+            maxBytes=settings.log_max_bytes,
+            backupCount=settings.log_backup_count,
+            encoding="utf-8",
         )
+        log_file.setFormatter(file_formatter(settings))
+        handlers.append(log_file)
     if console:
-        handlers.append(logging.StreamHandler(sys.stderr))
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setFormatter(OneLineFormatter())
+        handlers.append(stderr)
     for handler in handlers:
-        handler.setFormatter(formatter)
         handler.addFilter(redact)
     if queued:
         records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()

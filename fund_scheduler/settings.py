@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
+from fund_common import i18n
 from fund_common.envreader import EnvReader
 from fund_common.redaction import mask_service_url, mask_url, split_urls
 from fund_scheduler import program
@@ -328,6 +329,17 @@ def _reports_dir(env: EnvReader, home: Path) -> Path:
     return env.path(name, Path("reports"), base=home).resolve()
 
 
+LOG_FORMATS = ("text", "json")
+
+
+def _language(env: EnvReader) -> str:
+    """SCHEDULER_LANG (``zh_CN``, ``zh``, ``en``...), else the locale's language, else English."""
+    given = env.text("SCHEDULER_LANG")
+    if given and i18n.normalise(given) is None:
+        env.problem(f"SCHEDULER_LANG={given!r} is not a language here: use zh_CN or en")
+    return i18n.language_from_environ(env.environ)
+
+
 def _default_calendars_file(home: Path) -> Path:
     """``config/calendars.toml``, found where ``config/jobs.toml`` is (the checkout, else home)."""
     return program.default_jobs_config(home).parent / "calendars.toml"
@@ -366,6 +378,10 @@ class Settings:
     umask: int = DEFAULT_UMASK
     #: The weekly reports served read-only at /reports/ (the pipeline's FUND_REPORT_DIR by default).
     reports_dir: Path | None = None
+    #: What people read (CLI, alerts, the page's default, the weekly report): ``en`` or ``zh_CN``.
+    language: str = "en"
+    #: scheduler.log's lines: ``text`` (one line each) or ``json`` (one object each, for shippers).
+    log_format: str = "text"
     alerts: AlertSettings = field(default_factory=AlertSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -409,6 +425,8 @@ class Settings:
             umask=_umask(env, "SCHEDULER_UMASK"),
             reports_dir=_reports_dir(env, home),
             alerts=AlertSettings.read(env),
+            language=_language(env),
+            log_format=env.choice("SCHEDULER_LOG_FORMAT", "text", LOG_FORMATS),
             environ=environ,
         )
         env.raise_problems(ConfigError)
@@ -484,5 +502,7 @@ class Settings:
             "SCHEDULER_API_TOKENS_FILE": str(self.api_tokens_file or "(unset)"),
             "SCHEDULER_UMASK": f"{self.umask:03o}",
             "SCHEDULER_REPORTS_DIR": str(self.reports_folder),
+            "SCHEDULER_LANG": self.language,
+            "SCHEDULER_LOG_FORMAT": self.log_format,
             **self.alerts.describe(),
         }

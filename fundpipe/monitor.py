@@ -20,6 +20,10 @@ count how far behind the data is) is the stored one, never computed here
 it, says whether today is a session, and lists the problems met loading it. Run statistics
 (jobs, success rates) are the daemon's to show, from its own history: fundpipe knows nothing
 of scheduling.
+
+The panel's data is codes and numbers (statuses ``ok`` / ``stale`` / ``never``); its text
+(:func:`render_text`, :func:`freshness_word`) is in the language in effect when it is rendered
+(:mod:`fund_common.i18n`; the daemon renders it per request).
 """
 
 from __future__ import annotations
@@ -31,17 +35,36 @@ import sqlalchemy as sa
 
 from fund_common.calendars import SessionCalendar
 from fund_common.clock import as_naive_utc, utcnow_naive
+from fund_common.i18n import N_
+from fund_common.i18n import gettext as _
+from fund_common.runstatus import label
 from fund_common.texttable import format_table, one_line
 from fundpipe.calendar import load_fund_calendar
 from fundpipe.freshness import Freshness, dated_freshness
 from fundpipe.schema import data_update_log, fund_metrics, fund_nav, fund_nav_quarantine, fund_nav_staging
 from fundpipe.settings import FundSettings
 
-__all__ = ["calendar_summary", "existing_tables", "freshness", "panel", "recent_updates", "render_text"]
+__all__ = [
+    "calendar_summary",
+    "existing_tables",
+    "freshness",
+    "freshness_word",
+    "panel",
+    "recent_updates",
+    "render_text",
+]
 
 UPDATES_HOURS = 24
 UPDATES_LIMIT = 200
 QUARANTINE_DAYS = 7
+#: A table's freshness status in words (see :func:`freshness_word`).
+_FRESHNESS_WORDS = {"ok": N_("ok"), "stale": N_("stale"), "never": N_("never")}
+
+
+def freshness_word(status: str) -> str:
+    """A freshness status (``ok``, ``stale``, ``never``) in the language in effect; another as is."""
+    word = _FRESHNESS_WORDS.get(status)
+    return status if word is None else _(word)
 
 
 def existing_tables(engine: sa.Engine) -> set[str]:
@@ -205,44 +228,53 @@ def render_text(panel: dict[str, Any]) -> str:
     lines: list[str] = []
     fresh = panel["freshness"]
     cal = panel["calendar"]
-    closed = f"; {cal['today_closed']}" if cal["today_closed"] else ""
-    lines.append(f"Data freshness (today {panel['today']}{closed}; sessions of {cal['name']})")
+    if cal["today_closed"]:
+        heading = _("Data freshness (today {today}; {closed}; sessions of {calendar})")
+    else:
+        heading = _("Data freshness (today {today}; sessions of {calendar})")
+    lines.append(heading.format(today=panel["today"], closed=cal["today_closed"], calendar=cal["name"]))
     rows: list[tuple[object, ...]] = []
     for name in ("fund_nav", "fund_metrics"):
         item = fresh[name]
         if item["latest"] is None:
-            rows.append((name, "never", "0", "-", "never"))
+            rows.append((name, freshness_word("never"), "0", "-", freshness_word("never")))
         else:
-            behind = f"{item['days_behind']} d ({item['business_days_behind']} sessions)"
-            rows.append((name, item["latest"], str(item["funds"]), behind, item["status"]))
+            behind = _("{days} d ({sessions} sessions)").format(
+                days=item["days_behind"], sessions=item["business_days_behind"]
+            )
+            rows.append((name, item["latest"], str(item["funds"]), behind, freshness_word(item["status"])))
     first = len("fund_nav_quarantine")
-    lines.append(
-        _table(rows, ("table", "latest", "funds", "behind", "status"), first_width=first, right=(2,))
-    )
+    head = (_("table"), _("latest"), _("funds"), _("behind"), _("status"))
+    lines.append(_table(rows, head, first_width=first, right=(2,)))
     staging = fresh["fund_nav_staging"]
     oldest = staging["oldest_unprocessed"]
-    lines.append(
-        f"  {'fund_nav_staging':<{first}}  {staging['unprocessed']} rows waiting for validation"
-        + (f" (oldest collected {_short(oldest)} UTC)" if oldest else "")
-    )
+    waiting = _("{n} rows waiting for validation").format(n=staging["unprocessed"])
+    if oldest:
+        waiting += _(" (oldest collected {when} UTC)").format(when=_short(oldest))
+    lines.append(f"  {'fund_nav_staging':<{first}}  {waiting}")
     quarantine = fresh["fund_nav_quarantine"]
-    lines.append(
-        f"  {'fund_nav_quarantine':<{first}}  {quarantine['rows']} rows in the last {quarantine['days']} days"
+    quarantined = _("{n} rows in the last {days} days").format(n=quarantine["rows"], days=quarantine["days"])
+    lines.append(f"  {'fund_nav_quarantine':<{first}}  {quarantined}")
+    lines.extend(
+        "  ! " + _("calendar {name}: {problem}").format(name=cal["name"], problem=one_line(p, 160))
+        for p in cal["problems"]
     )
-    lines.extend(f"  ! calendar {cal['name']}: {one_line(p, 160)}" for p in cal["problems"])
 
     updates = panel["updates"]
-    more = f", showing the newest {updates['limit']}" if updates["count"] >= updates["limit"] else ""
     lines.append("")
-    since = _short(updates["since"])
-    lines.append(f"Updates in the last {updates['hours']} h (since {since} UTC): {updates['count']}{more}")
+    title = _("Updates in the last {hours} h (since {since} UTC): {count}").format(
+        hours=updates["hours"], since=_short(updates["since"]), count=updates["count"]
+    )
+    if updates["count"] >= updates["limit"]:
+        title += _(", showing the newest {limit}").format(limit=updates["limit"])
+    lines.append(title)
     if updates["rows"]:
         rows = [
             (
                 _short(r["started_at"]),
                 r["step"],
                 r["as_of"] or "-",
-                r["status"],
+                label(r["status"]),
                 _num(r["rows_in"]),
                 _num(r["rows_loaded"]),
                 _num(r["rows_rejected"]),
@@ -250,8 +282,17 @@ def render_text(panel: dict[str, Any]) -> str:
             )
             for r in updates["rows"]
         ]
-        head = ("started (UTC)", "step", "as_of", "status", "in", "loaded", "rejected", "seconds")
-        lines.append(_table(rows, head, right=(4, 5, 6, 7)))
+        columns = (
+            _("started (UTC)"),
+            _("step"),
+            "as_of",
+            _("status"),
+            _("in"),
+            _("loaded"),
+            _("rejected"),
+            _("seconds"),
+        )
+        lines.append(_table(rows, columns, right=(4, 5, 6, 7)))
         failed = [r for r in updates["rows"] if r["status"] == "failed" and r["message"]]
         for r in failed[:5]:
             lines.append(f"  ! {r['step']} {r['as_of'] or ''}: {one_line(r['message'], 160)}")

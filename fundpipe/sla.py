@@ -18,7 +18,10 @@ check-job contract, ``{"ok", "summary", "details"}``; fundpipe never imports the
   ``min_coverage``; with no active fund at all (a database the pipeline never filled) nothing
   is promised and the check is ok, saying so.
 
-Pure SQLAlchemy queries and the plain-Python calendar: no pandas (it runs in the daemon's thread).
+The summary (alert text, a ``/health`` problem) is in the language in effect when the check
+runs (:mod:`fund_common.i18n`: the daemon's ``SCHEDULER_LANG``); ``details`` are codes and
+numbers. Pure SQLAlchemy queries and the plain-Python calendar: no pandas (it runs in the
+daemon's thread).
 :class:`SlaSettings` reads the promises from ``FUND_NAV_DEADLINE``, ``FUND_NAV_MIN_COVERAGE``,
 ``FUND_METRICS_DEADLINE`` and ``FUND_METRICS_MIN_COVERAGE``.
 """
@@ -35,6 +38,7 @@ import sqlalchemy as sa
 
 from fund_common.calendars import SessionCalendar
 from fund_common.envreader import EnvReader
+from fund_common.i18n import gettext as _
 from fundpipe.freshness import dated_freshness
 from fundpipe.schema import fund_info, fund_metrics, fund_nav
 
@@ -113,26 +117,32 @@ def sla_check(
     if not active_funds:
         return {
             "ok": True,
-            "summary": f"no active fund in fund_info: nothing due in {table}",
+            "summary": _("no active fund in fund_info: nothing due in {table}").format(table=table),
             "details": details,
         }
     if found is None:
-        summary = f"{table} has no rows on or before {today}"
+        summary = _("{table} has no rows on or before {day}").format(table=table, day=today)
     else:
         shown = found if late else expected
-        summary = f"{table} has {shown} for {_share(covered.get(shown, 0), active_funds)}"
-    wanted = f"{expected}" if late else f"at least {_percent(min_coverage)}"
-    summary += f", expected {wanted} by {deadline:%H:%M}"
-    return {"ok": not (late or thin), "summary": summary, "details": details}
+        funds_shown = covered.get(shown, 0)
+        summary = _("{table} has {day} for {funds}/{active} active funds ({share})").format(
+            table=table,
+            day=shown,
+            funds=funds_shown,
+            active=active_funds,
+            share=_percent(funds_shown / active_funds),
+        )
+    if late:
+        wanted = _(", expected {day} by {deadline}").format(day=expected, deadline=f"{deadline:%H:%M}")
+    else:
+        wanted = _(", expected at least {share} by {deadline}").format(
+            share=_percent(min_coverage), deadline=f"{deadline:%H:%M}"
+        )
+    return {"ok": not (late or thin), "summary": summary + wanted, "details": details}
 
 
 def _percent(share: float) -> str:
     return f"{share * 100:.0f} %"
-
-
-def _share(funds: int, active: int) -> str:
-    """``180/300 active funds (60 %)``."""
-    return f"{funds}/{active} active funds ({_percent(funds / active)})"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,6 +4,7 @@ last written before then. Light: runs in a daemon thread."""
 
 import time
 
+from fund_common.i18n import N_
 from fund_scheduler.jobs import scheduled
 from fund_scheduler.run.joblog import purge_run_logs
 from fund_scheduler.store import history
@@ -11,7 +12,7 @@ from fund_scheduler.store import history
 
 @scheduled(
     id="cleanup_old_job_executions",
-    name="Clean up old run history",
+    name=N_("Clean up old run history"),
     cron="0 2 * * *",
     executor="thread",
 )

@@ -1,12 +1,13 @@
 """``daily_collection``: at 19:00 on XSHG sessions (after market close), collect the day's NAVs
 from ``FUND_SOURCE`` into staging. On a fresh database it also backfills demo history."""
 
+from fund_common.i18n import N_
 from fund_scheduler.jobs import config_check, scheduled
 
 
 @scheduled(
     id="daily_collection",
-    name="Collect daily fund NAVs",
+    name=N_("Collect daily fund NAVs"),
     cron="0 19 * * mon-fri",
     timeout=1800,
     run_on_first_start=True,

@@ -1,12 +1,13 @@
 """``daily_metrics``: once per business date, after validation succeeded for it (20:30 on XSHG
 sessions is its deadline), compute risk/return metrics for every fund with enough history."""
 
+from fund_common.i18n import N_
 from fund_scheduler.jobs import scheduled
 
 
 @scheduled(
     id="daily_metrics",
-    name="Compute fund risk metrics",
+    name=N_("Compute fund risk metrics"),
     cron="30 20 * * mon-fri",
     after=("daily_validation",),
     timeout=3600,

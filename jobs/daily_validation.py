@@ -2,12 +2,13 @@
 sessions is its deadline: ``blocked`` and alerted when collection has not succeeded by then),
 run the quality rules on staging, quarantine bad rows and upsert good ones."""
 
+from fund_common.i18n import N_
 from fund_scheduler.jobs import scheduled
 
 
 @scheduled(
     id="daily_validation",
-    name="Validate and load staged NAVs",
+    name=N_("Validate and load staged NAVs"),
     cron="30 19 * * mon-fri",
     after=("daily_collection",),
     timeout=1800,

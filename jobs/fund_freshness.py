@@ -12,11 +12,13 @@ computed here: no pandas in the daemon); deadlines are in the job's timezone
 found at most 10 minutes after its deadline and its end at most 10 minutes after the data
 arrives, a weekend or holiday keeps checking the last session, and each check is two or three
 indexed queries in a daemon thread. A breach alerts ``stale_data`` once, its end ``fresh_again``
-once; ``/health`` is degraded meanwhile (see :mod:`fundpipe.sla`).
+once; ``/health`` is degraded meanwhile (see :mod:`fundpipe.sla`). The summaries (the alerts'
+text, the ``/health`` problem) are in the daemon's language (``SCHEDULER_LANG``).
 """
 
 from datetime import UTC, datetime
 
+from fund_common.i18n import N_
 from fund_scheduler.jobs import check, config_check
 
 EVERY_TEN_MINUTES = "*/10 * * * *"
@@ -51,7 +53,7 @@ def freshness(ctx, table, now=None):
 
 @check(
     id="fund_nav_freshness",
-    name="NAVs of the last session loaded",
+    name=N_("NAVs of the last session loaded"),
     cron=EVERY_TEN_MINUTES,
     executor="thread",
 )
@@ -62,7 +64,7 @@ def fund_nav_freshness(ctx):
 
 @check(
     id="fund_metrics_freshness",
-    name="Metrics of the last session computed",
+    name=N_("Metrics of the last session computed"),
     cron=EVERY_TEN_MINUTES,
     executor="thread",
 )

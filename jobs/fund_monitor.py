@@ -1,7 +1,10 @@
 """The fund pipeline's dashboard panel (not a job): data freshness per table and the last 24 h of
 updates, computed by ``fundpipe.monitor``, shown by ``dashboard``, ``/health`` and the page, and
-exported by ``/metrics`` as the gauges it declares."""
+exported by ``/metrics`` as the gauges it declares. Its title, table, notes and text are in the
+language in effect when it is computed (per request in the daemon); its data and gauges are not
+translated."""
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.jobs import dashboard_panel
 
 #: A freshness status and how it looks (the page's tones: ok, run, warn, bad).
@@ -17,7 +20,7 @@ def fund_data_panel(engine, environ):
     panel = monitor.panel(engine, FundSettings.from_env(environ))
     fresh = panel["freshness"]
     return {
-        "title": "fund data",
+        "title": _("fund data"),
         "data": panel,
         "text": monitor.render_text(panel),
         "tables": [_freshness_table(fresh, panel["calendar"]["name"])],
@@ -27,6 +30,8 @@ def fund_data_panel(engine, environ):
 
 
 def _freshness_table(fresh, calendar_name):
+    from fundpipe.monitor import freshness_word
+
     rows = []
     for name in ("fund_nav", "fund_metrics"):
         info = fresh[name]
@@ -34,26 +39,33 @@ def _freshness_table(fresh, calendar_name):
         rows.append(
             [
                 name,
-                info["latest"] or "never",
-                "–" if behind is None else f"{behind} sessions",
-                {"text": info["status"], "tone": TONES.get(info["status"], "bad")},
+                info["latest"] or freshness_word("never"),
+                "–" if behind is None else _("{n} sessions").format(n=behind),
+                {"text": freshness_word(info["status"]), "tone": TONES.get(info["status"], "bad")},
             ]
         )
-    title = f"Data freshness (sessions of {calendar_name})"
-    return {"title": title, "columns": ["table", "latest", "behind", "status"], "rows": rows}
+    title = _("Data freshness (sessions of {calendar})").format(calendar=calendar_name)
+    columns = [_("table"), _("latest"), _("behind"), _("status")]
+    return {"title": title, "columns": columns, "rows": rows}
 
 
 def _calendar_notes(calendar):
     """Today's closure, if any, and each problem met loading the calendar."""
-    notes = [f"today: {calendar['today_closed']}"] if calendar["today_closed"] else []
-    return notes + [f"calendar {calendar['name']}: {problem}" for problem in calendar["problems"]]
+    closure = calendar["today_closed"]
+    notes = [_("today: {closure}").format(closure=closure)] if closure else []
+    return notes + [
+        _("calendar {name}: {problem}").format(name=calendar["name"], problem=problem)
+        for problem in calendar["problems"]
+    ]
 
 
 def _notes(fresh):
     staging, quarantine = fresh["fund_nav_staging"], fresh["fund_nav_quarantine"]
     return [
-        f"fund_nav_staging: {staging['unprocessed']} row(s) waiting for validation",
-        f"fund_nav_quarantine: {quarantine['rows']} row(s) in the last {quarantine['days']} days",
+        _("fund_nav_staging: {n} row(s) waiting for validation").format(n=staging["unprocessed"]),
+        _("fund_nav_quarantine: {n} row(s) in the last {days} days").format(
+            n=quarantine["rows"], days=quarantine["days"]
+        ),
     ]
 
 

@@ -3,6 +3,7 @@ the bundled fund jobs use) with the installed exchange_calendars and store them.
 it imports the library (and pandas), which the daemon never does. The daemon sees the new
 ``computed_at`` within a minute and reloads its calendars."""
 
+from fund_common.i18n import N_
 from fund_scheduler.jobs import scheduled
 
 #: Refreshed even before anything is stored: the bundled fund jobs run on its sessions.
@@ -11,7 +12,7 @@ BUNDLED_CALENDAR = "XSHG"
 
 @scheduled(
     id="refresh_calendars",
-    name="Refresh the exchange calendars",
+    name=N_("Refresh the exchange calendars"),
     cron="0 6 * * *",
     timeout=600,
 )

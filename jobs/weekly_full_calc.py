@@ -2,12 +2,13 @@
 staging rows and write the week's report, with the week's runs read from the run history (this
 run itself left out of the counts: it is still running while it writes the report)."""
 
+from fund_common.i18n import N_
 from fund_scheduler.jobs import scheduled
 
 
 @scheduled(
     id="weekly_full_calc",
-    name="Weekly full recalculation",
+    name=N_("Weekly full recalculation"),
     cron="0 2 * * sun",
     timeout=4 * 3600,
 )

@@ -5,11 +5,12 @@
 Without a command (``PIPELINE_COMMAND`` or ``command`` in ``[jobs.weekly_pipeline]`` of
 jobs.toml) the job is registered disabled, saying why."""
 
+from fund_common.i18n import N_
 from fund_scheduler.jobs import command_job
 
 WEEKLY_PIPELINE = command_job(
     id="weekly_pipeline",
-    name="Weekly ML pipeline (external command)",
+    name=N_("Weekly ML pipeline (external command)"),
     cron="0 2 * * sun",
     timezone="UTC",
     command_env="PIPELINE_COMMAND",

@@ -15,7 +15,7 @@ echo "== pip install . into $work/venv"
 
 mkdir "$work/home"
 cd "$work/home"
-export SCHEDULER_HTTP_PORT=0 FUND_DEMO_FUNDS=20 FUND_DEMO_HISTORY_DAYS=70
+export SCHEDULER_HTTP_PORT=0 FUND_DEMO_FUNDS=20 FUND_DEMO_HISTORY_DAYS=70 SCHEDULER_LANG=en
 echo "== fund-scheduler --version"
 "$work/venv/bin/fund-scheduler" --version
 echo "== fund-scheduler check-config (home: the current directory)"

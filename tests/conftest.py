@@ -8,6 +8,8 @@ every test taking ``home`` runs twice. A test tied to one backend narrows it wit
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.support.harness import SchedulerHome
@@ -22,6 +24,9 @@ from tests.support.webhook import hook  # noqa: F401
 # The fund tests' parametrised ``engine`` fixture (SQLite and MariaDB); a module's own fixture
 # of that name overrides it.
 pytest_plugins = ["tests.support.fund_fixtures"]
+
+# Tests assert English unless they choose a language (the CLI speaks the locale's; children inherit).
+os.environ.update(SCHEDULER_LANG="en", LC_ALL="C.UTF-8")
 
 BACKENDS = ["sqlite", pytest.param("mariadb", marks=pytest.mark.mariadb)]
 

@@ -30,6 +30,12 @@
 ``GET /api/executions/<id>``                  one row with its output tail
 ``GET /api/executions/<id>/log``              the run's log: ``?offset=N&limit=M`` (bytes) or
                                               ``?tail=N``; ``next_offset`` to follow; 404 none
+``GET /api/panels``                           the views (panels taking a query) and their inputs
+``GET /api/panels/<name>?…``                  one view run on its query: 400 names the input,
+                                              404 unknown
+``GET /api/timeline?hours=24``                each job's runs of the last ``hours`` h (bars;
+                                              never-run rows as marks) and fire times of the
+                                              next (deadlines for dependents); 1..72, 400 else
 ``GET /reports/``                              the weekly reports (SCHEDULER_REPORTS_DIR), newest
                                               first: name, week, size, modified
 ``GET /reports/<weekly-YYYY-Www.html>``       one report, read-only, under its own CSP; any
@@ -53,13 +59,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, Response, jsonify, request, send_from_directory
+from flask import Flask, Response, g, jsonify, render_template, request, send_from_directory
 from flask.json.provider import DefaultJSONProvider
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from fund_common import i18n
+from fund_common.i18n import gettext
 from fund_common.runstatus import vocabulary
+from fund_scheduler.api import language as request_language
+from fund_scheduler.api import timeline_routes, view_routes
 from fund_scheduler.api.health import health_report
 from fund_scheduler.api.metrics import DaemonCollector, RunMetrics
 from fund_scheduler.api.tokens import TokenBook
@@ -142,6 +152,16 @@ def _inside(folder: Path, name: str) -> Path | None:
     return path if path.parent == root and path.is_file() else None
 
 
+def _limit_error(raw: str, most: int) -> str:
+    return gettext("limit={value} must be a whole number from 1 to {most}").format(value=repr(raw), most=most)
+
+
+def _not_one_of(name: str, value: str | None, allowed: Iterable[str]) -> str:
+    return gettext("{name}={value} is not one of {allowed}").format(
+        name=name, value=repr(value), allowed=", ".join(allowed)
+    )
+
+
 def host_name(header: str) -> str:
     """The host of a ``Host`` header, lower-cased, without port, brackets or a final dot
     (``[::1]:5000`` -> ``::1``, ``Fund.Example.:80`` -> ``fund.example``)."""
@@ -156,7 +176,10 @@ def host_name(header: str) -> str:
 
 
 def create_app(
-    ops: Any, tokens: TokenBook | str | None, allowed_hosts: Iterable[str] = LOCAL_HOST_NAMES
+    ops: Any,
+    tokens: TokenBook | str | None,
+    allowed_hosts: Iterable[str] = LOCAL_HOST_NAMES,
+    language: str = i18n.DEFAULT_LANGUAGE,
 ) -> Flask:
     """The WSGI app answering for ``ops``; ``app.extensions["fund_scheduler"]["metrics"]`` is the
     :class:`RunMetrics` to subscribe to finished runs. ``tokens``: who may write (a single string
@@ -164,10 +187,17 @@ def create_app(
 
     A request whose ``Host`` header names none of ``allowed_hosts`` (any port) is answered 400
     before anything else: a page that DNS rebinding pointed at the daemon cannot read it. A
-    request without ``Host`` (HTTP/1.0; no browser sends one) is served."""
+    request without ``Host`` (HTTP/1.0; no browser sends one) is served.
+
+    Each request is answered in its language (:mod:`fund_scheduler.api.language`; ``language``
+    when nothing in the request says)."""
     allowed = frozenset(host_name(h) for h in allowed_hosts)
     book = tokens if isinstance(tokens, TokenBook) else TokenBook.of(tokens)
-    app = Flask(__name__, static_folder=None)
+    app = Flask(__name__, static_folder=None, template_folder=str(WEB_DIR))
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
     app.json = _JSONProvider(app)
     registry = CollectorRegistry(auto_describe=False)
     run_metrics = RunMetrics(registry)
@@ -187,7 +217,7 @@ def create_app(
     def database_error(exc: DBAPIError):
         reason = error_line(exc.orig or exc)
         logger.warning("http %s %s: database unavailable: %s", request.method, request.path, reason)
-        return error(503, f"database unavailable: {reason}")
+        return error(503, gettext("database unavailable: {reason}").format(reason=reason))
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):
@@ -206,8 +236,30 @@ def create_app(
             "SCHEDULER_HTTP_ALLOWED_HOSTS, its bind address and localhost",
         )
 
+    @app.before_request
+    def speak() -> None:
+        chosen = request_language.choose(request.args, request.cookies, request.accept_languages, language)
+        g.language_block = i18n.use(chosen)
+        g.language = g.language_block.__enter__()
+
+    @app.teardown_request
+    def stop_speaking(_exc: BaseException | None) -> None:
+        block = g.pop("language_block", None)
+        if block is not None:
+            block.__exit__(None, None, None)
+
     @app.after_request
     def headers(response: Response) -> Response:
+        if i18n.normalise(request.args.get("lang")):  # the page's switch: remembered
+            response.set_cookie(
+                request_language.COOKIE,
+                g.language,
+                max_age=request_language.COOKIE_MAX_AGE,
+                samesite="Lax",
+                httponly=True,
+            )
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
         response.headers.setdefault("Cache-Control", "no-store")
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers.setdefault("Content-Security-Policy", PAGE_CSP)  # a report keeps its own
@@ -219,20 +271,23 @@ def create_app(
         if not book.writes_enabled:
             return error(
                 401,
-                "writes are disabled until SCHEDULER_API_TOKEN or SCHEDULER_API_TOKENS_FILE (an operator "
-                "token) is set in the daemon's environment",
+                gettext(
+                    "writes are disabled until SCHEDULER_API_TOKEN or SCHEDULER_API_TOKENS_FILE (an "
+                    "operator token) is set in the daemon's environment"
+                ),
             )
         scheme, _, given = request.headers.get("Authorization", "").partition(" ")
         token = book.find(given.strip()) if scheme.lower() == "bearer" else None
         if token is None:
-            response = error(401, "missing or wrong token (send Authorization: Bearer <token>)")
+            response = error(401, gettext("missing or wrong token (send Authorization: Bearer <token>)"))
             response.headers["WWW-Authenticate"] = 'Bearer realm="fund-scheduler"'
             return response
         if not token.may_write:
             logger.warning(
                 "http %s %s: refused %s token %r", request.method, request.path, token.role, token.name
             )
-            return error(403, f"token {token.name!r} has the role {token.role}: writes need an operator's")
+            refusal = gettext("token {name} has the role {role}: writes need an operator's")
+            return error(403, refusal.format(name=repr(token.name), role=token.role))
         return Actor(f"token:{token.name}", "http", request.remote_addr, token.role)
 
     @app.get("/health")
@@ -244,7 +299,8 @@ def create_app(
             try:
                 report["failures_24h"] = ops.recent_failures(FAILURE_HOURS)
             except Exception as exc:  # noqa: BLE001 - the database went away meanwhile
-                report["problems"].append(f"history unavailable: {error_line(exc)}")
+                unavailable = gettext("history unavailable: {reason}")
+                report["problems"].append(unavailable.format(reason=error_line(exc)))
         response = jsonify(report)
         response.status_code = 200 if report["status"] == "healthy" else 503
         return response
@@ -272,7 +328,7 @@ def create_app(
     @app.get("/api/jobs/<job_id>")
     def job(job_id: str):
         row = ops.job(job_id)
-        return jsonify(row) if row else error(404, f"unknown job {job_id!r}")
+        return jsonify(row) if row else error(404, gettext("unknown job {job}").format(job=repr(job_id)))
 
     def job_action(job_id: str, action: Callable[[Actor], Response]) -> Response:
         actor = authorised()
@@ -421,10 +477,10 @@ def create_app(
         raw_limit = args.get("limit", "").strip()
         limit = int(raw_limit) if raw_limit.isdigit() else (50 if not raw_limit else 0)
         if not 1 <= limit <= AUDIT_LIMIT_MAX:
-            return error(400, f"limit={raw_limit!r} must be a whole number from 1 to {AUDIT_LIMIT_MAX}")
+            return error(400, _limit_error(raw_limit, AUDIT_LIMIT_MAX))
         action = args.get("action", "").strip() or None
         if action is not None and action not in ACTIONS:
-            return error(400, f"action={action!r} is not one of {', '.join(ACTIONS)}")
+            return error(400, _not_one_of("action", action, ACTIONS))
         rows = ops.audit_rows(
             limit=limit,
             actor=args.get("by", "").strip() or None,
@@ -441,7 +497,9 @@ def create_app(
     @app.get("/api/backfills/<backfill_id>")
     def backfill_progress(backfill_id: str):
         found = ops.backfill_progress(backfill_id)
-        return jsonify(found) if found else error(404, f"no backfill {backfill_id!r}")
+        if not found:
+            return error(404, gettext("no backfill {id}").format(id=repr(backfill_id)))
+        return jsonify(found)
 
     @app.post("/api/executions/<int:execution_id>/cancel")
     def cancel_execution(execution_id: int):
@@ -461,7 +519,7 @@ def create_app(
         if isinstance(actor, Response):
             return actor
         if ops.backfill_progress(backfill_id) is None:
-            return error(404, f"no backfill {backfill_id!r}")
+            return error(404, gettext("no backfill {id}").format(id=repr(backfill_id)))
         try:
             return jsonify(ops.cancel_backfill(backfill_id, actor=actor))
         except SchedulerError as exc:
@@ -501,23 +559,25 @@ def create_app(
         except ValueError:
             limit = 0
         if not 1 <= limit <= EXECUTIONS_LIMIT_MAX:
-            return error(400, f"limit={raw_limit!r} must be a whole number from 1 to {EXECUTIONS_LIMIT_MAX}")
+            return error(400, _limit_error(raw_limit, EXECUTIONS_LIMIT_MAX))
         status_ = args.get("status", "").strip() or None
         if status_ is not None and status_ not in STATUSES:
-            return error(400, f"status={status_!r} is not one of {', '.join(STATUSES)}")
+            return error(400, _not_one_of("status", status_, STATUSES))
         trigger = args.get("trigger", "").strip() or None
         if trigger is not None and trigger not in TRIGGERS:
-            return error(400, f"trigger={trigger!r} is not one of {', '.join(TRIGGERS)}")
+            return error(400, _not_one_of("trigger", trigger, TRIGGERS))
         dates: dict[str, date | None] = {}
         for name in ("date_from", "date_to"):
             raw = args.get(name, "").strip()
             try:
                 dates[name] = date.fromisoformat(raw) if raw else None
             except ValueError:
-                return error(400, f"{name}={raw!r} is not a date (YYYY-MM-DD)")
+                problem = gettext("{name}={value} is not a date (YYYY-MM-DD)")
+                return error(400, problem.format(name=name, value=repr(raw)))
         if dates["date_from"] and dates["date_to"] and dates["date_from"] > dates["date_to"]:
             first, last = args["date_from"].strip(), args["date_to"].strip()
-            return error(400, f"date_from={first!r} is after date_to={last!r}")
+            problem = gettext("date_from={first} is after date_to={last}")
+            return error(400, problem.format(first=repr(first), last=repr(last)))
         raw_before = args.get("before_id", "").strip()
         before_id = int(raw_before) if raw_before.isascii() and raw_before.isdigit() else None
         if raw_before and not (before_id and before_id <= 2**63 - 1):
@@ -544,7 +604,7 @@ def create_app(
     @app.get("/api/executions/<int:execution_id>")
     def execution(execution_id: int):
         row = ops.execution(execution_id)
-        return jsonify(row) if row else error(404, f"no execution {execution_id}")
+        return jsonify(row) if row else error(404, gettext("no execution {id}").format(id=execution_id))
 
     @app.get("/api/executions/<int:execution_id>/log")
     def execution_log(execution_id: int):
@@ -615,10 +675,19 @@ def create_app(
     def index():
         if not (WEB_DIR / "index.html").is_file():
             return error(404, "the dashboard is not installed (fund_scheduler/api/web/index.html is missing)")
-        return send_from_directory(WEB_DIR, "index.html", max_age=0)
+        chosen = g.language
+        return render_template(
+            "index.html",
+            language=chosen,
+            html_lang=chosen.replace("_", "-"),
+            languages=i18n.language_names(),
+            catalogue=i18n.web_catalogue(chosen),
+        )
 
     @app.get("/static/<path:path>")
     def static_file(path: str):
         return send_from_directory(WEB_DIR, path, max_age=0)
 
+    timeline_routes.register(app, ops)
+    view_routes.register(app, ops)
     return app

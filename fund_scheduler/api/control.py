@@ -2,8 +2,10 @@
 
 Protocol: the client sends one JSON object on one line (``{"cmd": "pause", "job": "x"}``); the
 daemon answers with one JSON line ``{"ok": true, ...}`` or ``{"ok": false, "error": "...",
-"code": N}``. Only the daemon's own user (or root) is served: the socket file is created with mode
-0600 and each peer's uid is checked with ``SO_PEERCRED``.
+"code": N}``. The client's language (``"lang": "zh_CN"``, sent with every request) is the one the
+daemon words its answer in (job rows' schedules, status words). Only the daemon's own user (or
+root) is served: the socket file is created with mode 0600 and each peer's uid is checked with
+``SO_PEERCRED``.
 
 Commands (:class:`ControlHandler`, each one call of :class:`~fund_scheduler.daemon.operations.Operations`):
 ``ping``; ``status`` (the status and the job rows; with ``report``, all the ``status`` command
@@ -34,6 +36,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fund_common import i18n
 from fund_scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
 from fund_scheduler.jobs.params import ParamError
 
@@ -170,7 +173,8 @@ class _RequestHandler(socketserver.StreamRequestHandler):
             self._reply({"ok": False, "error": f"bad request: {exc}", "code": 2})
             return
         try:
-            reply = server.dispatch(request, peer_actor(pid, uid))
+            with i18n.use(request.get("lang") if isinstance(request.get("lang"), str) else None):
+                reply = server.dispatch(request, peer_actor(pid, uid))
         except SchedulerError as exc:
             reply = {"ok": False, "error": str(exc), "code": exc.exit_code}
         except Exception as exc:  # noqa: BLE001 - the channel must survive a failing command
@@ -234,7 +238,8 @@ def request(path: Path, payload: dict[str, Any], timeout: float | None = 10.0) -
         sock.close()
         raise DaemonNotRunning("the scheduler daemon is not running") from None
     with sock, sock.makefile("rwb") as stream:
-        stream.write(json.dumps(payload).encode() + b"\n")
+        # The reply's words (job rows' schedules...) in the asking command's language.
+        stream.write(json.dumps({"lang": i18n.current(), **payload}).encode() + b"\n")
         stream.flush()
         line = stream.readline()
     if not line:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.jobs.panels import error_line
 
 __all__ = ["HEARTBEAT_STALE_SECONDS", "assess", "health_report"]
@@ -40,14 +41,16 @@ def assess(
     unhealthy: list[str] = []
     degraded = list(problems)
     if not scheduler_alive:
-        unhealthy.append("the scheduler loop is not running")
+        unhealthy.append(_("the scheduler loop is not running"))
     elif heartbeat_age is not None and heartbeat_age > stale_after:
         unhealthy.append(
-            f"the scheduler loop has not passed for {heartbeat_age:.0f}s (limit {stale_after:g}s)"
+            _("the scheduler loop has not passed for {age}s (limit {limit}s)").format(
+                age=f"{heartbeat_age:.0f}", limit=f"{stale_after:g}"
+            )
         )
     if not database_ok:
-        degraded.append("the database is unreachable")
-    degraded += [f"dashboard panel {name} failed" for name in failed_panels]
+        degraded.append(_("the database is unreachable"))
+    degraded += [_("dashboard panel {name} failed").format(name=name) for name in failed_panels]
     degraded += list(breaches)
     if unhealthy:
         return "unhealthy", unhealthy + degraded
@@ -78,7 +81,7 @@ def health_report(ops: Any) -> dict[str, Any]:
             report["checks"] = ops.checks()
             report["problems"] += ops.job_store_problems()
         except Exception as exc:  # noqa: BLE001 - the database went away between the checks
-            report["problems"].append(f"history unavailable: {error_line(exc)}")
+            report["problems"].append(_("history unavailable: {reason}").format(reason=error_line(exc)))
     else:
         report["problems"] += ops.job_store_problems(read_database=False)
     report["problems"] += ops.log_problems()

@@ -8,7 +8,9 @@ from typing import Any
 
 import click
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.cli.context import Cli
+from fund_scheduler.cli.output import error, warning
 from fund_scheduler.errors import ConfigError, SchedulerError
 
 __all__ = ["COMMANDS"]
@@ -28,7 +30,10 @@ def _with_runtime_changes(cli: Cli, registry: Any) -> Any:
     try:
         return apply_changes(registry, job_changes.read_all(engine), cli.settings.timezone)
     except Exception as exc:  # noqa: BLE001 - the file's configuration is still worth showing
-        print(f"warning: runtime job changes not read: {type(exc).__name__}: {exc}", file=sys.stderr)
+        warning(
+            _("runtime job changes not read: {reason}").format(reason=f"{type(exc).__name__}: {exc}"),
+            err=True,
+        )
         return registry
     finally:
         engine.dispose()
@@ -46,24 +51,35 @@ def check_config(cli: Cli) -> int:
 
     settings = cli.settings
     registry = _with_runtime_changes(cli, cli.registry(strict=False))
-    print("settings:")
+    print(_("settings:"))
     for key, value in settings.describe().items():
         print(f"  {key} = {value}")
-    print(
-        f"jobs ({len(registry.specs)}), overrides from {settings.jobs_config}"
-        f"{'' if settings.jobs_config.is_file() else ' (file absent: no overrides)'}:"
+    jobs_line = (
+        _("jobs ({n}), overrides from {path}:")
+        if settings.jobs_config.is_file()
+        else _("jobs ({n}), overrides from {path} (file absent: no overrides):")
     )
+    print(jobs_line.format(n=len(registry.specs), path=settings.jobs_config))
     for spec in registry.specs.values():
         try:
             when = describe(spec.trigger(settings.timezone))
         except (ValueError, ConfigError) as exc:
-            when = f"invalid: {exc}"
-        state = "enabled" if spec.enabled else f"disabled ({spec.why_disabled})"
-        print(
-            f"  {spec.id}: {when}; {state}; timeout {spec.timeout or 'none'}; runs {spec.target}"
-            + (f"; overridden: {', '.join(spec.overridden)}" if spec.overridden else "")
-            + (f"; runtime change by {spec.changed_by}: {', '.join(spec.changed)}" if spec.changed else "")
-        )
+            when = _("invalid: {reason}").format(reason=exc)
+        parts = [
+            when,
+            _("enabled") if spec.enabled else _("disabled ({reason})").format(reason=spec.why_disabled),
+            _("timeout {seconds}").format(seconds=spec.timeout or _("none")),
+            _("runs {target}").format(target=spec.target),
+        ]
+        if spec.overridden:
+            parts.append(_("overridden: {fields}").format(fields=", ".join(spec.overridden)))
+        if spec.changed:
+            parts.append(
+                _("runtime change by {who}: {fields}").format(
+                    who=spec.changed_by, fields=", ".join(spec.changed)
+                )
+            )
+        print(f"  {spec.id}: " + _("; ").join(parts))
     calendar_problems = calendar_config_problems(cli, registry) + _token_problems(settings)
     if settings.alerts.urls:  # whether apprise understands each ALERT_URLS entry (loads apprise)
         from fund_scheduler.alerts.channels import apprise_url_problems
@@ -71,14 +87,14 @@ def check_config(cli: Cli) -> int:
         calendar_problems += apprise_url_problems(settings.alerts.urls)
     if registry.problems or registry.broken or calendar_problems:
         for problem in registry.problems + calendar_problems:
-            print(f"error: {problem}", file=sys.stderr)
+            error(problem)
         for line in registry.broken_lines():
-            print(f"error: {line} (the daemon would run the other jobs)", file=sys.stderr)
+            error(_("{problem} (the daemon would run the other jobs)").format(problem=line))
         return 2
     held_by = cli.check_http_port()
     if held_by is not None:
-        print(f"http port: held by the running scheduler (PID {held_by})")
-    print("configuration OK")
+        print(_("http port: held by the running scheduler (PID {pid})").format(pid=held_by))
+    print(_("configuration OK"))
     return 0
 
 
@@ -90,8 +106,8 @@ def _token_problems(settings) -> list[str]:
         book = TokenBook.of(settings.api_token, settings.api_tokens_file)
     except ConfigError as exc:
         return [str(exc)]
-    named = ", ".join(f"{t.name} ({t.role})" for t in book.tokens) or "none: HTTP writes disabled"
-    print(f"api tokens: {named}")
+    named = ", ".join(f"{t.name} ({t.role})" for t in book.tokens) or _("none: HTTP writes disabled")
+    print(_("api tokens: {tokens}").format(tokens=named))
     return []
 
 
@@ -123,7 +139,7 @@ def install_service(
     from fund_scheduler import install
 
     if supervisor and cron:
-        raise ConfigError("install-service: give at most one of --supervisor and --cron")
+        raise ConfigError(_("install-service: give at most one of --supervisor and --cron"))
     user, group = run_as, None
     if user is None:
         user, group = install.default_user()
@@ -138,7 +154,7 @@ def install_service(
     if cron:
         sys.stdout.write(install.render_cron(ctx))
         if not print_only:
-            print("add this line with `crontab -e` as the user who runs the daemon", file=sys.stderr)
+            print(_("add this line with `crontab -e` as the user who runs the daemon"), file=sys.stderr)
         return 0
     if supervisor:
         text = install.render_supervisor(ctx)
@@ -155,10 +171,14 @@ def install_service(
     try:
         written = install.install_file(target, text, force=force)
     except PermissionError as exc:
-        print(f"error: cannot write {target}: {exc.strerror} (run as root, or use --user)", file=sys.stderr)
+        error(
+            _("cannot write {path}: {reason} (run as root, or use --user)").format(
+                path=target, reason=exc.strerror
+            )
+        )
         return 1
-    print(f"{'wrote' if written else 'unchanged'}: {target}")
-    print(f"next: {next_steps}")
+    print((_("wrote: {path}") if written else _("unchanged: {path}")).format(path=target))
+    print(_("next: {steps}").format(steps=next_steps))
     return 0
 
 
@@ -176,7 +196,12 @@ def upgrade(cli: Cli, revision: str) -> int:
     func = _runner(cli, "upgrade")
     engine = cli.engine()
     try:
-        print(f"database {cli.settings.masked_database_url} at revision {func(engine, revision)}")
+        revision_now = func(engine, revision)
+        print(
+            _("database {url} at revision {revision}").format(
+                url=cli.settings.masked_database_url, revision=revision_now
+            )
+        )
     finally:
         engine.dispose()
     return 0
@@ -189,10 +214,10 @@ def current(cli: Cli) -> int:
     func = _runner(cli, "current")
     engine = cli.existing_engine()
     if engine is None:
-        print("none (no database yet)")
+        print(_("none (no database yet)"))
         return 0
     try:
-        print(func(engine) or "none (no migration applied)")
+        print(func(engine) or _("none (no migration applied)"))
     finally:
         engine.dispose()
     return 0
@@ -207,23 +232,31 @@ def vacuum(cli: Cli) -> int:
 
     engine = cli.existing_engine()
     if engine is None:
-        raise SchedulerError(f"no database at {cli.settings.masked_database_url}")
+        raise SchedulerError(_("no database at {url}").format(url=cli.settings.masked_database_url))
     try:
         sizes = vacuum_database(engine)
     finally:
         engine.dispose()
     if sizes is None:
-        print(f"database {cli.settings.masked_database_url}: a server database reuses freed space itself")
+        print(
+            _("database {url}: a server database reuses freed space itself").format(
+                url=cli.settings.masked_database_url
+            )
+        )
         return 0
     before, after = sizes
-    print(f"database {cli.settings.masked_database_url}: {before / 2**20:.1f} MiB -> {after / 2**20:.1f} MiB")
+    print(
+        _("database {url}: {before} MiB -> {after} MiB").format(
+            url=cli.settings.masked_database_url, before=f"{before / 2**20:.1f}", after=f"{after / 2**20:.1f}"
+        )
+    )
     return 0
 
 
 def _runner(cli: Cli, name: str):
     func = cli.migrations(name)
     if func is None:
-        raise ConfigError("SCHEDULER_MIGRATIONS=none: schema migrations are turned off")
+        raise ConfigError(_("SCHEDULER_MIGRATIONS=none: schema migrations are turned off"))
     return func
 
 

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import click
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.output import error
 from fund_scheduler.errors import SchedulerError
@@ -143,7 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if not is_database_error(exc):
                 raise
-            error(f"database {_masked_database_url()} unavailable: {describe_error(exc)}")
+            error(
+                _("database {url} unavailable: {reason}").format(
+                    url=_masked_database_url(), reason=describe_error(exc)
+                )
+            )
             return 1
         sys.stdout.flush()
         return result if isinstance(result, int) else 0
@@ -172,4 +177,5 @@ def _prog() -> str:
 def _usage_line(exc: click.UsageError) -> str:
     command = exc.ctx.command_path if exc.ctx is not None else "fund-scheduler"
     message = exc.format_message().rstrip(".")
-    return f"{command}: {message[0].lower() + message[1:] if message else message} (see --help)"
+    message = message[0].lower() + message[1:] if message else message
+    return _("{command}: {message} (see --help)").format(command=command, message=message)

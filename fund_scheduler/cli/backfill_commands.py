@@ -11,9 +11,10 @@ from typing import Any
 
 import click
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.job_commands import complete_job
-from fund_scheduler.cli.output import fmt_time, format_table, print_json
+from fund_scheduler.cli.output import fmt_time, format_table, print_json, state_word
 from fund_scheduler.errors import DaemonNotRunning
 
 __all__ = ["COMMANDS", "FOLLOW_SECONDS"]
@@ -25,8 +26,9 @@ FINISHED = ("done", "failed", "cancelled")
 
 
 def _need_daemon(cli: Cli, what: str) -> None:
+    """DaemonNotRunning unless the daemon runs; ``what`` (translated) says what for."""
     if not cli.daemon_running():
-        raise DaemonNotRunning(f"the scheduler daemon is not running: start it to {what}")
+        raise DaemonNotRunning(_("the scheduler daemon is not running: start it to {what}").format(what=what))
 
 
 @click.command(
@@ -72,7 +74,7 @@ def backfill(
     spec = cli.registry().get(job)
     given = parse_assignments(assignments)
     validate_params(spec.params, given, spec.id)
-    _need_daemon(cli, f"backfill {job}")
+    _need_daemon(cli, _("backfill {job}").format(job=job))
     answer = cli.ask_daemon(
         {
             "cmd": "backfill",
@@ -91,13 +93,21 @@ def backfill(
         if as_json:
             print_json(answer)
             return 0
-        print(f"backfill of {spec.id} would make {len(dates)} run(s) (dry run, nothing stored):")
+        print(
+            _("backfill of {job} would make {n} run(s) (dry run, nothing stored):").format(
+                job=spec.id, n=len(dates)
+            )
+        )
         for day in dates:
             print(f"  {day}")
         return 0
     backfill_id = answer["backfill_id"]
     if not as_json:
-        print(f"backfill {backfill_id}: {len(dates)} run(s) of {spec.id} from {dates[0]} to {dates[-1]}")
+        print(
+            _("backfill {id}: {n} run(s) of {job} from {first} to {last}").format(
+                id=backfill_id, n=len(dates), job=spec.id, first=dates[0], last=dates[-1]
+            )
+        )
     if detach:
         if as_json:
             print_json(answer)
@@ -129,7 +139,12 @@ def _follow(cli: Cli, backfill_id: str, as_json: bool) -> int:
                 break
             time.sleep(FOLLOW_SECONDS)
     except KeyboardInterrupt:
-        print(f"\nbackfill {backfill_id} goes on in the daemon; `backfills {backfill_id} --cancel` stops it")
+        print(
+            "\n"
+            + _("backfill {id} goes on in the daemon; `backfills {id} --cancel` stops it").format(
+                id=backfill_id
+            )
+        )
         return 130
     finally:
         if bar is not None:
@@ -142,17 +157,28 @@ def _follow(cli: Cli, backfill_id: str, as_json: bool) -> int:
 
 
 def _run_line(run: dict[str, Any]) -> str:
-    execution = f" (execution {run['execution_id']})" if run["execution_id"] else ""
-    note = f": {run['note']}" if run.get("note") else ""
-    return f"  {run['run_date']} {run['state']}{execution}{note}"
+    line = f"  {run['run_date']} {state_word(run['state'])}"
+    if run["execution_id"]:
+        line += _(" (execution {id})").format(id=run["execution_id"])
+    if run.get("note"):
+        line += f": {run['note']}"
+    return line
 
 
 def _summary(progress: dict[str, Any]) -> str:
     counts = progress["counts"]
-    words = f"{counts['done']} done, {counts['failed']} failed, {counts['cancelled']} cancelled"
-    error = f": {progress['error']}" if progress.get("error") else ""
-    by = f" by {progress['cancelled_by']}" if progress.get("cancelled_by") else ""
-    return f"backfill {progress['id']} {progress['state']}{by} ({words} of {progress['total']}){error}"
+    state = state_word(progress["state"])
+    if progress.get("cancelled_by"):
+        state = _("{state} by {who}").format(state=state, who=progress["cancelled_by"])
+    line = _("backfill {id} {state} ({done} done, {failed} failed, {cancelled} cancelled of {total})").format(
+        id=progress["id"],
+        state=state,
+        done=counts["done"],
+        failed=counts["failed"],
+        cancelled=counts["cancelled"],
+        total=progress["total"],
+    )
+    return line + (f": {progress['error']}" if progress.get("error") else "")
 
 
 @click.command(
@@ -171,10 +197,10 @@ def backfills(
 ) -> int:
     """The newest backfills (state, progress, who asked), or one with its dates; --follow and
     --cancel act on one."""
-    _need_daemon(cli, "see the backfills")
+    _need_daemon(cli, _("see the backfills"))
     if backfill_id is None:
         if follow or cancel:
-            raise click.UsageError("--follow and --cancel need a BACKFILL_ID")
+            raise click.UsageError(_("--follow and --cancel need a BACKFILL_ID"))
         rows = cli.ask_daemon({"cmd": "backfills", "job": job})["backfills"]
         if as_json:
             print_json(rows)
@@ -184,24 +210,22 @@ def backfills(
                 r["id"],
                 r["job_id"],
                 f"{r['from_date']}..{r['to_date']}",
-                r["state"],
+                state_word(r["state"]),
                 f"{r.get('settled', 0)}/{r['total']}",
                 r.get("requested_by") or "-",
                 fmt_time(r["created_at"]),
             ]
             for r in rows
         ]
-        print(format_table(table, ["BACKFILL", "JOB", "DATES", "STATE", "DONE", "BY", "CREATED (UTC)"]))
+        headers = [_("BACKFILL"), _("JOB"), _("DATES"), _("STATE"), _("DONE"), _("BY"), _("CREATED (UTC)")]
+        print(format_table(table, headers))
         return 0
     if cancel:
         answer = cli.ask_daemon({"cmd": "cancel-backfill", "id": backfill_id})
         if as_json:
             print_json(answer)
         else:
-            print(
-                f"backfill {backfill_id} cancelled: {answer['cancelled_dates']} date(s) not started, "
-                f"{len(answer['cancelled_executions'])} run(s) ended"
-            )
+            print(_cancelled_line(backfill_id, answer))
         return 0
     if follow:
         return _follow(cli, backfill_id, as_json)
@@ -226,21 +250,24 @@ def cancel(cli: Cli, target: str, wait: bool) -> int:
     """Cancel a run going (SIGTERM to its process group, SIGKILL after a grace; its row becomes
     `cancelled` with who asked), the pending retry of a finished one, or a whole backfill (its
     id, `bf-...`: its dates not started and its run going)."""
-    _need_daemon(cli, f"cancel {target}")
+    _need_daemon(cli, _("cancel {target}").format(target=target))
     if target.startswith("bf-"):
         answer = cli.ask_daemon({"cmd": "cancel-backfill", "id": target})
-        print(
-            f"backfill {target} cancelled: {answer['cancelled_dates']} date(s) not started, "
-            f"{len(answer['cancelled_executions'])} run(s) ended"
-        )
+        print(_cancelled_line(target, answer))
         return 0
     if not target.isdigit():
-        raise click.BadParameter(f"{target!r} is neither an execution id nor a backfill id (bf-...)")
+        raise click.BadParameter(
+            _("{target!r} is neither an execution id nor a backfill id (bf-...)").format(target=target)
+        )
     answer = cli.ask_daemon({"cmd": "cancel", "execution_id": int(target)})
     if answer["cancelled"] == "retry":
-        print(f"execution {target} of {answer['job']}: its pending retry cancelled")
+        print(_("execution {id} of {job}: its pending retry cancelled").format(id=target, job=answer["job"]))
         return 0
-    print(f"execution {target} of {answer['job']}: cancelling (process group signalled)")
+    print(
+        _("execution {id} of {job}: cancelling (process group signalled)").format(
+            id=target, job=answer["job"]
+        )
+    )
     if wait:
         from fund_scheduler.store import history
 
@@ -251,9 +278,17 @@ def cancel(cli: Cli, target: str, wait: bool) -> int:
             time.sleep(0.2)
             row = history.get(engine, int(target)) if engine is not None else None
         if row is not None:
-            by = f" by {row['cancelled_by']}" if row.get("cancelled_by") else ""
-            print(f"execution {target}: {row['status']}{by}")
+            status = state_word(row["status"])
+            if row.get("cancelled_by"):
+                status = _("{state} by {who}").format(state=status, who=row["cancelled_by"])
+            print(_("execution {id}: {status}").format(id=target, status=status))
     return 0
+
+
+def _cancelled_line(backfill_id: str, answer: dict[str, Any]) -> str:
+    return _("backfill {id} cancelled: {dates} date(s) not started, {runs} run(s) ended").format(
+        id=backfill_id, dates=answer["cancelled_dates"], runs=len(answer["cancelled_executions"])
+    )
 
 
 COMMANDS = [backfill, backfills, cancel]

@@ -2,21 +2,30 @@
 ``calendars show`` (a calendar's known range and closed days, the operator file laid over).
 
 The CLI may import exchange_calendars (and so pandas); the daemon never does: it runs
-``calendars refresh`` in a child process and reads the table.
+``calendars refresh`` in a child process, logs its lines and reads the table: ``refresh`` prints
+English in every language (the log stays English).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.cli.context import Cli
-from fund_scheduler.cli.output import fmt_time, format_table, print_json
+from fund_scheduler.cli.output import (
+    error,
+    fmt_time,
+    format_table,
+    json_language,
+    print_json,
+    warning,
+    weekday,
+)
 from fund_scheduler.errors import ConfigError, SchedulerError
 from fund_scheduler.settings import Settings
 
@@ -75,11 +84,11 @@ def refresh(cli: Cli, names: tuple[str, ...]) -> int:
         print(line)
     today = _today(settings)
     for calendar in loaded.by_name.values():
-        warning = ending_soon(calendar, today, operator_file=str(settings.calendars_file))
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr)
+        ending = ending_soon(calendar, today, operator_file=str(settings.calendars_file))
+        if ending:
+            warning(ending, err=True)
     for problem in loaded.problems:
-        print(f"warning: {problem}", file=sys.stderr)
+        warning(problem, err=True)
     return 0
 
 
@@ -105,10 +114,13 @@ def show(cli: Cli, name: str, start: dt.datetime | None, end: dt.datetime | None
     first = start.date() if start else dt.date(today.year, 1, 1)
     last = end.date() if end else dt.date(today.year + 1, 12, 31)
     if last < first:
-        raise ConfigError(f"calendars show: --to {last} is before --from {first}")
+        raise ConfigError(
+            _("calendars show: --to {last} is before --from {first}").format(last=last, first=first)
+        )
     path = settings.calendars_file  # SCHEDULER_CALENDARS_FILE, default config/calendars.toml
-    calendar, stored, problems = _calendar(cli, name, path)
-    warning = ending_soon(calendar, today, operator_file=str(path))
+    with json_language(as_json):
+        calendar, stored, problems = _calendar(cli, name, path)
+        ending = ending_soon(calendar, today, operator_file=str(path))
     closed, extra = _window(calendar.closed, first, last), _window(calendar.extra, first, last)
     if as_json:
         knows = calendar.first <= calendar.last
@@ -125,21 +137,25 @@ def show(cli: Cli, name: str, start: dt.datetime | None, end: dt.datetime | None
                 "to": last.isoformat(),
                 "closed": [_day(day, why) for day, why in closed],
                 "weekend_sessions": [_day(day, why) for day, why in extra],
-                "warning": warning,
+                "warning": ending,
                 "problems": problems,
             }
         )
     else:
         _print_calendar(calendar, today, stored, path)
-        _print_days(f"closed weekdays {first}..{last}", closed, "HOLIDAY")
+        _print_days(_("closed weekdays {first}..{last}").format(first=first, last=last), closed, _("HOLIDAY"))
         if extra:
-            _print_days(f"weekend sessions {first}..{last}", extra, "WHY")
+            _print_days(_("weekend sessions {first}..{last}").format(first=first, last=last), extra, _("WHY"))
         if calendar.first <= calendar.last < last:
-            print(f"after {calendar.last} nothing is known: every weekday is taken for a session")
-        if warning:
-            print(f"warning: {warning}")
+            print(
+                _("after {day} nothing is known: every weekday is taken for a session").format(
+                    day=calendar.last
+                )
+            )
+        if ending:
+            warning(ending)
     for problem in problems:
-        print(f"error: {problem}", file=sys.stderr)
+        error(problem)
     return 2 if problems else 0
 
 
@@ -163,7 +179,9 @@ def _calendar(cli: Cli, name: str, path: Path) -> tuple[SessionCalendar, dict[st
             base = compute(name)
         except ValueError as exc:
             if name not in overlays:
-                raise ConfigError(f"{exc}; nor does {path} declare it") from None
+                raise ConfigError(
+                    _("{reason}; nor does {path} declare it").format(reason=exc, path=path)
+                ) from None
     stored = (
         {"computed_at": row.computed_at.isoformat(), "library_version": row.library_version}
         if row is not None
@@ -177,22 +195,33 @@ def _print_calendar(
 ) -> None:
     if calendar.first <= calendar.last:
         left = calendar.days_left(today)
-        print(f"{calendar.name}: known {calendar.first}..{calendar.last} ({left} days left)")
+        print(
+            _("{name}: known {first}..{last} ({n} days left)").format(
+                name=calendar.name, first=calendar.first, last=calendar.last, n=left
+            )
+        )
     else:
-        print(f"{calendar.name}: no day known (every weekday is taken for a session)")
-    print(f"source: {calendar.source}")
+        print(_("{name}: no day known (every weekday is taken for a session)").format(name=calendar.name))
+    print(_("source: {source}").format(source=calendar.source))
     if stored is not None:
-        print(f"stored: {fmt_time(stored['computed_at'])} by exchange_calendars {stored['library_version']}")
+        print(
+            _("stored: {time} by exchange_calendars {version}").format(
+                time=fmt_time(stored["computed_at"]), version=stored["library_version"]
+            )
+        )
     else:
-        print("stored: no (computed now; `calendars refresh` stores it)")
-    print(f"operator file: {path}{'' if path.is_file() else ' (absent)'}")
+        print(_("stored: no (computed now; `calendars refresh` stores it)"))
+    if path.is_file():
+        print(_("operator file: {path}").format(path=path))
+    else:
+        print(_("operator file: {path} (absent)").format(path=path))
 
 
 def _print_days(title: str, days: list[tuple[dt.date, str]], why: str) -> None:
     print(f"{title}: {len(days)}")
     if days:
-        rows = [(day, f"{day:%a}", text) for day, text in days]
-        print(format_table(rows, ["DATE", "DAY", why], indent="  "))
+        rows = [(day, weekday(day), text) for day, text in days]
+        print(format_table(rows, [_("DATE"), _("DAY"), why], indent="  "))
 
 
 def _window(days: Mapping[dt.date, str], first: dt.date, last: dt.date) -> list[tuple[dt.date, str]]:

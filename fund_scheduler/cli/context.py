@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from fund_common import i18n
 from fund_scheduler import program
 from fund_scheduler.errors import ConfigError, SchedulerError
 
@@ -43,12 +44,14 @@ class Cli:
     @functools.cached_property
     def settings(self) -> Settings:
         """The settings; their ``SCHEDULER_UMASK`` is applied to this process (and so to the
-        daemon, its logs, its database file and its job runs) before anything is created."""
+        daemon, its logs, its database file and its job runs) before anything is created, their
+        ``SCHEDULER_LANG`` (a ``.env`` one too) made the language the command speaks."""
         from fund_scheduler.settings import Settings
 
         program.load_dotenv_files()
         settings = Settings.from_env()
         os.umask(settings.umask)
+        i18n.set_default(settings.language)
         return settings
 
     def registry(self, strict: bool = True) -> Registry:
@@ -85,7 +88,11 @@ class Cli:
             module = importlib.import_module(module_name)
             return getattr(module, attr if name == "upgrade" else name)
         except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"SCHEDULER_MIGRATIONS={ref!r}: cannot load {name!r} ({exc})") from None
+            raise ConfigError(
+                i18n.gettext("SCHEDULER_MIGRATIONS={ref!r}: cannot load {name!r} ({reason})").format(
+                    ref=ref, name=name, reason=exc
+                )
+            ) from None
 
     def engine(self) -> Engine:
         """An engine that may create the database (commands that write)."""

@@ -14,9 +14,21 @@ from typing import Any
 
 import click
 
+from fund_common.i18n import N_, ngettext
+from fund_common.i18n import gettext as _
 from fund_scheduler import program
 from fund_scheduler.cli.context import Cli
-from fund_scheduler.cli.output import fmt_time, format_table, print_json, row_zone
+from fund_scheduler.cli.output import (
+    error,
+    fmt_time,
+    format_table,
+    json_language,
+    print_json,
+    row_zone,
+    state_word,
+    status_word,
+    warning,
+)
 from fund_scheduler.errors import DaemonNotRunning, SchedulerError
 
 __all__ = ["COMMANDS", "EXIT_ALREADY_RUNNING"]
@@ -42,7 +54,10 @@ def run(cli: Cli, background: bool, ready_fd: int | None) -> int:
     registry = cli.registry()
     running = cli.check_http_port()  # the HTTP port in use: exit 2 before anything is logged
     if running is not None:
-        print(f"scheduler already running (PID {running}); not starting another", file=sys.stderr)
+        print(
+            _("scheduler already running (PID {pid}); not starting another").format(pid=running),
+            file=sys.stderr,
+        )
         return EXIT_ALREADY_RUNNING
     logsetup.configure(cli.settings, console=not background, queued=True)
 
@@ -60,7 +75,7 @@ def run(cli: Cli, background: bool, ready_fd: int | None) -> int:
             on_ready=on_ready,
         )
     except AlreadyRunning as exc:
-        print(f"scheduler {exc}; not starting another", file=sys.stderr)
+        print(_("scheduler {reason}; not starting another").format(reason=exc), file=sys.stderr)
         return EXIT_ALREADY_RUNNING
 
 
@@ -88,7 +103,7 @@ def _migrations_at_start(cli: Cli) -> Any:
             program.python_command("db", "upgrade"),
             capture_output=True,
             text=True,
-            env=dict(settings.environ) or None,
+            env={**(dict(settings.environ) or os.environ), "SCHEDULER_LANG": "en"},  # its lines are logged
             check=False,
         )
         lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
@@ -107,7 +122,7 @@ def _tail(path: Path, lines: int = 20) -> str:
     try:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
     except OSError:
-        return f"({path} cannot be read)"
+        return _("({path} cannot be read)").format(path=path)
 
 
 def _new_error_lines(path: Path, offset: int) -> list[str]:
@@ -143,7 +158,7 @@ def _start(cli: Cli) -> int:
     settings = cli.settings
     state = probe(settings.pid_file)
     if state.state == RUNNING:
-        print(f"scheduler already running (PID {state.pid}); nothing started")
+        print(_("scheduler already running (PID {pid}); nothing started").format(pid=state.pid))
         return 0
     # A bad job configuration is refused by the daemon itself (exit 2, its reasons printed
     # below): not checked here first, which would read every job definition twice.
@@ -164,8 +179,8 @@ def _start(cli: Cli) -> int:
         )
     os.close(write_fd)
     if _wait_ready(read_fd):
-        print(f"scheduler started: PID {proc.pid}")
-        print(f"log: {settings.scheduler_log}")
+        print(_("scheduler started: PID {pid}").format(pid=proc.pid))
+        print(_("log: {path}").format(path=settings.scheduler_log))
         return _print_next_runs(cli)
     try:
         code = proc.wait(timeout=2)
@@ -173,16 +188,17 @@ def _start(cli: Cli) -> int:
         code = None
     if code == EXIT_ALREADY_RUNNING:
         state = probe(settings.pid_file)
-        print(f"scheduler already running (PID {state.pid}); nothing started")
+        print(_("scheduler already running (PID {pid}); nothing started").format(pid=state.pid))
         return 0
     if code == 0:  # a stop came while it started
-        print("error: the scheduler was stopped before it became ready", file=sys.stderr)
+        error(_("the scheduler was stopped before it became ready"))
         return 1
     if code is None:
         proc.terminate()
-        print(
-            f"error: the scheduler did not become ready within {READY_TIMEOUT:.0f}s; stopped it",
-            file=sys.stderr,
+        error(
+            _("the scheduler did not become ready within {seconds}s; stopped it").format(
+                seconds=f"{READY_TIMEOUT:.0f}"
+            )
         )
     else:
         reasons = _new_error_lines(out_path, out_offset)
@@ -190,11 +206,12 @@ def _start(cli: Cli) -> int:
             for line in reasons:
                 print(line, file=sys.stderr)
             return 2
-        print(f"error: the scheduler exited with status {code} before it was ready", file=sys.stderr)
+        error(_("the scheduler exited with status {code} before it was ready").format(code=code))
         for line in reasons:
             print(line, file=sys.stderr)
-    print(f"--- last lines of {settings.scheduler_log} ---\n{_tail(settings.scheduler_log)}", file=sys.stderr)
-    print(f"--- last lines of {out_path} ---\n{_tail(out_path)}", file=sys.stderr)
+    for path in (settings.scheduler_log, out_path):
+        print(_("--- last lines of {path} ---").format(path=path), file=sys.stderr)
+        print(_tail(path), file=sys.stderr)
     return 1
 
 
@@ -218,13 +235,17 @@ def _print_next_runs(cli: Cli) -> int:
     try:
         reply = cli.ask_daemon({"cmd": "status"})
     except (SchedulerError, OSError) as exc:  # a stop came right after it became ready
-        print(f"warning: the scheduler did not answer after it became ready ({exc}); see `status`")
+        warning(
+            _("the scheduler did not answer after it became ready ({reason}); see `status`").format(
+                reason=exc
+            )
+        )
         return 0
     for job in reply["jobs"]:
         if not job["enabled"]:
             continue
-        when = "paused" if job["paused"] else fmt_time(job["next_run_time"], row_zone(job))
-        print(f"  {job['id']:<28} next run {when}")
+        when = state_word("paused") if job["paused"] else fmt_time(job["next_run_time"], row_zone(job))
+        print(f"  {job['id']:<28} " + _("next run {when}").format(when=when))
     return 0
 
 
@@ -251,32 +272,38 @@ def stop(cli: Cli, timeout: float) -> int:
             lock.acquire()
             lock.release()
         except AlreadyRunning:
-            print("a daemon started meanwhile; its PID file was left alone")
+            print(_("a daemon started meanwhile; its PID file was left alone"))
             return 0
-        print(f"scheduler not running (removed a stale PID file naming PID {state.pid})")
+        print(_("scheduler not running (removed a stale PID file naming PID {pid})").format(pid=state.pid))
         return 0
     if state.state != RUNNING or state.pid is None:
-        print("scheduler not running")
+        print(_("scheduler not running"))
         return 0
     try:
         cli.ask_daemon({"cmd": "set-stop-timeout", "timeout": timeout}, timeout=5)
     except (SchedulerError, OSError) as exc:
-        print(
-            f"warning: could not pass the stop timeout to the daemon ({exc}); using its default",
-            file=sys.stderr,
+        warning(
+            _("could not pass the stop timeout to the daemon ({reason}); using its default").format(
+                reason=exc
+            ),
+            err=True,
         )
     os.kill(state.pid, signal.SIGTERM)
-    print(f"stopping scheduler (PID {state.pid}); waiting up to {timeout:g}s for running jobs")
+    print(
+        _("stopping scheduler (PID {pid}); waiting up to {seconds}s for running jobs").format(
+            pid=state.pid, seconds=f"{timeout:g}"
+        )
+    )
     deadline = time.monotonic() + timeout + 20
     while probe(settings.pid_file).state == RUNNING:
         if time.monotonic() > deadline:
-            print(f"error: PID {state.pid} still holds the PID file; it did not stop", file=sys.stderr)
+            error(_("PID {pid} still holds the PID file; it did not stop").format(pid=state.pid))
             return 1
         time.sleep(0.1)
     gone_by = time.monotonic() + max(deadline - time.monotonic(), 5.0)
     while process_alive(state.pid) and time.monotonic() < gone_by:  # interpreter teardown
         time.sleep(0.05)
-    print("scheduler stopped")
+    print(_("scheduler stopped"))
     return 0
 
 
@@ -292,13 +319,30 @@ def reload(cli: Cli) -> int:
         raise DaemonNotRunning("the scheduler daemon is not running: nothing to reload")
     answer = cli.ask_daemon({"cmd": "reload"}, timeout=60)
     if answer.get("standby"):
-        print(f"reloaded on the standby: {answer['jobs']} job(s), reconciled when it becomes active")
+        count = answer["jobs"]
+        print(
+            ngettext(
+                "reloaded on the standby: {n} job, reconciled when it becomes active",
+                "reloaded on the standby: {n} jobs, reconciled when it becomes active",
+                count,
+            ).format(n=count)
+        )
         return 0
-    print(f"reloaded: {answer['summary']}")
-    for name in ("added", "updated", "set_aside", "restored", "done"):
+    print(_("reloaded: {summary}").format(summary=answer["summary"]))
+    for name, words in _RELOAD_LINES.items():
         if answer.get(name):
-            print(f"  {name.replace('_', ' ')}: {', '.join(answer[name])}")
+            print("  " + _(words).format(jobs=", ".join(answer[name])))
     return 0
+
+
+#: ``reload``'s lists of jobs, in its order.
+_RELOAD_LINES = {
+    "added": N_("added: {jobs}"),
+    "updated": N_("updated: {jobs}"),
+    "set_aside": N_("set aside: {jobs}"),
+    "restored": N_("restored: {jobs}"),
+    "done": N_("done: {jobs}"),
+}
 
 
 def _wait_for_start(pid_file: Path) -> Any:
@@ -309,7 +353,7 @@ def _wait_for_start(pid_file: Path) -> Any:
     state = probe(pid_file)
     if state.state == RUNNING or not start_in_progress(pid_file):
         return state
-    print("scheduler is starting; waiting for it to come up")
+    print(_("scheduler is starting; waiting for it to come up"))
     deadline = time.monotonic() + READY_TIMEOUT + 10
     while start_in_progress(pid_file) and time.monotonic() < deadline:
         state = probe(pid_file)
@@ -341,16 +385,17 @@ def status(cli: Cli, as_json: bool) -> int:
 
     state = probe(cli.paths.pid_file)
     report: dict[str, Any] = {"state": state.state, "pid": state.pid}
-    if state.state == RUNNING and state.pid is not None:
-        try:
-            live = cli.ask_daemon({"cmd": "status", "report": True}, timeout=5)
-        except (SchedulerError, OSError) as exc:
-            report["control_error"] = str(exc)
-        else:
-            live.pop("ok", None)
-            report.update(live, pid=state.pid)
-    if "jobs" not in report:
-        report.update(_local_report(cli, state))
+    with json_language(as_json):
+        if state.state == RUNNING and state.pid is not None:
+            try:
+                live = cli.ask_daemon({"cmd": "status", "report": True}, timeout=5)
+            except (SchedulerError, OSError) as exc:
+                report["control_error"] = str(exc)
+            else:
+                live.pop("ok", None)
+                report.update(live, pid=state.pid)
+        if "jobs" not in report:
+            report.update(_local_report(cli, state))
     code = {RUNNING: 0, NOT_RUNNING: 3}.get(state.state, 1)
     if as_json:
         print_json(report)
@@ -399,57 +444,79 @@ def _local_calendar_problems(cli: Cli, registry: Any) -> list[str]:
 def _print_status(report: dict[str, Any], state: str) -> None:
     from fund_scheduler.daemon.pidfile import NOT_RUNNING, RUNNING
 
-    words = {RUNNING: "running", NOT_RUNNING: "not running"}
-    line = f"scheduler: {words.get(state, 'dead (stale PID file)')}"
+    words = {RUNNING: _("running"), NOT_RUNNING: _("not running")}
+    parts = [words.get(state) or _("dead (stale PID file)")]
     if report.get("pid"):
-        line += f", PID {report['pid']}"
+        parts.append(_("PID {pid}").format(pid=report["pid"]))
     if "uptime" in report and state == RUNNING:
-        line += f", up {timedelta(seconds=int(report['uptime']))}"
+        parts.append(_("up {time}").format(time=timedelta(seconds=int(report["uptime"]))))
     if "role" in report:
-        line += f", {report['role']}"
+        parts.append(_(_ROLES[report["role"]]) if report["role"] in _ROLES else str(report["role"]))
     if "rss_bytes" in report:
-        line += f", memory {report['rss_bytes'] / 2**20:.1f} MiB"
-    print(line)
-    print(f"database: {report['database']}")
+        parts.append(_("memory {mib} MiB").format(mib=f"{report['rss_bytes'] / 2**20:.1f}"))
+    print(_("scheduler: {state}").format(state=_(", ").join(parts)))
+    print(_("database: {url}").format(url=report["database"]))
     fork_server = report.get("fork_server")
     if fork_server and state == RUNNING:
-        restarts = f"; started {fork_server['starts']} times" if fork_server["starts"] > 1 else ""
-        where = f"PID {fork_server['pid']}" if fork_server["pid"] else "not running"
-        print(f"fork server: {where}{'' if fork_server['ready'] else ' (starting)'}{restarts}")
+        where = _("PID {pid}").format(pid=fork_server["pid"]) if fork_server["pid"] else _("not running")
+        line = _("fork server: {where}").format(where=where)
+        if not fork_server["ready"]:
+            line += _(" (starting)")
+        if fork_server["starts"] > 1:
+            line += _("; started {n} times").format(n=fork_server["starts"])
+        print(line)
     for key in ("control_error", "database_error"):
         if report.get(key):
-            print(f"warning: {report[key]}")
+            warning(report[key])
     for problem in report.get("config_problems") or []:
-        print(f"warning: configuration problem: {problem}")
+        warning(_("configuration problem: {problem}").format(problem=problem))
     for key in ("job_store_problems", "log_problems", "calendar_problems"):
         for problem in report.get(key) or []:
-            print(f"warning: {problem}")
+            warning(problem)
     jobs = report.get("jobs") or []
     if jobs:
         rows = [
             [
                 j["id"],
                 j["trigger"],
-                j["state"],
+                state_word(j["state"]),
                 fmt_time(j["next_run_time"], row_zone(j)) if j["enabled"] else "-",
-                j["last_status"] or "-",
+                status_word(j["last_status"]) if j["last_status"] else "-",
                 fmt_time(j["last_started_at"], row_zone(j)),
             ]
             for j in jobs
         ]
-        print(format_table(rows, ["JOB", "TRIGGER", "STATE", "NEXT RUN", "LAST", "LAST STARTED"]))
-    for j in jobs:
-        if not j["enabled"]:
-            print(f"note: {j['id']} is disabled: {j['disabled_reason'] or 'enabled = false in jobs.toml'}")
+        headers = [_("JOB"), _("TRIGGER"), _("STATE"), _("NEXT RUN"), _("LAST"), _("LAST STARTED")]
+        print(format_table(rows, headers))
+    print_disabled_notes(jobs)
     _print_chain(report.get("chain") or [])
     _print_checks(report.get("checks") or [])
     failures = report.get("failures_24h") or []
-    print(f"failures in the last 24 h: {len(failures)}")
+    print(_("failures in the last 24 h: {n}").format(n=len(failures)))
     for row in failures[:10]:
+        error_line = (row["error"] or "").splitlines()[0] if row["error"] else ""
         print(
-            f"  #{row['id']} {row['job_id']} {row['status']} at {fmt_time(row['started_at'])}: "
-            f"{(row['error'] or '').splitlines()[0] if row['error'] else ''}"
+            "  "
+            + _("#{id} {job} {status} at {time}: {error}").format(
+                id=row["id"],
+                job=row["job_id"],
+                status=status_word(row["status"]),
+                time=fmt_time(row["started_at"]),
+                error=error_line,
+            )
         )
+
+
+#: The daemon's role words (``status``).
+_ROLES = {"active": N_("active (leader)"), "standby": N_("standby")}
+
+
+def print_disabled_notes(jobs: list[dict[str, Any]]) -> None:
+    """One ``note:`` line for each disabled job of ``jobs`` with why (``jobs`` and ``status``)."""
+    for j in jobs:
+        if not j["enabled"]:
+            reason = j["disabled_reason"] or _("enabled = false in jobs.toml")
+            print(_("note: {job} is disabled: {reason}").format(job=j["id"], reason=reason))
 
 
 def _print_chain(steps: list[dict[str, Any]]) -> None:
@@ -466,15 +533,15 @@ def _print_chain(steps: list[dict[str, Any]]) -> None:
         ]
         for s in steps
     ]
-    print(format_table(rows, ["STEP", "AFTER", "DEADLINE", "TODAY"]))
+    print(format_table(rows, [_("STEP"), _("AFTER"), _("DEADLINE"), _("TODAY")]))
 
 
 def _print_checks(checks: list[dict[str, Any]]) -> None:
     """The check jobs' states: ``CHECK  STATE  SINCE  SUMMARY``."""
     if not checks:
         return
-    rows = [[c["job_id"], c["state"] or "-", fmt_time(c["since"]), c["summary"] or ""] for c in checks]
-    print(format_table(rows, ["CHECK", "STATE", "SINCE", "SUMMARY"]))
+    rows = [[c["job_id"], state_word(c["state"]), fmt_time(c["since"]), c["summary"] or ""] for c in checks]
+    print(format_table(rows, [_("CHECK"), _("STATE"), _("SINCE"), _("SUMMARY")]))
 
 
 COMMANDS = [run, start, stop, reload, status]

@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.job_commands import complete_job
 from fund_scheduler.errors import ConfigError, SchedulerError
@@ -37,7 +38,7 @@ def parse_fields(assignments: tuple[str, ...]) -> dict[str, Any]:
     for item in assignments:
         name, sep, text = item.partition("=")
         if not sep or not name.strip():
-            raise ConfigError(f"{item!r} is not NAME=VALUE (a jobs.toml field)")
+            raise ConfigError(_("{item!r} is not NAME=VALUE (a jobs.toml field)").format(item=item))
         text = text.strip()
         if not text:
             fields[name.strip()] = None
@@ -64,8 +65,8 @@ def job_group() -> None:
 def add(cli: Cli, job: str, assignments: tuple[str, ...]) -> int:
     """Create command job JOB: `job add backup 'cron=0 3 * * *' 'command=["/usr/local/bin/backup"]'`."""
     fields = parse_fields(assignments)
-    where, _ = _change(cli, EditRequest("job_add", job, fields))
-    print(f"job {job} added{where}: {_words(fields)}")
+    where, _fields = _change(cli, EditRequest("job_add", job, fields))
+    print(_("job {job} added{where}: {fields}").format(job=job, where=where, fields=_words(fields)))
     return 0
 
 
@@ -77,11 +78,12 @@ def add(cli: Cli, job: str, assignments: tuple[str, ...]) -> int:
 def set_(cli: Cli, job: str, assignments: tuple[str, ...], reset: bool) -> int:
     """Change JOB's fields: `job set daily_collection 'cron=15 4 * * *' timeout=900 retries=2`."""
     if not assignments and not reset:
-        raise click.UsageError("give NAME=VALUE pairs, or --reset")
+        raise click.UsageError(_("give NAME=VALUE pairs, or --reset"))
     where, fields = _change(cli, EditRequest("job_set", job, parse_fields(assignments), reset))
-    print(
-        f"job {job}: runtime changes reset{where}" if reset else f"job {job} changed{where}: {_words(fields)}"
-    )
+    if reset:
+        print(_("job {job}: runtime changes reset{where}").format(job=job, where=where))
+    else:
+        print(_("job {job} changed{where}: {fields}").format(job=job, where=where, fields=_words(fields)))
     return 0
 
 
@@ -90,8 +92,8 @@ def set_(cli: Cli, job: str, assignments: tuple[str, ...], reset: bool) -> int:
 @pass_cli
 def remove(cli: Cli, job: str) -> int:
     """Delete JOB (one of the code or jobs.toml stays removed until `job set JOB --reset`)."""
-    where, _ = _change(cli, EditRequest("job_remove", job))
-    print(f"job {job} removed{where}")
+    where, _fields = _change(cli, EditRequest("job_remove", job))
+    print(_("job {job} removed{where}").format(job=job, where=where))
     return 0
 
 
@@ -113,10 +115,10 @@ def _change(cli: Cli, request: EditRequest) -> tuple[str, dict[str, Any]]:
     engine = cli.existing_engine()
     if engine is None or not job_changes.exists(engine):
         raise SchedulerError(
-            "no database with runtime job changes yet: start the daemon once (or run `db upgrade`)"
+            _("no database with runtime job changes yet: start the daemon once (or run `db upgrade`)")
         )
     try:
-        edit, _ = job_changes.save_edit(
+        edit, _stored = job_changes.save_edit(
             engine,
             request,
             base=cli.registry(strict=False),
@@ -126,12 +128,12 @@ def _change(cli: Cli, request: EditRequest) -> tuple[str, dict[str, Any]]:
         )
     finally:
         engine.dispose()
-    where = " (stored in the database: no daemon runs here; a running daemon applies it within 30 s)"
+    where = _(" (stored in the database: no daemon runs here; a running daemon applies it within 30 s)")
     return where, edit.fields or {}
 
 
 def _words(fields: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in fields.items()) or "no field changed"
+    return ", ".join(f"{k}={v!r}" for k, v in fields.items()) or _("no field changed")
 
 
 COMMANDS = [job_group]

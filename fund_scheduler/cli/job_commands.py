@@ -10,8 +10,18 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.cli.context import Cli
-from fund_scheduler.cli.output import fmt_time, format_table, print_json, row_zone
+from fund_scheduler.cli.output import (
+    fmt_time,
+    format_table,
+    json_language,
+    print_json,
+    row_zone,
+    state_word,
+    status_word,
+    weekday,
+)
 from fund_scheduler.errors import DaemonNotRunning, SchedulerError
 
 __all__ = ["COMMANDS"]
@@ -41,14 +51,15 @@ def jobs(cli: Cli, as_json: bool) -> int:
     next run, state (active, paused, disabled, done: a one-off whose time has come, with its
     time). The running daemon's view when it runs; never creates the database. A job on an
     exchange calendar says so in its trigger (``..., XSHG sessions``)."""
-    live = cli.live_reply()
-    if live is not None:  # the daemon's view; the job definitions are not read here
-        rows = live["jobs"]
-    else:
-        from fund_scheduler.cli.calendar_book import load_book
+    with json_language(as_json):
+        live = cli.live_reply()
+        if live is not None:  # the daemon's view; the job definitions are not read here
+            rows = live["jobs"]
+        else:
+            from fund_scheduler.cli.calendar_book import load_book
 
-        load_book(cli, cli.registry(strict=False), compute_missing=False)
-        rows = cli.local_job_rows()
+            load_book(cli, cli.registry(strict=False), compute_missing=False)
+            rows = cli.local_job_rows()
     if as_json:
         print_json(rows)
         return 0
@@ -59,21 +70,26 @@ def jobs(cli: Cli, as_json: bool) -> int:
             j["trigger"],
             j["timezone"],
             _next_run_words(j),
-            j["state"],
+            state_word(j["state"]),
         ]
         for j in rows
     ]
-    print(format_table(table, ["ID", "NAME", "TRIGGER", "TIMEZONE", "NEXT RUN", "STATE"]))
+    headers = [_("ID"), _("NAME"), _("TRIGGER"), _("TIMEZONE"), _("NEXT RUN"), _("STATE")]
+    print(format_table(table, headers))
     for j in rows:
         if j.get("after"):
-            mode = " (any of them)" if j["after_mode"] == "any" and len(j["after"]) > 1 else ""
+            upstream = ", ".join(j["after"])
+            if j["after_mode"] == "any" and len(j["after"]) > 1:
+                upstream = _("{jobs} (any of them)").format(jobs=upstream)
             print(
-                f"after: {j['id']} runs after {', '.join(j['after'])}{mode} succeeded for the date; "
-                f"its own time is its deadline; late upstream: {j['on_late']}"
+                _(
+                    "after: {job} runs after {upstream} succeeded for the date; its own time is its "
+                    "deadline; late upstream: {on_late}"
+                ).format(job=j["id"], upstream=upstream, on_late=j["on_late"])
             )
-    for j in rows:
-        if not j["enabled"]:
-            print(f"note: {j['id']} is disabled: {j['disabled_reason'] or 'enabled = false in jobs.toml'}")
+    from fund_scheduler.cli.daemon_commands import print_disabled_notes
+
+    print_disabled_notes(rows)
     return 0
 
 
@@ -82,7 +98,7 @@ def _next_run_words(row: dict[str, Any]) -> str:
     if not row["enabled"]:
         return "-"
     if row.get("done_at"):
-        return f"done ({fmt_time(row['done_at'], row_zone(row))})"
+        return _("done ({time})").format(time=fmt_time(row["done_at"], row_zone(row)))
     return fmt_time(row["next_run_time"], row_zone(row))
 
 
@@ -130,13 +146,17 @@ def next_(cli: Cli, job: str | None, count: int, start: datetime | None, as_json
         print_json([_next_json(spec, fires, skipped) for spec, fires, skipped in listing])
         return 0
     for spec, fires, skipped in listing:
-        note = "" if spec.enabled else f" (disabled: {spec.why_disabled})"
-        print(f"{spec.id}{note}:")
-        lines = [(fire, "") for fire in fires] + [(fire, f"  skipped: {why}") for fire, why in skipped]
+        if spec.enabled:
+            print(_("{job}:").format(job=spec.id))
+        else:
+            print(_("{job} (disabled: {reason}):").format(job=spec.id, reason=spec.why_disabled))
+        lines = [(fire, "") for fire in fires] + [
+            (fire, "  " + _("skipped: {reason}").format(reason=why)) for fire, why in skipped
+        ]
         for fire, why in sorted(lines, key=lambda line: line[0]):
-            print(f"  {fire.strftime('%Y-%m-%d %H:%M:%S %Z (%a)')}{why}")
+            print(f"  {fire.strftime('%Y-%m-%d %H:%M:%S %Z')} ({weekday(fire)}){why}")
         if not lines:
-            print(f"  none{' (a one-off whose time has passed)' if spec.at is not None else ''}")
+            print("  " + (_("none (a one-off whose time has passed)") if spec.at is not None else _("none")))
     return 0
 
 
@@ -207,27 +227,40 @@ def run_job(
         }
         reply = cli.ask_daemon(request, timeout=None if wait else 60)
         print(
-            f"job {spec.id}: execution {reply['execution_id']} {reply['status']} "
-            f"(for {reply['run_date']}{_params_words(reply['params'])}; through the daemon)"
+            _("job {job}: execution {id} {status} (for {date}{params}; through the daemon)").format(
+                job=spec.id,
+                id=reply["execution_id"],
+                status=status_word(reply["status"]),
+                date=reply["run_date"],
+                params=_params_words(reply["params"]),
+            )
         )
         if reply.get("error"):
             print(f"error: {reply['error']}")
         if with_dependents:
-            print(f"its dependents start after its success (see `status`): {_dependents_line(cli, spec.id)}")
+            print(
+                _("its dependents start after its success (see `status`): {jobs}").format(
+                    jobs=_dependents_line(cli, spec.id)
+                )
+            )
         return 0 if reply["status"] in ("success", "running") else 1
     if not spec.enabled:
-        raise SchedulerError(f"job {spec.id!r} is disabled: {spec.why_disabled}")
+        raise SchedulerError(
+            _("job {job!r} is disabled: {reason}").format(job=spec.id, reason=spec.why_disabled)
+        )
     return _run_here(cli, spec.id, with_dependents, run_date=day, params=given)
 
 
 def _params_words(params: dict[str, Any]) -> str:
     """``, with fund_codes=000001`` (nothing without parameters)."""
-    return ", with " + " ".join(f"{k}={v}" for k, v in params.items()) if params else ""
+    if not params:
+        return ""
+    return _(", with {params}").format(params=" ".join(f"{k}={v}" for k, v in params.items()))
 
 
 def _dependents_line(cli: Cli, job_id: str) -> str:
     dependents = sorted(s.id for s in cli.registry().specs.values() if job_id in s.after)
-    return ", ".join(dependents) or "none"
+    return ", ".join(dependents) or _("none")
 
 
 def _run_here(
@@ -279,8 +312,16 @@ def _run_here(
         if row and row["output_tail"]:
             print(row["output_tail"].rstrip())
         print(
-            f"job {done.job_id}: execution {done.execution_id} {done.status} in {done.duration or 0:.1f}s "
-            f"(for {done.run_date}; no daemon running: ran in this process)"
+            _(
+                "job {job}: execution {id} {status} in {seconds}s (for {date}; no daemon running: ran in "
+                "this process)"
+            ).format(
+                job=done.job_id,
+                id=done.execution_id,
+                status=status_word(done.status),
+                seconds=f"{done.duration or 0:.1f}",
+                date=done.run_date,
+            )
         )
     return 0 if all(done.status == "success" for done in (result, *chain)) else 1
 
@@ -288,10 +329,18 @@ def _run_here(
 def _pause_resume(cli: Cli, action: str, job: str) -> int:
     cli.registry().get(job)
     if not cli.daemon_running():
-        raise DaemonNotRunning(f"the scheduler daemon is not running: start it to {action} {job}")
+        refusal = (
+            _("the scheduler daemon is not running: start it to pause {job}")
+            if action == "pause"
+            else _("the scheduler daemon is not running: start it to resume {job}")
+        )
+        raise DaemonNotRunning(refusal.format(job=job))
     reply: dict[str, Any] = cli.ask_daemon({"cmd": action, "job": job})
     when = fmt_time(reply["next_run_time"]) if reply.get("next_run_time") else "-"
-    print(f"job {job} {action}d" + (f"; next run {when}" if action == "resume" else ""))
+    if action == "pause":
+        print(_("job {job} paused").format(job=job))
+    else:
+        print(_("job {job} resumed; next run {when}").format(job=job, when=when))
     return 0
 
 
@@ -333,8 +382,12 @@ def forget_job(cli: Cli, job: str) -> int:
         finally:
             engine.dispose()
     if kept + rejected == 0:
-        raise SchedulerError(f"nothing is set aside or rejected for job {job!r}")
-    print(f"job {job}: deleted {kept} set-aside and {rejected} rejected row(s)")
+        raise SchedulerError(_("nothing is set aside or rejected for job {job!r}").format(job=job))
+    print(
+        _("job {job}: deleted {kept} set-aside and {rejected} rejected row(s)").format(
+            job=job, kept=kept, rejected=rejected
+        )
+    )
     return 0
 
 

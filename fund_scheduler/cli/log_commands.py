@@ -9,6 +9,7 @@ import time
 
 import click
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.errors import SchedulerError
 
@@ -43,11 +44,11 @@ def logs(cli: Cli, execution_id: int, follow: bool, lines: int | None, size: int
     from fund_scheduler.run.logview import NoRunLog, locate, log_answer
 
     if lines is not None and size is not None:
-        raise click.UsageError("--tail and --bytes exclude each other")
+        raise click.UsageError(_("--tail and --bytes exclude each other"))
     settings = cli.settings
     engine = cli.existing_engine()
     if engine is None:
-        raise LogUnavailable(f"no execution {execution_id} (no database yet)")
+        raise LogUnavailable(_("no execution {id} (no database yet)").format(id=execution_id))
     try:
         retention = settings.history_retention_days
         try:

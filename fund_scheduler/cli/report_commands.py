@@ -8,10 +8,18 @@ from typing import Any
 
 import click
 
+from fund_common.i18n import gettext as _
 from fund_common.texttable import format_table as plain_table
 from fund_scheduler.cli.context import Cli
 from fund_scheduler.cli.job_commands import complete_job
-from fund_scheduler.cli.output import fmt_time, format_table, print_json
+from fund_scheduler.cli.output import (
+    fmt_time,
+    format_table,
+    json_language,
+    print_json,
+    state_word,
+    status_word,
+)
 from fund_scheduler.errors import UnknownJobError
 from fund_scheduler.store.audit import ACTIONS
 from fund_scheduler.store.history import STATUSES
@@ -49,7 +57,7 @@ def history(cli: Cli, job: str | None, status: str | None, limit: int, as_json: 
             r["id"],
             r["job_id"],
             r["trigger"] + (f" #{r['attempt']}" if (r.get("attempt") or 1) > 1 else ""),
-            r["status"],
+            status_word(r["status"]),
             str(r.get("run_date") or "-"),
             fmt_time(r["started_at"]),
             f"{r['duration']:.1f}s" if r["duration"] is not None else "-",
@@ -58,7 +66,17 @@ def history(cli: Cli, job: str | None, status: str | None, limit: int, as_json: 
         ]
         for r in rows
     ]
-    headers = ["ID", "JOB", "TRIGGER", "STATUS", "FOR", "STARTED (UTC)", "DURATION", "BY", "ERROR"]
+    headers = [
+        _("ID"),
+        _("JOB"),
+        _("TRIGGER"),
+        _("STATUS"),
+        _("FOR"),
+        _("STARTED (UTC)"),
+        _("DURATION"),
+        _("BY"),
+        _("ERROR"),
+    ]
     print(format_table(table, headers))
     return 0
 
@@ -105,13 +123,19 @@ def _rate(rate: float | None) -> str:
 def _runs_text(data: dict[str, Any]) -> str:
     days = data["days"]
     if not data["available"]:
-        return f"Jobs, last {days} days: no run history available\n"
+        return _("Jobs, last {days} days: no run history available").format(days=days) + "\n"
     total = data["total"]
-    lines = [f"Jobs, last {days} days: {total['runs']} runs, {_rate(total['success_rate'])} success"]
+    lines = [
+        _("Jobs, last {days} days: {runs} runs, {rate} success").format(
+            days=days, runs=total["runs"], rate=_rate(total["success_rate"])
+        )
+    ]
     if data["jobs"]:
         rows = []
         for j in data["jobs"]:
-            bad = ", ".join(f"{s} {n}" for s, n in j["by_status"].items() if s not in ("success", "running"))
+            bad = ", ".join(
+                f"{status_word(s)} {n}" for s, n in j["by_status"].items() if s not in ("success", "running")
+            )
             rows.append(
                 (
                     j["job_id"],
@@ -123,7 +147,7 @@ def _runs_text(data: dict[str, Any]) -> str:
                     bad or "-",
                 )
             )
-        headers = ("job", "runs", "success", "failed", "running", "rate", "not ok")
+        headers = (_("job"), _("runs"), _("success"), _("failed"), _("running"), _("rate"), _("not ok"))
         lines.append(plain_table(rows, headers, right=(1, 2, 3, 4, 5), indent="  ", rule=False, max_cell=60))
     return "\n".join(lines) + "\n"
 
@@ -137,25 +161,30 @@ def dashboard(cli: Cli, as_json: bool) -> int:
     from fund_scheduler.daemon.pidfile import RUNNING, probe
     from fund_scheduler.jobs.panels import run_panels
 
-    registry = cli.registry(strict=False)
-    state = probe(cli.settings.pid_file)
-    engine = cli.existing_engine()
-    try:
-        panels = run_panels(registry.panels, engine, cli.settings.environ) if engine is not None else []
-    finally:
-        if engine is not None:
-            engine.dispose()
-    panels.append(runs_panel(cli, datetime.now(UTC)))
+    with json_language(as_json):
+        registry = cli.registry(strict=False)
+        state = probe(cli.settings.pid_file)
+        engine = cli.existing_engine()
+        try:
+            panels = run_panels(registry.panels, engine, cli.settings.environ) if engine is not None else []
+        finally:
+            if engine is not None:
+                engine.dispose()
+        panels.append(runs_panel(cli, datetime.now(UTC)))
     report: dict[str, Any] = {"daemon": {"state": state.state, "pid": state.pid}, "panels": panels}
     if as_json:
         print_json(report)
         return 0
-    running = state.state == RUNNING
-    print(f"scheduler: {'running, PID ' + str(state.pid) if running else state.state}")
+    if state.state == RUNNING:
+        words = _("running, PID {pid}").format(pid=state.pid)
+    else:
+        words = state_word(state.state) if state.state != "stale" else _("dead (stale PID file)")
+    print(_("scheduler: {state}").format(state=words))
     if engine is None:
-        print(f"database: none yet at {cli.settings.masked_database_url} (nothing has run)")
+        print(_("database: none yet at {url} (nothing has run)").format(url=cli.settings.masked_database_url))
     for panel in panels:
-        print(f"\n== {panel['title']} ==")
+        title = _("runs") if panel["title"] == "runs" else panel["title"]
+        print(f"\n== {title} ==")
         print(panel["text"].rstrip())
     return 0
 
@@ -209,7 +238,8 @@ def audit(
         ]
         for r in rows
     ]
-    print(format_table(table, ["AT (UTC)", "WHO", "VIA", "ACTION", "TARGET", "OUTCOME", "CHANGE"]))
+    headers = [_("AT (UTC)"), _("WHO"), _("VIA"), _("ACTION"), _("TARGET"), _("OUTCOME"), _("CHANGE")]
+    print(format_table(table, headers))
     return 0
 
 

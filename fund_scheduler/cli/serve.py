@@ -77,7 +77,7 @@ def serve(
         if http is not None:
             from fund_scheduler.api.app import create_app
 
-            app = create_app(ops, tokens, settings.allowed_hosts)
+            app = create_app(ops, tokens, settings.allowed_hosts, settings.language)
             run_metrics = app.extensions["fund_scheduler"]["metrics"]
             ops.subscribe(run_metrics.observe)
             run_metrics.prime(ops.job_ids())

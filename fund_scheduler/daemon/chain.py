@@ -37,7 +37,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from typing import Any
 
-from fund_common.runstatus import RunStatus
+from fund_common.i18n import gettext as _
+from fund_common.runstatus import RunStatus, label
 from fund_scheduler.jobs.spec import JobSpec
 
 __all__ = [
@@ -200,21 +201,32 @@ def first_fire_on(trigger: Any, day: date, zone: tzinfo) -> datetime | None:
 def _step_state(
     spec: JobSpec, rows: Rows, deadline: datetime | None, zone: tzinfo, today: date
 ) -> tuple[str, str]:
+    """A step's state today and its words, in the reader's language (the page, ``chain``)."""
     own = rows.get(spec.id, ())
     newest = own[0] if own else None
     cover = covering_run(own)
     if cover is not None and cover["status"] == RunStatus.SUCCESS:
-        return "succeeded", f"succeeded at {_clock(cover['finished_at'], zone)} (execution {cover['id']})"
+        text = _("succeeded at {time} (execution {id})")
+        return "succeeded", text.format(time=_clock(cover["finished_at"], zone), id=cover["id"])
     if cover is not None:
-        return "running", f"running since {_clock(cover['started_at'], zone)} (execution {cover['id']})"
+        text = _("running since {time} (execution {id})")
+        return "running", text.format(time=_clock(cover["started_at"], zone), id=cover["id"])
     if newest is not None and newest["status"] != RunStatus.COALESCED:
-        return newest["status"], upstream_state(own, today, zone)
+        when = newest.get("finished_at") or newest.get("started_at")
+        words = {"status": label(newest["status"]), "time": _clock(when, zone), "id": newest.get("id")}
+        if words["id"] is None:
+            return newest["status"], _("{status} at {time}").format(**words)
+        return newest["status"], _("{status} at {time} (execution {id})").format(**words)
     if deadline is None:
-        return "no_session", "not a session" if spec.calendar else "not scheduled today"
-    due = f"deadline {_clock(deadline, zone)}" if spec.after else f"due {_clock(deadline, zone)}"
+        return "no_session", _("not a session") if spec.calendar else _("not scheduled today")
+    if spec.after:
+        due = _("deadline {time}").format(time=_clock(deadline, zone))
+    else:
+        due = _("due {time}").format(time=_clock(deadline, zone))
     if spec.after and not mode_satisfied(spec, rows):
-        return "waiting", f"waiting for {', '.join(missing_upstreams(spec, rows))} ({due})"
-    return "not_run", f"not run yet ({due})"
+        text = _("waiting for {jobs} ({due})")
+        return "waiting", text.format(jobs=", ".join(missing_upstreams(spec, rows)), due=due)
+    return "not_run", _("not run yet ({due})").format(due=due)
 
 
 def chain_steps(

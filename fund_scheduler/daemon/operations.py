@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from fund_common import i18n
 from fund_common.runstatus import RunStatus
 from fund_scheduler import logsetup
 from fund_scheduler.daemon.checks import check_rows
@@ -56,7 +57,8 @@ class Operations:
         self._db_lock = threading.Lock()
         self._db_check: Future | None = None
         self._panel_lock = threading.Lock()
-        self._panels: tuple[float, list[dict[str, Any]]] | None = None
+        #: Per language: when the panels were computed, and what they answered.
+        self._panels: dict[str, tuple[float, list[dict[str, Any]]]] = {}
 
     # -- facts ---------------------------------------------------------------------------------
     @property
@@ -479,15 +481,30 @@ class Operations:
 
     def panels(self) -> list[dict[str, Any]]:
         """The job packages' dashboard panels (:func:`fund_scheduler.jobs.panels.run_panels`),
-        computed at most every :data:`PANEL_CACHE_SECONDS`."""
+        computed at most every :data:`PANEL_CACHE_SECONDS` per language (their titles and notes
+        are in the reader's)."""
         with self._panel_lock:
             now = time.monotonic()
-            if self._panels is not None and now - self._panels[0] < PANEL_CACHE_SECONDS:
-                return self._panels[1]
+            language = i18n.current()
+            cached = self._panels.get(language)
+            if cached is not None and now - cached[0] < PANEL_CACHE_SECONDS:
+                return cached[1]
             daemon = self._daemon
             panels = run_panels(daemon.registry.panels, daemon.engine, daemon.settings.environ)
-            self._panels = (now, panels)
+            self._panels[language] = (now, panels)
             return panels
+
+    def panel(self, name: str | None = None, query: Mapping[str, str] | None = None) -> Any:
+        """Without ``name``: the index of the views, the panels taking a query
+        (:func:`fund_scheduler.jobs.panels.describe_views`). With ``name``: that view run on
+        ``query`` (:func:`fund_scheduler.jobs.panels.run_view`; UnknownPanel, PanelQueryError
+        raised), not cached."""
+        from fund_scheduler.jobs.panels import describe_views, run_view
+
+        daemon = self._daemon
+        if name is None:
+            return describe_views(daemon.registry.panels)
+        return run_view(daemon.registry.panels, name, query or {}, daemon.engine, daemon.settings.environ)
 
     # -- history -------------------------------------------------------------------------------
     def executions(
@@ -551,6 +568,19 @@ class Operations:
             self._daemon.engine, settings.job_log_dir, execution_id, settings.history_retention_days
         )
         return logview.log_answer(run_log, offset=offset, limit=limit, tail=tail)
+
+    def timeline(self, hours: int = 24, now: datetime | None = None) -> dict[str, Any]:
+        """Each job's runs of the last ``hours`` hours and fire times of the next
+        (:func:`fund_scheduler.daemon.timeline.build_timeline`), around ``now`` (default: the
+        daemon's clock). A database error is raised."""
+        from fund_scheduler.daemon.timeline import build_timeline
+
+        daemon = self._daemon
+        now = now or daemon.clock()
+        rows = self.jobs()
+        triggers = {job.id: job.trigger for job in daemon.scheduler.get_jobs() if job.next_run_time}
+        runs = history.rows_overlapping(daemon.engine, now - timedelta(hours=hours), now)
+        return build_timeline(rows, runs, now, hours=hours, triggers=triggers)
 
 
 def _not_here(row: dict[str, Any], spec: Any) -> str:

@@ -29,7 +29,8 @@ from fund_scheduler.jobs.spec import JOB_ID_PATTERN, JobSpec
 __all__ = ["Check", "Panel", "Registry", "apply_changes", "discover", "find_cycle", "load_registry"]
 
 Check = Callable[[Mapping[str, str]], list[str]]
-Panel = Callable[[Any, Mapping[str, str]], dict[str, Any]]
+#: ``fn(engine, environ)``, or a view's ``fn(engine, environ, query)`` (see declare).
+Panel = Callable[..., dict[str, Any]]
 
 
 @dataclass
@@ -197,6 +198,22 @@ def apply_changes(
     return replace(registry, specs=dict(sorted(specs.items())), problems=problems + _chain_problems(specs))
 
 
+def _view_problems(panels: Iterable[Panel]) -> list[str]:
+    """Two views (panels taking a query) of one name: the URL could not tell them apart."""
+    from fund_scheduler.jobs.panels import is_view, panel_name
+
+    seen: dict[str, str] = {}
+    problems = []
+    for panel in panels:
+        if not is_view(panel):
+            continue
+        name, where = panel_name(panel), f"{panel.__module__}.{getattr(panel, '__qualname__', '')}"
+        if name in seen:
+            problems.append(f"dashboard panel {name!r} is declared twice ({seen[name]}, {where})")
+        seen[name] = where
+    return problems
+
+
 def load_registry(
     packages: Iterable[str],
     overrides_path: Path,
@@ -208,6 +225,7 @@ def load_registry(
     declared, hooks, problems, broken = discover(packages)
     checks = [h for h in hooks if getattr(h, "__config_check__", False)]
     panels = [h for h in hooks if getattr(h, "__dashboard_panel__", False)]
+    problems.extend(_view_problems(panels))
     specs = _declared(declared, default_tz, problems)
     overrides, override_problems = read_overrides(overrides_path)
     problems.extend(override_problems)

@@ -2,7 +2,9 @@
 as one JSON-able dict. The CLI (``jobs``, ``status``), the control socket and the HTTP API all
 show these rows.
 
-A row has ``id``, ``name``, ``trigger`` (in words), ``timezone``, ``enabled``,
+A row has ``id``, ``name``, ``trigger`` (the technical line of
+:func:`~fund_scheduler.jobs.triggers.describe`), ``schedule`` (the same in words, in the language in
+effect: :func:`~fund_scheduler.jobs.schedule_words.in_words`), ``timezone``, ``enabled``,
 ``disabled_reason``, ``next_run_time``, ``paused``, ``target``, ``max_instances``, ``timeout``,
 ``after``, ``after_mode``, ``on_late``, ``dependents`` (the jobs with this one in their ``after``),
 ``last_execution`` (the newest history row without its output) and, flattened from it for the
@@ -17,7 +19,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from fund_common.i18n import gettext as _
 from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.schedule_words import in_words
 from fund_scheduler.jobs.spec import JobSpec
 from fund_scheduler.jobs.triggers import describe
 
@@ -48,10 +52,12 @@ def job_rows(
     rows: dict[str, dict[str, Any]] = {}
     specs = registry.specs.values() if only is None else [s for s in (registry.specs.get(only),) if s]
     for spec in specs:
+        trigger = spec.trigger(default_tz)
         rows[spec.id] = {
             "id": spec.id,
-            "name": spec.name,
-            "trigger": describe(spec.trigger(default_tz)),
+            "name": _shown_name(spec.name),
+            "trigger": describe(trigger),
+            "schedule": in_words(trigger),
             "timezone": str(spec.zone(default_tz)),
             "enabled": spec.enabled,
             "disabled_reason": spec.disabled_reason,
@@ -79,8 +85,9 @@ def job_rows(
         )
         row["done_at"] = None
         row.update(
-            name=job.name,
+            name=_shown_name(job.name),
             trigger=describe(job.trigger),
+            schedule=in_words(job.trigger),
             timezone=str(getattr(job.trigger, "timezone", default_tz)),
             next_run_time=job.next_run_time,
             paused=job.next_run_time is None,
@@ -111,6 +118,12 @@ def _sources(spec: JobSpec) -> dict[str, str]:
     sources = dict.fromkeys(spec.overridden, "jobs.toml")
     sources.update(dict.fromkeys(spec.changed, f"database (by {spec.changed_by or 'the daemon'})"))
     return dict(sorted(sources.items()))
+
+
+def _shown_name(name: str | None) -> str | None:
+    """A job's name in the reader's language: a bundled job's is in the catalogue (marked with
+    ``N_``), any other as given (gettext of an unknown text is the text itself)."""
+    return _(name) if name else name
 
 
 def state_word(row: Mapping[str, Any]) -> str:

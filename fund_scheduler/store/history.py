@@ -696,3 +696,40 @@ def rows_of_backfill(engine: Engine, backfill_id: str) -> list[dict[str, Any]]:
     query = select(t).where(t.c.backfill_id == backfill_id).order_by(t.c.id.desc())
     with engine.begin() as conn:
         return [_row(r._mapping) for r in conn.execute(query)]
+
+
+#: How long before a window a run may have started and still overlap it (the longest timeout of a
+#: bundled job is 6 h); a run still ``running`` is found however old.
+OVERLAP_LOOKBACK = timedelta(days=2)
+#: The most rows :func:`rows_overlapping` returns (the newest).
+OVERLAP_LIMIT = 20_000
+
+
+def rows_overlapping(
+    engine: Engine, start: datetime, end: datetime, limit: int = OVERLAP_LIMIT
+) -> list[dict[str, Any]]:
+    """Rows (without ``output_tail``) whose run overlaps ``[start, end)``, newest first (by start,
+    then id), at most ``limit``: started in it; or started up to :data:`OVERLAP_LOOKBACK` before
+    it and finished at or after ``start``; or started before it and still ``running``. Two ranges
+    of the (started_at, …) and (status, started_at) indexes."""
+    t = job_executions
+    columns = [c for c in t.c if c.name != "output_tail"]
+    since, until = _db_time(start), _db_time(end)
+    assert since is not None and until is not None
+    recent_rows = (
+        select(*columns)
+        .where(
+            t.c.started_at >= since - OVERLAP_LOOKBACK,
+            t.c.started_at < until,
+            or_(t.c.started_at >= since, t.c.finished_at.is_(None), t.c.finished_at >= since),
+        )
+        .order_by(t.c.started_at.desc(), t.c.id.desc())
+        .limit(limit)
+    )
+    old_running = select(*columns).where(
+        t.c.status == RunStatus.RUNNING.value, t.c.started_at < since - OVERLAP_LOOKBACK
+    )
+    with engine.begin() as conn:
+        rows = [_row(r._mapping) for r in conn.execute(recent_rows)]
+        rows += [_row(r._mapping) for r in conn.execute(old_running)]
+    return rows[:limit]

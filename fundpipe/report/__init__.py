@@ -20,6 +20,10 @@ contains ``as_of`` (the Sunday run reports the week it ends). Sections:
 7. top and bottom 10 funds by Sharpe ratio within each fund type, on the newest calc_date up
    to ``as_of``.
 
+The page and its charts are in the language in effect (:func:`fund_common.i18n.current`: in
+the job, ``SCHEDULER_LANG``), ``<html lang>`` saying which; dates stay ISO, codes and the data's
+own text (fund names, job ids) as stored.
+
 The page opens offline: no script, no external file or URL, inline CSS, charts as PNG data
 URIs, and a Content-Security-Policy that forbids anything else. Every value taken from the
 database or the runs is HTML-escaped. A job runs in whatever day of the report's timezone

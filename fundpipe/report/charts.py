@@ -4,7 +4,8 @@ matplotlib is imported inside the functions (about a second), so importing this 
 free. No pyplot and no global backend switch: each chart is its own ``Figure`` on a
 ``FigureCanvasAgg``, safe in any process and thread. Labels taken from data (job ids) are
 drawn literally (mathtext ``$`` escaped). PNGs carry no metadata, so the same data gives the
-same bytes.
+same bytes. Titles, axis labels, legends and weekdays are in the language in effect
+(:mod:`fund_common.i18n`) when the chart is drawn.
 
 Text is set in the first installed font of :data:`CJK_FONTS` (so Chinese job or fund names are
 not drawn as boxes), falling back to matplotlib's ``sans-serif`` list; only installed families
@@ -21,9 +22,13 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fund_common.i18n import gettext as _
+from fundpipe.report.week import weekday
+
 __all__ = [
     "CJK_FONTS",
     "daily_rows_chart",
+    "daily_rows_figure",
     "data_uri",
     "day_axis",
     "font_families",
@@ -51,18 +56,24 @@ def data_uri(png: bytes) -> str:
 
 
 def daily_rows_chart(days: Sequence[dt.date], loaded: Sequence[int], quarantined: Sequence[int]) -> bytes:
-    """Stacked bars per day: rows loaded into ``fund_nav`` and rows quarantined; PNG bytes."""
+    """:func:`daily_rows_figure` as PNG bytes."""
+    return _png(daily_rows_figure(days, loaded, quarantined))
+
+
+def daily_rows_figure(days: Sequence[dt.date], loaded: Sequence[int], quarantined: Sequence[int]) -> Any:
+    """Stacked bars per day: rows loaded into ``fund_nav`` and rows quarantined; the Figure, not
+    yet rendered."""
     fig, ax = _figure()
-    labels = [f"{d:%a}\n{d:%m-%d}" for d in days]
+    labels = [f"{weekday(d)}\n{d:%m-%d}" for d in days]
     x = list(range(len(days)))
-    ax.bar(x, loaded, color=_LOADED, label="loaded")
-    ax.bar(x, quarantined, bottom=loaded, color=_QUARANTINED, label="quarantined")
+    ax.bar(x, loaded, color=_LOADED, label=_("loaded"))
+    ax.bar(x, quarantined, bottom=loaded, color=_QUARANTINED, label=_("quarantined"))
     ax.set_xticks(x, labels)
-    ax.set_ylabel("rows", fontfamily=font_families())
-    ax.set_title("Rows loaded per day (validation runs)", fontfamily=font_families())
+    ax.set_ylabel(_("rows"), fontfamily=font_families())
+    ax.set_title(_("Rows loaded per day (validation runs)"), fontfamily=font_families())
     ax.yaxis.get_major_locator().set_params(integer=True)
     ax.legend(loc="best", frameon=False, prop={"family": font_families()})
-    return _png(fig)
+    return fig
 
 
 def job_durations_chart(
@@ -102,8 +113,8 @@ def job_durations_figure(
     ax.tick_params(axis="x", which="major", length=0)
     ax.tick_params(axis="x", which="minor", length=6)
     ax.grid(axis="x", which="minor", alpha=0.3)
-    ax.set_ylabel("seconds", fontfamily=font_families())
-    ax.set_title("Job durations", fontfamily=font_families())
+    ax.set_ylabel(_("seconds"), fontfamily=font_families())
+    ax.set_title(_("Job durations"), fontfamily=font_families())
     ax.grid(axis="y", alpha=0.3)
     if runs:
         ax.legend(
@@ -119,7 +130,7 @@ def day_axis(start: dt.datetime, end: dt.datetime) -> tuple[list[float], list[fl
     """The day axis of ``[start, end)`` (naive local datetimes, ``start`` a midnight), as
     matplotlib date numbers: the day boundaries (each midnight from ``start`` to ``end``), the
     middle (noon) of each whole day, and each day's label for that middle (weekday over date,
-    ``Wed`` / ``06-05``)."""
+    ``Wed`` / ``06-05``, the weekday in the language in effect)."""
     from matplotlib.dates import date2num
 
     boundaries, centres, labels = [], [], []
@@ -128,7 +139,7 @@ def day_axis(start: dt.datetime, end: dt.datetime) -> tuple[list[float], list[fl
         boundaries.append(float(date2num(day)))
         if day + dt.timedelta(days=1) <= end:
             centres.append(float(date2num(day + dt.timedelta(hours=12))))
-            labels.append(f"{day:%a}\n{day:%m-%d}")
+            labels.append(f"{weekday(day)}\n{day:%m-%d}")
         day += dt.timedelta(days=1)
     return boundaries, centres, labels
 

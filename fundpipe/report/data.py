@@ -8,6 +8,9 @@ with ``job_id``, ``status`` (a :class:`~fund_common.runstatus.RunStatus` value),
 so that it, still running, is not counted). What a status
 means (the worst of a day, which runs have a duration, the success rate) is
 :mod:`fund_common.runstatus`'s.
+
+The few words in the data (the unknown fund type's group, a closed day's holiday name) are in
+the language in effect when it is collected (:mod:`fund_common.i18n`); codes and keys are not.
 """
 
 from __future__ import annotations
@@ -21,6 +24,8 @@ import sqlalchemy as sa
 
 from fund_common.calendars import SessionCalendar
 from fund_common.clock import as_naive_utc, utcnow_naive
+from fund_common.i18n import N_
+from fund_common.i18n import gettext as _
 from fund_common.runstatus import DISPLAY_ORDER, NOT_RUNS, RAN, RunStatus, success_rate, worst
 from fundpipe.freshness import dated_freshness
 from fundpipe.report.week import week_bounds, week_window, zone
@@ -34,6 +39,7 @@ from fundpipe.schema import (
 )
 
 __all__ = [
+    "HOLIDAY_NAMES",
     "LIST_CAP",
     "TOP_N",
     "UNKNOWN_TYPE",
@@ -46,8 +52,22 @@ __all__ = [
 TOP_N = 10
 #: Longest list of fund codes (funds without a NAV) and of NAV corrections the report shows.
 LIST_CAP = 20
-#: The group of the Sharpe ranking for funds without a type (no ``fund_info`` row, or no type).
-UNKNOWN_TYPE = "unknown type"
+#: The group of the Sharpe ranking for funds without a type (no ``fund_info`` row, or no type);
+#: its label is this in the language in effect.
+UNKNOWN_TYPE = N_("unknown type")
+#: The Chinese public holidays' names the calendars store (fund_common.calendars.library), shown
+#: in the language in effect; any other name is shown as stored.
+HOLIDAY_NAMES = frozenset(
+    (
+        N_("New Year's Day"),
+        N_("Spring Festival"),
+        N_("Qingming Festival"),
+        N_("Labour Day"),
+        N_("Dragon Boat Festival"),
+        N_("Mid-Autumn Festival"),
+        N_("National Day"),
+    )
+)
 
 _RAN = frozenset(s.value for s in RAN)
 _SHARPE_COLUMNS = (
@@ -123,14 +143,21 @@ def weekly_report_data(
 def week_calendar(calendar: SessionCalendar, days: Sequence[dt.date]) -> dict[str, Any]:
     """The week's trading calendar: ``name``, ``source``, ``sessions`` (how many of ``days``
     are sessions) and ``closed``: each weekday of ``days`` without a session, as ``date`` (ISO)
-    and ``name`` (the holiday's, ``holiday`` when the calendar has none)."""
+    and ``name`` (the holiday's, ``holiday`` when the calendar has none; a Chinese public holiday
+    and ``holiday`` in the language in effect)."""
     closed = [d for d in days if d in calendar.closed]
     return {
         "name": calendar.name,
         "source": calendar.source,
         "sessions": sum(calendar.is_session(d) for d in days),
-        "closed": [{"date": d.isoformat(), "name": calendar.closed.get(d) or "holiday"} for d in closed],
+        "closed": [{"date": d.isoformat(), "name": _holiday(calendar.closed.get(d))} for d in closed],
     }
+
+
+def _holiday(name: str | None) -> str:
+    if not name:
+        return _("holiday")
+    return _(name) if name in HOLIDAY_NAMES else name
 
 
 def count_summary(by_status: Mapping[str, int]) -> dict[str, Any]:
@@ -286,7 +313,8 @@ def _sharpe(conn: sa.Connection, as_of: dt.date, tables: set[str]) -> dict[str, 
 
     A money-market fund's tiny volatility gives it a Sharpe ratio no equity fund reaches, so
     funds are only ranked against their own type (``fund_info.fund_type``; funds without one
-    form the :data:`UNKNOWN_TYPE` group, listed last, the others by name). Keys:
+    form the :data:`UNKNOWN_TYPE` group, listed last, the others by name; its label is
+    translated). Keys:
     ``calc_date`` (ISO or None), ``funds`` (with a Sharpe ratio) and ``types``: per type
     ``fund_type`` (None for the unknown group), ``label``, ``funds``, ``top`` (the best
     :data:`TOP_N`, best first) and ``bottom`` (the worst :data:`TOP_N` of the rest, worst
@@ -322,7 +350,7 @@ def _sharpe(conn: sa.Connection, as_of: dt.date, tables: set[str]) -> dict[str, 
         out["types"].append(
             {
                 "fund_type": kind,
-                "label": kind or UNKNOWN_TYPE,
+                "label": kind or _(UNKNOWN_TYPE),
                 "funds": len(funds),
                 "top": funds[:TOP_N],
                 "bottom": funds[TOP_N:][::-1][:TOP_N],

@@ -1,11 +1,17 @@
-"""The report's week: the ISO week (Monday to Sunday) that contains a day, and its file name."""
+"""The report's week: the ISO week (Monday to Sunday) that contains a day, its file name, and a
+day's weekday in the reader's language."""
 
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-__all__ = ["report_name", "week_bounds", "week_window", "zone"]
+from fund_common.i18n import N_
+from fund_common.i18n import gettext as _
+
+__all__ = ["report_name", "weekday", "week_bounds", "week_window", "zone"]
+
+_WEEKDAYS = (N_("Mon"), N_("Tue"), N_("Wed"), N_("Thu"), N_("Fri"), N_("Sat"), N_("Sun"))
 
 
 def zone(tz: dt.tzinfo | str | None) -> dt.tzinfo:
@@ -38,3 +44,8 @@ def report_name(as_of: dt.date) -> str:
     """``weekly-<ISO year>-W<ISO week>.html``, e.g. ``weekly-2024-W23.html`` for 2024-06-09."""
     year, week, _ = as_of.isocalendar()
     return f"weekly-{year}-W{week:02d}.html"
+
+
+def weekday(day: dt.date) -> str:
+    """``day``'s abbreviated weekday in the language in effect (``Mon``, ``周一``)."""
+    return _(_WEEKDAYS[day.weekday()])

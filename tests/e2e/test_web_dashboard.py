@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -89,8 +90,11 @@ def serving(jobs: str, token: str) -> Iterator[str]:
             home.cli("stop", "--timeout", "5")
 
 
-@pytest.fixture(scope="module")
-def browser():
+@contextlib.contextmanager
+def chromium(languages: str = "en-US,en") -> Iterator[Any]:
+    """A headless Chromium asking for ``languages`` (its Accept-Language), in a zone other than the
+    jobs' (America/New_York: next runs must still show in each job's zone); skipped (failed with
+    ``BROWSER_REQUIRED=1``) without the browser."""
     missing = _missing_browser()
     if missing:
         if os.environ.get("BROWSER_REQUIRED") == "1":
@@ -110,9 +114,10 @@ def browser():
         "--no-first-run",
         f"--user-data-dir={profile}",
         "--window-size=1366,900",
+        f"--lang={languages.split(',')[0]}",
     ):
         options.add_argument(arg)
-    # A browser zone other than the jobs' (Asia/Shanghai): next runs must still show in the job's zone.
+    options.add_experimental_option("prefs", {"intl.accept_languages": languages})
     service = Service(str(CHROMEDRIVER), env={**os.environ, "TZ": "America/New_York"})
     driver = webdriver.Chrome(service=service, options=options)
     try:
@@ -120,6 +125,14 @@ def browser():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """The page follows the browser's Accept-Language: these tests read English whatever the
+    machine's locale (tests/e2e/test_web_languages.py asks for 中文 on purpose)."""
+    with chromium("en-US,en") as driver:
+        yield driver
 
 
 HOMES: dict[str, SchedulerHome] = {}  # the daemon fixture's home, by its base URL
@@ -392,7 +405,12 @@ def test_phone_width_has_no_horizontal_page_overflow(page):
         )
         body, document, viewport, table, wrap = widths
         assert body <= viewport and document <= viewport, widths
-        assert table > wrap, widths  # the executions table scrolls inside its own container
+        assert table <= wrap, widths  # the executions are cards: nothing scrolls sideways
+        tops = page.execute_script(
+            "return ['health-section', 'jobs-section', 'executions-section']"
+            ".map((id) => document.getElementById(id).getBoundingClientRect().top)"
+        )
+        assert tops[0] < tops[1] < tops[2], tops  # the health first on a phone
     finally:
         page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     _screenshot(page, "dashboard-phone.png", 390, mobile=True)

@@ -75,11 +75,31 @@ def test_coalesced_fire_times_are_no_runs() -> None:
         "ran": False,
         "tone": "ok",
         "severity": 9,
+        "label": "coalesced",
     }
 
 
 def test_vocabulary_is_json_for_the_page() -> None:
     words = vocabulary()
     assert list(words) == [s.value for s in DISPLAY_ORDER]
-    assert words["timeout"] == {"final": True, "failure": True, "ran": True, "tone": "bad", "severity": 1}
+    assert words["timeout"] == {
+        "final": True,
+        "failure": True,
+        "ran": True,
+        "tone": "bad",
+        "severity": 1,
+        "label": "timeout",
+    }
     assert words["running"]["final"] is False
+
+
+def test_status_words_follow_the_language() -> None:
+    from fund_common import i18n
+    from fund_common.runstatus import label
+
+    with i18n.use("zh_CN"):
+        assert vocabulary()["failed"]["label"] == "失败"
+        assert RunStatus.BLOCKED.label == "阻塞"
+        assert label("not-a-status") == "not-a-status"
+    with i18n.use("en"):
+        assert label("failed") == "failed"

@@ -469,7 +469,7 @@ def test_the_reports_of_the_national_day_weeks_count_sessions_and_name_the_close
     text = report.write_weekly_report(engine, tmp_path, dt.date(2026, 10, 4), xshg).read_text(
         encoding="utf-8"
     )
-    assert "Trading calendar XSHG" in text and "3 session(s) this week" in text
+    assert "Trading calendar XSHG" in text and "3 sessions this week" in text
     assert "<td>Thu 2026-10-01</td><td>National Day</td>" in text
     quiet = report.write_weekly_report(engine, tmp_path, dt.date(2026, 10, 18), xshg).read_text(
         encoding="utf-8"

@@ -298,7 +298,7 @@ def test_the_weeks_nav_corrections_with_old_and_new_values(engine):
     assert first["corrected_at"] == "2024-06-04T20:01:00" and first["batch_id"] == "b2"
 
     text = report.render_html(report.weekly_report_data(engine, SUNDAY, CALENDAR, tz="Asia/Shanghai"), {})
-    assert f"{LIST_CAP + 3} stored NAV(s) changed by a later delivery this week; the first {LIST_CAP}" in text
+    assert f"{LIST_CAP + 3} stored NAVs changed by a later delivery this week; the first {LIST_CAP}" in text
     assert '<td>C01</td><td>2024-06-03</td><td class="n">1.0000</td><td class="n">1.0010</td>' in text
 
 

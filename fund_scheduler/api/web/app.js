@@ -41,6 +41,7 @@
   };
 
   const $ = (id) => document.getElementById(id);
+  const { t, tn } = window.fsI18n;
 
   // -- small helpers -------------------------------------------------------------------------
   function el(tag, attrs, text) {
@@ -111,16 +112,16 @@
   function formatSeconds(value) {
     if (value === undefined || value === null || value === "" || isNaN(Number(value))) return "–";
     let s = Number(value);
-    if (s < 10) return `${s.toFixed(s < 1 ? 2 : 1)} s`;
+    if (s < 10) return t("{s} s", { s: s.toFixed(s < 1 ? 2 : 1) });
     s = Math.round(s);
     const d = Math.floor(s / 86400);
     const h = Math.floor((s % 86400) / 3600);
     const m = Math.floor((s % 3600) / 60);
     const sec = s % 60;
-    if (d) return `${d} d ${h} h`;
-    if (h) return `${h} h ${m} m`;
-    if (m) return `${m} m ${sec} s`;
-    return `${sec} s`;
+    if (d) return t("{d} d {h} h", { d, h });
+    if (h) return t("{h} h {m} m", { h, m });
+    if (m) return t("{m} m {s} s", { m, s: sec });
+    return t("{s} s", { s: sec });
   }
 
   function relative(iso) {
@@ -128,7 +129,7 @@
     if (!d) return "";
     const diff = (d.getTime() - Date.now()) / 1000;
     const text = formatSeconds(Math.abs(diff));
-    return diff >= 0 ? `in ${text}` : `${text} ago`;
+    return diff >= 0 ? t("in {time}", { time: text }) : t("{time} ago", { time: text });
   }
 
   function formatRate(rate) {
@@ -152,10 +153,16 @@
     return meaning ? Boolean(meaning.failure) : false;
   }
 
-  function statusBadge(status, tone) {
+  /** A run status's words in the page's language (the API's label), else the status itself. */
+  function statusLabel(status) {
+    const meaning = state.statuses[String(status)];
+    return meaning && meaning.label ? String(meaning.label) : String(status);
+  }
+
+  function statusBadge(status, tone, label) {
     const name = status ? String(status) : "none";
     const cls = `status tone-${tone ? String(tone).replace(/[^a-z_]/gi, "") : toneOf(name)}`;
-    return el("span", { class: cls, "data-status": name }, status || "–");
+    return el("span", { class: cls, "data-status": name }, status ? label || statusLabel(status) : "–");
   }
 
   function replaceChildren(node, ...children) {
@@ -171,7 +178,7 @@
     } catch (_err) {
       body = null;
     }
-    if (!response.ok && body === null) throw new Error(`${path}: HTTP ${response.status}`);
+    if (!response.ok && body === null) throw new Error(t("{path}: HTTP {code}", { path, code: response.status }));
     return { ok: response.ok, status: response.status, body };
   }
 
@@ -229,16 +236,18 @@
     const has = Boolean(getToken());
     $("token-state").textContent =
       state.writesEnabled === false
-        ? "read-only: SCHEDULER_API_TOKEN is not set"
+        ? t("read-only: SCHEDULER_API_TOKEN is not set")
         : has
-          ? "token set for this session"
-          : "no token";
+          ? t("token set for this session")
+          : t("no token");
     $("token-forget").hidden = !has;
   }
 
   function askForToken(pending) {
     state.pendingAction = pending;
-    $("token-pending").textContent = pending ? `Needed to ${pending.action} ${pending.jobId}.` : "";
+    $("token-pending").textContent = pending
+      ? t("Needed to {action} {job}.", { action: actionWord(pending.action), job: pending.jobId })
+      : "";
     $("token-form").hidden = false;
     $("token-input").value = "";
     $("token-input").focus();
@@ -258,6 +267,12 @@
 
   // -- actions -------------------------------------------------------------------------------
   const VERB = { run: "run", pause: "pause", resume: "resume" };
+
+  /** What an action is called on the page. */
+  function actionWord(action) {
+    const words = { run: t("run"), pause: t("pause"), resume: t("resume"), "run-for": t("run") };
+    return words[action] || String(action);
+  }
 
   async function doAction(action, jobId) {
     if (action === "run-for" && window.fundSchedulerRunDialog) {
@@ -285,20 +300,36 @@
         body = text;
       }
     } catch (err) {
-      showError(`${action} ${jobId}: the daemon did not answer (${err.message})`);
+      showError(
+        t("{action} {job}: the daemon did not answer ({reason})", {
+          action: actionWord(action),
+          job: jobId,
+          reason: err.message,
+        }),
+      );
       return;
     }
     if (response.ok) {
       clearError();
       if (action === "run") {
-        const id = body && body.execution_id !== undefined ? ` (execution ${body.execution_id})` : "";
-        showNotice(`${jobId}: run started${id}`);
+        showNotice(
+          body && body.execution_id !== undefined
+            ? t("{job}: run started (execution {id})", { job: jobId, id: body.execution_id })
+            : t("{job}: run started", { job: jobId }),
+        );
       } else {
-        showNotice(`${jobId}: ${action}d`);
+        showNotice(action === "pause" ? t("{job}: paused", { job: jobId }) : t("{job}: resumed", { job: jobId }));
       }
     } else {
-      const reason = messageOf(body, response.statusText || "request failed");
-      showError(`${action} ${jobId} refused (HTTP ${response.status}): ${reason}`);
+      const reason = messageOf(body, response.statusText || t("request failed"));
+      showError(
+        t("{action} {job} refused (HTTP {code}): {reason}", {
+          action: actionWord(action),
+          job: jobId,
+          code: response.status,
+          reason,
+        }),
+      );
       if (response.status === 401) {
         setToken(""); // wrong token: ask again next time
       }
@@ -317,13 +348,13 @@
   // -- jobs table ----------------------------------------------------------------------------
   // Column labels, repeated in each cell for the phone layout (CSS shows them via attr()).
   const JOB_LABELS = {
-    id: "id",
-    name: "name",
-    trigger: "schedule",
-    next: "next run",
-    last: "last run",
-    rate: "7-day success",
-    state: "state",
+    id: t("id"),
+    name: t("name"),
+    trigger: t("schedule"),
+    next: t("next run"),
+    last: t("last run"),
+    rate: t("7-day success"),
+    state: t("state"),
   };
 
   function jobRow(job) {
@@ -332,11 +363,11 @@
       tr.appendChild(el("td", { "data-field": field, "data-label": label }));
     }
     const actions = el("td", { "data-field": "actions", "data-label": "", class: "actions" });
-    actions.appendChild(el("button", { type: "button", "data-action": "run" }, "Run now"));
+    actions.appendChild(el("button", { type: "button", "data-action": "run" }, t("Run now")));
     // A past business date and the job's parameters: rundialog.js.
-    actions.appendChild(el("button", { type: "button", "data-action": "run-for" }, "Run for a date…"));
-    actions.appendChild(el("button", { type: "button", "data-action": "pause" }, "Pause"));
-    actions.appendChild(el("button", { type: "button", "data-action": "resume" }, "Resume"));
+    actions.appendChild(el("button", { type: "button", "data-action": "run-for" }, t("Run for a date…")));
+    actions.appendChild(el("button", { type: "button", "data-action": "pause" }, t("Pause")));
+    actions.appendChild(el("button", { type: "button", "data-action": "resume" }, t("Resume")));
     tr.appendChild(actions);
     return tr;
   }
@@ -359,11 +390,12 @@
       const paused = Boolean(job.paused);
       setText(cell(tr, "id"), id);
       setText(cell(tr, "name"), job.name);
-      setText(cell(tr, "trigger"), job.trigger);
+      // The schedule in words (the page's language); the technical trigger on hover.
+      setText(cell(tr, "trigger"), job.schedule || job.trigger);
       const tz = job.timezone ? ` (${job.timezone})` : "";
-      cell(tr, "trigger").title = job.timezone ? `timezone ${job.timezone}` : "";
-      const done = enabled && job.done_at ? `done (${formatTime(job.done_at, job.timezone)})` : null;
-      const next = job.next_run_time ? formatTime(job.next_run_time, job.timezone) : done || (paused ? "paused" : "–");
+      cell(tr, "trigger").title = job.trigger ? String(job.trigger) : "";
+      const done = enabled && job.done_at ? t("done ({time})", { time: formatTime(job.done_at, job.timezone) }) : null;
+      const next = job.next_run_time ? formatTime(job.next_run_time, job.timezone) : done || (paused ? t("paused") : "–");
       setText(cell(tr, "next"), next);
       cell(tr, "next").title = job.next_run_time ? `${job.next_run_time}${tz} · ${relative(job.next_run_time)}` : "";
 
@@ -377,17 +409,19 @@
           lastCell.replaceChildren(statusBadge(last.status), " ", when);
           lastCell.title = last.error ? String(last.error) : "";
         } else {
-          lastCell.replaceChildren(el("span", { class: "sub" }, "never"));
+          lastCell.replaceChildren(el("span", { class: "sub" }, t("never")));
           lastCell.title = "";
         }
       }
       const rate = state.successRates[id];
-      const counts = rate && rate.success !== undefined ? ` (${rate.success}/${rate.runs})` : rate ? ` of ${rate.runs}` : "";
+      const counts =
+        rate && rate.success !== undefined ? ` (${rate.success}/${rate.runs})` : rate ? ` (${rate.runs})` : "";
       setText(cell(tr, "rate"), rate ? `${formatRate(rate.rate)}${counts}` : "–");
 
       const stateCell = cell(tr, "state");
       const stateText = !enabled ? "disabled" : done ? "done" : paused ? "paused" : "active";
-      setText(stateCell, stateText);
+      const stateWords = { disabled: t("disabled"), done: t("done"), paused: t("paused"), active: t("active") };
+      setText(stateCell, stateWords[stateText]);
       stateCell.className = `state state-${stateText}`;
       stateCell.title = !enabled && job.disabled_reason ? String(job.disabled_reason) : "";
       tr.setAttribute("data-paused", String(paused));
@@ -403,6 +437,24 @@
   }
 
   // -- executions table ----------------------------------------------------------------------
+  // Column labels, repeated in each cell for the phone layout (one card per run).
+  const EXECUTION_LABELS = {
+    id: "#",
+    job: t("job"),
+    status: t("status"),
+    started: t("started"),
+    duration: t("duration"),
+    trigger: t("trigger"),
+    error: t("error"),
+  };
+  const TRIGGER_WORDS = {
+    schedule: t("schedule"),
+    manual: t("manual"),
+    retry: t("retry"),
+    dependency: t("dependency"),
+    startup: t("startup"),
+    backfill: t("backfill"),
+  };
   function executionRow(id) {
     const tr = el("tr", { "data-execution-id": id, class: "execution" });
     const toggleCell = el("td", { "data-field": "toggle" });
@@ -411,12 +463,12 @@
       class: "toggle",
       "data-action": "expand",
       "aria-expanded": "false",
-      "aria-label": `output of execution ${id}`,
+      "aria-label": t("output of execution {id}", { id }),
     }, "▸");
     toggleCell.appendChild(toggle);
     tr.appendChild(toggleCell);
-    for (const field of ["id", "job", "status", "started", "duration", "trigger", "error"]) {
-      tr.appendChild(el("td", { "data-field": field }));
+    for (const [field, label] of Object.entries(EXECUTION_LABELS)) {
+      tr.appendChild(el("td", { "data-field": field, "data-label": label }));
     }
     return tr;
   }
@@ -424,12 +476,12 @@
   function outputRow(id, status) {
     const tr = el("tr", { class: "output-row", "data-output-for": id });
     const td = el("td", { colspan: 8 });
-    td.appendChild(el("pre", { class: "output-tail" }, "loading…"));
+    td.appendChild(el("pre", { class: "output-tail" }, t("loading…")));
     // The whole log in a panel that follows a running run: runlog.js.
-    td.appendChild(el("button", { type: "button", class: "full-log", "data-runlog": id }, "full log"));
+    td.appendChild(el("button", { type: "button", class: "full-log", "data-runlog": id }, t("full log")));
     if (status === "running") {
       // Ends the run's process group: operate.js.
-      td.appendChild(el("button", { type: "button", class: "cancel-run", "data-cancel-execution": id }, "cancel"));
+      td.appendChild(el("button", { type: "button", class: "cancel-run", "data-cancel-execution": id }, t("cancel")));
     }
     tr.appendChild(td);
     return tr;
@@ -451,7 +503,7 @@
       const tr = existing.get(id) || executionRow(id);
       setText(cell(tr, "id"), id);
       setText(cell(tr, "job"), row.job_id);
-      setText(cell(tr, "trigger"), row.trigger);
+      setText(cell(tr, "trigger"), TRIGGER_WORDS[row.trigger] || row.trigger);
       const statusCell = cell(tr, "status");
       if (statusCell.getAttribute("data-status") !== String(row.status)) {
         statusCell.setAttribute("data-status", String(row.status));
@@ -459,10 +511,10 @@
       }
       tr.setAttribute("data-status", String(row.status));
       setText(cell(tr, "started"), formatTime(row.started_at));
-      setText(cell(tr, "duration"), isFinal(row.status) ? formatSeconds(row.duration) : "running…");
+      setText(cell(tr, "duration"), isFinal(row.status) ? formatSeconds(row.duration) : t("running…"));
       const errorCell = cell(tr, "error");
       const failed = isFailure(row.status);
-      const errorText = row.error || (failed && row.exit_code ? `exit code ${row.exit_code}` : "");
+      const errorText = row.error || (failed && row.exit_code ? t("exit code {code}", { code: row.exit_code }) : "");
       if (!errorCell.firstChild) errorCell.appendChild(el("div", { class: "error-text" }));
       if (errorCell.firstChild.textContent !== errorText) errorCell.firstChild.textContent = errorText;
       errorCell.title = row.error ? String(row.error) : "";
@@ -485,10 +537,10 @@
     let text;
     try {
       const { ok, status: code, body } = await getJson(`/api/executions/${encodeURIComponent(id)}`);
-      if (!ok) text = `could not load the output (HTTP ${code}): ${messageOf(body, "")}`;
-      else text = body && body.output_tail ? String(body.output_tail) : "(no output)";
+      if (!ok) text = t("could not load the output (HTTP {code}): {reason}", { code, reason: messageOf(body, "") });
+      else text = body && body.output_tail ? String(body.output_tail) : t("(no output)");
     } catch (err) {
-      text = `could not load the output: ${err.message}`;
+      text = t("could not load the output: {reason}", { reason: err.message });
       state.outputs.delete(id); // try again next refresh
     }
     if (state.outputs.has(id)) state.outputs.get(id).text = text;
@@ -549,7 +601,7 @@
       svg.setAttribute("viewBox", `0 0 ${CHART_RUNS * 10} 30`);
       svg.setAttribute("preserveAspectRatio", "none");
       svg.setAttribute("role", "img");
-      svg.setAttribute("aria-label", `durations of the last ${runs.length} runs of ${jobId}`);
+      svg.setAttribute("aria-label", tn("durations of the last {n} run of {job}", "durations of the last {n} runs of {job}", runs.length, { job: jobId }));
       runs.forEach((r, i) => {
         const h = Math.max((Number(r.duration) / max) * 28, 1);
         const rect = document.createElementNS(SVG_NS, "rect");
@@ -559,18 +611,18 @@
         rect.setAttribute("height", String(h));
         rect.setAttribute("class", `bar tone-${toneOf(r.status)}`);
         const title = document.createElementNS(SVG_NS, "title");
-        title.textContent = `#${r.id} ${r.status} ${formatSeconds(r.duration)} · ${formatTime(r.started_at)}`;
+        title.textContent = `#${r.id} ${statusLabel(r.status)} ${formatSeconds(r.duration)} · ${formatTime(r.started_at)}`;
         rect.appendChild(title);
         svg.appendChild(rect);
       });
       line.appendChild(svg);
       const lastRun = runs[runs.length - 1];
       line.appendChild(
-        el("span", { class: "spark-value" }, `last ${formatSeconds(lastRun.duration)} · max ${formatSeconds(max)}`),
+        el("span", { class: "spark-value" }, t("last {last} · max {max}", { last: formatSeconds(lastRun.duration), max: formatSeconds(max) })),
       );
       blocks.push(line);
     }
-    if (!blocks.length) blocks.push(el("p", { class: "hint" }, "No finished runs yet."));
+    if (!blocks.length) blocks.push(el("p", { class: "hint" }, t("No finished runs yet.")));
     replaceChildren(chart, ...blocks);
   }
 
@@ -579,15 +631,15 @@
     const pill = $("daemon-status");
     if (!reachable) {
       pill.setAttribute("data-state", "down");
-      pill.textContent = "unreachable";
+      pill.textContent = t("unreachable");
       return;
     }
     status = status || {};
     const running = status.scheduler_running !== false;
     pill.setAttribute("data-state", running ? "up" : "down");
-    pill.textContent = running ? "running" : "scheduler stopped";
+    pill.textContent = running ? t("running") : t("scheduler stopped");
     setText($("daemon-uptime"), status.uptime !== undefined ? formatSeconds(status.uptime) : null);
-    $("daemon-uptime").title = status.started_at ? `since ${formatTime(status.started_at)}` : "";
+    $("daemon-uptime").title = status.started_at ? t("since {time}", { time: formatTime(status.started_at) }) : "";
     setText($("daemon-pid"), status.pid);
     setText($("daemon-version"), status.version);
     setText($("daemon-running"), status.running_executions);
@@ -616,29 +668,40 @@
     const pill = $("health-status");
     if (!reachable || !health) {
       pill.setAttribute("data-state", "down");
-      pill.textContent = "unreachable";
+      pill.textContent = t("unreachable");
       return;
     }
     const status = String(health.status || "unknown");
+    const healthWords = { healthy: t("healthy"), degraded: t("degraded"), unhealthy: t("unhealthy") };
     const failures = health.failures_24h && typeof health.failures_24h === "object" ? health.failures_24h : null;
     const failed = failures ? Number(failures.count) || 0 : 0;
     let pillState = status === "healthy" ? "up" : status === "degraded" ? "warn" : "down";
-    let pillText = status;
+    let pillText = healthWords[status] || status;
     if (failed && status === "healthy") {
       pillState = "warn"; // never a plain "healthy" while runs failed
-      pillText = `healthy — ${failed} ${failed === 1 ? "failure" : "failures"} in 24 h`;
+      pillText = tn("healthy — {n} failure in 24 h", "healthy — {n} failures in 24 h", failed);
     }
     pill.setAttribute("data-state", pillState);
     setText(pill, pillText);
     renderFailureBanner(failures);
     const sched = health.scheduler_running;
-    setText($("health-scheduler"), sched === undefined ? null : sched ? "running" : "NOT running");
+    setText($("health-scheduler"), sched === undefined ? null : sched ? t("running") : t("NOT running"));
     const age = health.heartbeat_age_seconds;
-    setText($("health-heartbeat"), age === undefined || age === null ? null : `${formatSeconds(age)} ago`);
+    setText($("health-heartbeat"), age === undefined || age === null ? null : t("{time} ago", { time: formatSeconds(age) }));
     const db = health.database;
     setText(
       $("health-database"),
-      db === undefined ? null : typeof db === "object" && db ? db.status || (db.ok ? "ok" : "error") : db === true ? "ok" : db === false ? "unreachable" : db,
+      db === undefined
+        ? null
+        : typeof db === "object" && db
+          ? db.ok
+            ? t("ok")
+            : t("error")
+          : db === true
+            ? t("ok")
+            : db === false
+              ? t("unreachable")
+              : db,
     );
     const jobs = health.jobs;
     setText($("health-jobs"), Array.isArray(jobs) ? jobs.length : jobs && typeof jobs === "object" ? Object.keys(jobs).length : jobs);
@@ -669,7 +732,8 @@
         const tr = el("tr", { "data-check": String(c.job_id || ""), "data-state": String(c.state || "none") });
         tr.appendChild(el("td", {}, String(c.job_id || "")));
         const state = el("td");
-        state.appendChild(statusBadge(c.state || "not checked", tones[c.state] || "run"));
+        const checkWords = { ok: t("ok"), breach: t("breach") };
+        state.appendChild(statusBadge(c.state || "not checked", tones[c.state] || "run", checkWords[c.state] || t("not checked")));
         tr.appendChild(state);
         tr.appendChild(el("td", { title: c.since || "" }, c.since ? `${formatTime(c.since)} (${relative(c.since)})` : "–"));
         tr.appendChild(el("td", { class: "check-summary" }, String(c.summary || "")));
@@ -697,7 +761,15 @@
         tr.appendChild(el("td", { title: deadline }, deadline ? deadline.slice(11, 16) : "–"));
         const today = el("td", { class: "chain-today" });
         const word = String(s.state || "").replace(/_/g, " ");
-        today.appendChild(statusBadge(word, CHAIN_TONES[s.state] || toneOf(String(s.state || ""))));
+        const chainWords = {
+          succeeded: t("succeeded"),
+          running: t("running"),
+          waiting: t("waiting"),
+          not_run: t("not run"),
+          no_session: t("no session"),
+        };
+        const label = chainWords[s.state] || (state.statuses[s.state] ? statusLabel(s.state) : word);
+        today.appendChild(statusBadge(word, CHAIN_TONES[s.state] || toneOf(String(s.state || "")), label));
         today.appendChild(el("span", { class: "sub" }, ` ${String(s.text || "")}`));
         tr.appendChild(today);
         return tr;
@@ -756,7 +828,7 @@
       }
       if (!panel.ok) {
         section.appendChild(el("h3", {}, panel.title || panel.name));
-        section.appendChild(el("p", { class: "hint panel-error" }, `unavailable: ${panel.error || "error"}`));
+        section.appendChild(el("p", { class: "hint panel-error" }, t("unavailable: {reason}", { reason: panel.error || t("error") })));
       }
       const notes = Array.isArray(panel.notes) ? panel.notes.map(String) : [];
       if (notes.length) section.appendChild(el("p", { class: "hint" }, notes.join(" · ")));
@@ -782,7 +854,11 @@
       return;
     }
     const hours = failures.hours || 24;
-    const parts = [document.createTextNode(`${count} ${count === 1 ? "failure" : "failures"} in the last ${hours} h: `)];
+    const parts = [
+      document.createTextNode(
+        tn("{n} failure in the last {hours} h: ", "{n} failures in the last {hours} h: ", count, { hours }),
+      ),
+    ];
     groups.forEach((g, i) => {
       if (i) parts.push(document.createTextNode(", "));
       const link = el("a", { href: filterHash({ job: String(g.job_id), status: String(g.status) }), "data-job-id": g.job_id });
@@ -790,7 +866,7 @@
       parts.push(link);
       const when = formatTime(g.last_started_at).slice(11, 16);
       const times = Number(g.count) > 1 ? `, ${g.count}×` : "";
-      parts.push(document.createTextNode(` (${g.status} ${when}${times})`));
+      parts.push(document.createTextNode(` (${statusLabel(g.status)} ${when}${times})`));
     });
     message.replaceChildren(...parts);
     banner.hidden = false;
@@ -821,6 +897,8 @@
   }
 
   function onHashChange() {
+    // Another card's address (#fund?code=…, a view's query) leaves the executions as they are.
+    if (window.location.hash && !window.location.hash.startsWith("#executions")) return;
     const { filter, cursor } = readHash();
     const sameFilter = JSON.stringify(filter) === JSON.stringify(state.filter);
     if (!sameFilter || !cursor) state.cursors = [];
@@ -855,7 +933,8 @@
       const wanted = [...new Set([...values, ...listed])].sort();
       if (JSON.stringify(wanted) === JSON.stringify(listed)) continue;
       const value = select.value;
-      select.replaceChildren(el("option", { value: "" }, "all"), ...wanted.map((v) => el("option", { value: v }, v)));
+      const word = id === "filter-status" ? statusLabel : String;
+      select.replaceChildren(el("option", { value: "" }, t("all")), ...wanted.map((v) => el("option", { value: v }, word(v))));
       select.value = value;
     }
   }
@@ -881,7 +960,7 @@
     }
     if (asked !== executionsRequest) return; // a newer filter was asked for meanwhile
     if (!answer.ok) {
-      showError(messageOf(answer.body, `executions: HTTP ${answer.status}`));
+      showError(messageOf(answer.body, t("executions: HTTP {code}", { code: answer.status })));
       return;
     }
     renderExecutions(listOf(answer.body, "executions"));
@@ -889,7 +968,7 @@
     state.nextCursor = next === undefined || next === null ? null : String(next);
     $("executions-next").disabled = state.nextCursor === null;
     $("executions-prev").disabled = !state.cursor;
-    $("executions-page").textContent = `page ${state.cursors.length + 1}`;
+    $("executions-page").textContent = t("page {n}", { n: state.cursors.length + 1 });
   }
 
   function onPage(step) {
@@ -971,7 +1050,7 @@
       }
       await loadExecutions();
       await loadReports();
-      $("last-refresh").textContent = reachable ? formatTime(new Date().toISOString()).slice(11) : "failed";
+      $("last-refresh").textContent = reachable ? formatTime(new Date().toISOString()).slice(11) : t("failed");
     } finally {
       state.busy = false;
       state.timer = setTimeout(refresh, anyRunning ? BUSY_REFRESH_MS : REFRESH_MS);
@@ -1011,7 +1090,7 @@
       if (!document.hidden) refresh();
     });
     try {
-      $("local-zone").textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || "local";
+      $("local-zone").textContent = Intl.DateTimeFormat().resolvedOptions().timeZone || t("local");
     } catch (_err) {
       // keep "local"
     }

@@ -12,6 +12,17 @@
 (function () {
   const POLL_MS = 3000;
   const $ = (id) => document.getElementById(id);
+  const { t } = window.fsI18n;
+  const STATE_WORDS = {
+    pending: t("pending"),
+    started: t("run started"),
+    running: t("running"),
+    done: t("done"),
+    success: t("success"),
+    failed: t("failed"),
+    cancelled: t("cancelled"),
+  };
+  const stateWord = (value) => STATE_WORDS[value] || String(value || "");
 
   function el(tag, attrs, text) {
     const node = document.createElement(tag);
@@ -30,7 +41,7 @@
     const page = window.fundScheduler;
     const value = page ? page.getToken() : "";
     if (!value) {
-      say("A token is needed: use a job's run button once to enter it, then try again.", true);
+      say(t("A token is needed: use a job's run button once to enter it, then try again."), true);
       if (page) page.askForToken({ action: "backfill", jobId: $("backfill-job").value });
     }
     return value;
@@ -52,7 +63,13 @@
       answer = {};
     }
     if (!response.ok) {
-      say(`refused (HTTP ${response.status}): ${(answer && answer.error) || response.statusText}`, true);
+      say(
+        t("refused (HTTP {code}): {reason}", {
+          code: response.status,
+          reason: (answer && answer.error) || response.statusText,
+        }),
+        true,
+      );
       return null;
     }
     return answer;
@@ -73,36 +90,38 @@
     if (!answer) return;
     const dates = answer.run_dates || [];
     if (dryRun) {
-      say(`${job}: ${dates.length} run(s) would be made: ${dates.join(", ")}`, false);
+      say(t("{job}: {n} run(s) would be made: {dates}", { job, n: dates.length, dates: dates.join(", ") }), false);
     } else {
-      say(`backfill ${answer.backfill_id}: ${dates.length} run(s) of ${job}`, false);
+      say(t("backfill {id}: {n} run(s) of {job}", { id: answer.backfill_id, n: dates.length, job }), false);
       load();
     }
   }
 
   async function cancel(id) {
-    if (!window.confirm(`Cancel backfill ${id} (its dates not started and its run going)?`)) return;
+    if (!window.confirm(t("Cancel backfill {id} (its dates not started and its run going)?", { id }))) return;
     const answer = await post(`/api/backfills/${encodeURIComponent(id)}/cancel`);
-    if (answer) say(`backfill ${id} cancelled`, false);
+    if (answer) say(t("backfill {id} cancelled", { id }), false);
     load();
   }
 
   function eta(seconds) {
     if (seconds === null || seconds === undefined) return "";
     const s = Math.round(seconds);
-    return s >= 60 ? ` · about ${Math.round(s / 60)} min left` : ` · about ${s} s left`;
+    const left = s >= 60 ? t("about {n} min left", { n: Math.round(s / 60) }) : t("about {n} s left", { n: s });
+    return ` · ${left}`;
   }
 
   function group(b) {
     const box = el("article", { class: "backfill", "data-backfill-id": b.id, "data-state": b.state });
     const head = el("header", { class: "backfill-head" });
     head.appendChild(el("strong", {}, `${b.job_id} ${b.from_date} → ${b.to_date}`));
-    head.appendChild(el("span", { class: `status status-${b.state}` }, b.state));
+    head.appendChild(el("span", { class: `status status-${b.state}` }, stateWord(b.state)));
     const settled = b.settled || 0;
     head.appendChild(el("progress", { max: String(b.total), value: String(settled) }));
-    head.appendChild(el("span", { class: "hint" }, `${settled}/${b.total}${eta(b.eta_seconds)} · ${b.id} · by ${b.requested_by || "-"}`));
+    const by = t("by {who}", { who: b.requested_by || "-" });
+    head.appendChild(el("span", { class: "hint" }, `${settled}/${b.total}${eta(b.eta_seconds)} · ${b.id} · ${by}`));
     if (b.state === "running") {
-      const button = el("button", { type: "button", "data-cancel-backfill": b.id }, "cancel");
+      const button = el("button", { type: "button", "data-cancel-backfill": b.id }, t("cancel"));
       head.appendChild(button);
     }
     box.appendChild(head);
@@ -110,8 +129,9 @@
     const list = el("ol", { class: "backfill-runs" });
     for (const run of b.runs || []) {
       const item = el("li", { "data-run-date": run.run_date, "data-state": run.state });
-      const execution = run.execution_id ? ` · execution ${run.execution_id} ${run.status || ""}` : "";
-      item.textContent = `${run.run_date} ${run.state}${execution}${run.note ? ` · ${run.note}` : ""}`;
+      const which = run.execution_id ? t("execution {id}", { id: run.execution_id }) : "";
+      const execution = which ? ` · ${which} ${run.status ? stateWord(run.status) : ""}` : "";
+      item.textContent = `${run.run_date} ${stateWord(run.state)}${execution}${run.note ? ` · ${run.note}` : ""}`;
       list.appendChild(item);
     }
     box.appendChild(list);

@@ -11,6 +11,7 @@
 (function () {
   const POLL_MS = 10000;
   const $ = (id) => document.getElementById(id);
+  const { t } = window.fsI18n;
 
   function page() {
     return window.fundScheduler || null;
@@ -21,10 +22,10 @@
     if (!app) return;
     const token = app.getToken();
     if (!token) {
-      app.askForToken({ action: "cancel", jobId: `execution ${id}` });
+      app.askForToken({ action: "cancel", jobId: t("execution {id}", { id }) });
       return;
     }
-    if (!window.confirm(`Cancel execution ${id}? Its process group is ended.`)) return;
+    if (!window.confirm(t("Cancel execution {id}? Its process group is ended.", { id }))) return;
     let response;
     let body = {};
     try {
@@ -35,11 +36,19 @@
       });
       body = await response.json();
     } catch (err) {
-      app.showError(`cancel ${id}: the daemon did not answer (${err.message})`);
+      app.showError(t("cancel {id}: the daemon did not answer ({reason})", { id, reason: err.message }));
       return;
     }
-    if (response.ok) app.showNotice(`execution ${id}: cancelling (${body.job})`);
-    else app.showError(`cancel ${id} refused (HTTP ${response.status}): ${body.error || response.statusText}`);
+    if (response.ok) app.showNotice(t("execution {id}: cancelling ({job})", { id, job: body.job }));
+    else {
+      app.showError(
+        t("cancel {id} refused (HTTP {code}): {reason}", {
+          id,
+          code: response.status,
+          reason: body.error || response.statusText,
+        }),
+      );
+    }
     app.refresh();
     loadAudit();
   }

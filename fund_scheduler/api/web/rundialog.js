@@ -12,6 +12,7 @@
 
 (function () {
   const $ = (id) => document.getElementById(id);
+  const { t } = window.fsI18n;
   let current = null; // {jobId, params}
 
   function today() {
@@ -23,7 +24,9 @@
     const label = document.createElement("label");
     label.className = "run-param";
     const name = document.createElement("span");
-    name.textContent = `${param.name} (${param.type}${param.required ? ", required" : ""})`;
+    name.textContent = param.required
+      ? t("{name} ({type}, required)", { name: param.name, type: param.type })
+      : `${param.name} (${param.type})`;
     label.appendChild(name);
     const input = document.createElement("input");
     input.name = param.name;
@@ -54,7 +57,7 @@
       job = null;
     }
     current = { jobId, params: (job && job.params) || [] };
-    $("run-dialog-title").textContent = `Run ${jobId}`;
+    $("run-dialog-title").textContent = t("Run {job}", { job: jobId });
     $("run-date").value = today();
     $("run-date").max = today();
     $("run-with-dependents").checked = false;
@@ -75,7 +78,7 @@
     const app = window.fundScheduler;
     const token = app ? app.getToken() : "";
     if (!token) {
-      $("run-error").textContent = "A token is needed: use a job's Run now button once to enter it.";
+      $("run-error").textContent = t("A token is needed: use a job's Run now button once to enter it.");
       if (app) app.askForToken({ action: "run", jobId: current.jobId });
       return;
     }
@@ -97,15 +100,20 @@
       });
       answer = await response.json();
     } catch (err) {
-      $("run-error").textContent = `the daemon did not answer (${err.message})`;
+      $("run-error").textContent = t("the daemon did not answer ({reason})", { reason: err.message });
       return;
     }
     if (!response.ok) {
-      $("run-error").textContent = `refused (HTTP ${response.status}): ${answer.error || response.statusText}`;
+      $("run-error").textContent = t("refused (HTTP {code}): {reason}", {
+        code: response.status,
+        reason: answer.error || response.statusText,
+      });
       return;
     }
     close();
-    app.showNotice(`${jobId}: run for ${answer.run_date} started (execution ${answer.execution_id})`);
+    app.showNotice(
+      t("{job}: run for {date} started (execution {id})", { job: jobId, date: answer.run_date, id: answer.execution_id }),
+    );
     app.refresh();
   }
 

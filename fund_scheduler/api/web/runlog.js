@@ -11,6 +11,7 @@
 (function () {
   const POLL_MS = 1000;
   const $ = (id) => document.getElementById(id);
+  const { t } = window.fsI18n;
 
   let current = null; // {id, offset, timer, stopped}
 
@@ -28,8 +29,8 @@
 
   function open(id) {
     stop();
-    $("runlog-title").textContent = `log of execution ${id}`;
-    $("runlog-state").textContent = "loading…";
+    $("runlog-title").textContent = t("log of execution {id}", { id });
+    $("runlog-state").textContent = t("loading…");
     $("runlog-text").textContent = "";
     $("runlog").setAttribute("data-execution-id", id);
     $("runlog").removeAttribute("data-complete");
@@ -47,21 +48,21 @@
       if (reader.stopped) return;
       if (!response.ok) {
         const reason = body && body.error ? body.error : `HTTP ${response.status}`;
-        $("runlog-state").textContent = `cannot read the log: ${reason}`;
+        $("runlog-state").textContent = t("cannot read the log: {reason}", { reason });
         return;
       }
       append(body.text);
       reader.offset = body.next_offset;
       if (body.complete) {
-        $("runlog-state").textContent = `${body.status}; ${body.size} bytes`;
+        $("runlog-state").textContent = t("{status}; {size} bytes", { status: body.status, size: body.size });
         $("runlog").setAttribute("data-complete", "true");
         return;
       }
-      $("runlog-state").textContent = `${body.status}: following…`;
+      $("runlog-state").textContent = t("{status}: following…", { status: body.status });
       if (body.next_offset < body.size) again = 0; // a backlog: read it at once
     } catch (err) {
       if (reader.stopped) return;
-      $("runlog-state").textContent = `cannot read the log: ${err.message}; retrying`;
+      $("runlog-state").textContent = t("cannot read the log: {reason}; retrying", { reason: err.message });
     }
     reader.timer = setTimeout(() => poll(reader), again);
   }
@@ -77,6 +78,11 @@
   document.addEventListener("click", (event) => {
     const button = event.target.closest("button[data-runlog]");
     if (button) open(button.getAttribute("data-runlog"));
+  });
+  // Any part of the page opens a run's log with this event (the timeline's bars).
+  document.addEventListener("fs:open-log", (event) => {
+    event.preventDefault();
+    open(String(event.detail.executionId));
   });
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && !$("runlog").hidden) close();
