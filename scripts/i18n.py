@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The message catalogues (see fund_common/i18n.py): extract, update, compile, check, merge.
 
-    python scripts/i18n.py extract     # the marked strings -> fund_common/locale/<domain>.pot (not kept in git)
+    python scripts/i18n.py extract     # the marked strings -> fund_common/locale/<domain>.pot (not in git)
     python scripts/i18n.py update      # extract, then add new msgids to each language's .po
     python scripts/i18n.py compile     # .po -> .mo (what the program reads)
     python scripts/i18n.py check       # exit 1 naming each msgid without a translation

@@ -478,7 +478,7 @@ def _print_status(report: dict[str, Any], state: str) -> None:
         rows = [
             [
                 j["id"],
-                j["trigger"],
+                j.get("schedule") or j["trigger"],
                 state_word(j["state"]),
                 fmt_time(j["next_run_time"], row_zone(j)) if j["enabled"] else "-",
                 status_word(j["last_status"]) if j["last_status"] else "-",
@@ -486,7 +486,7 @@ def _print_status(report: dict[str, Any], state: str) -> None:
             ]
             for j in jobs
         ]
-        headers = [_("JOB"), _("TRIGGER"), _("STATE"), _("NEXT RUN"), _("LAST"), _("LAST STARTED")]
+        headers = [_("JOB"), _("SCHEDULE"), _("STATE"), _("NEXT RUN"), _("LAST"), _("LAST STARTED")]
         print(format_table(rows, headers))
     print_disabled_notes(jobs)
     _print_chain(report.get("chain") or [])

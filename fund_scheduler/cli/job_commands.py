@@ -47,10 +47,10 @@ def complete_job(ctx: click.Context, _param: click.Parameter, incomplete: str) -
 @click.option("--json", "as_json", is_flag=True, help="Print the jobs as JSON.")
 @pass_cli
 def jobs(cli: Cli, as_json: bool) -> int:
-    """The registered jobs: id, name, schedule (cron, ``every 15m``, ``once at ...``), timezone,
-    next run, state (active, paused, disabled, done: a one-off whose time has come, with its
-    time). The running daemon's view when it runs; never creates the database. A job on an
-    exchange calendar says so in its trigger (``..., XSHG sessions``)."""
+    """The registered jobs: id, name, schedule in words (``weekdays at 19:00 (Asia/Shanghai),
+    XSHG sessions``; --json also gives the technical ``trigger``), timezone, next run, state
+    (active, paused, disabled, done: a one-off whose time has come, with its time). The running
+    daemon's view when it runs; never creates the database."""
     with json_language(as_json):
         live = cli.live_reply()
         if live is not None:  # the daemon's view; the job definitions are not read here
@@ -67,14 +67,14 @@ def jobs(cli: Cli, as_json: bool) -> int:
         [
             j["id"],
             j["name"],
-            j["trigger"],
+            j.get("schedule") or j["trigger"],
             j["timezone"],
             _next_run_words(j),
             state_word(j["state"]),
         ]
         for j in rows
     ]
-    headers = [_("ID"), _("NAME"), _("TRIGGER"), _("TIMEZONE"), _("NEXT RUN"), _("STATE")]
+    headers = [_("ID"), _("NAME"), _("SCHEDULE"), _("TIMEZONE"), _("NEXT RUN"), _("STATE")]
     print(format_table(table, headers))
     for j in rows:
         if j.get("after"):

@@ -326,7 +326,7 @@ def test_next_takes_the_operator_files_closures_beyond_the_stored_range(home: Pa
         "  2027-02-15 20:30:00 CST (Mon)",
     ]
     jobs = cli(home, "jobs", env=env).stdout
-    assert "cron 30 20 * * mon-fri (Asia/Shanghai), XSHG sessions" in jobs
+    assert "weekdays at 20:30 (Asia/Shanghai), XSHG sessions" in jobs
 
 
 def test_check_config_refuses_a_calendar_nobody_knows(home: Path) -> None:

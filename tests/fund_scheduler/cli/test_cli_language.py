@@ -71,7 +71,7 @@ def test_status_speaks_chinese_and_its_json_is_the_same_in_both(home: Path) -> N
     assert zh.stdout.splitlines()[0] == "调度器：未运行"
     assert en.stdout.splitlines()[0] == "scheduler: not running"
     head, rule, *rows = table(zh.stdout, "任务")
-    assert head.split() == ["任务", "触发方式", "状态", "下次运行", "上次结果", "上次运行"]
+    assert head.split() == ["任务", "调度", "状态", "下次运行", "上次结果", "上次运行"]
     hello = next(row for row in rows if row.startswith("hello "))
     assert hello.split()[-4:] == ["启用中", "-", "-", "-"]
     # A Chinese character takes two columns: each head word starts at the column its dashes do.
@@ -91,11 +91,13 @@ def test_jobs_table_in_chinese_json_unchanged(home: Path) -> None:
     zh = cli(home, "jobs", env=ZH)
     assert zh.returncode == 0, zh.stderr
     head, _rule, *rows = table(zh.stdout, "编号")
-    assert head.split() == ["编号", "名称", "触发方式", "时区", "下次运行", "状态"]
+    assert head.split() == ["编号", "名称", "调度", "时区", "下次运行", "状态"]
+    daily = next(row for row in rows if row.startswith("daily_collection "))
+    assert "采集每日基金净值" in daily and "工作日 19:00（北京时间），上交所交易日" in daily
     assert any(row.startswith("hello ") and row.endswith("启用中") for row in rows)
     assert any(row.startswith("weekly_pipeline ") and row.endswith("停用") for row in rows)
     en = cli(home, "jobs", env=EN)
-    assert en.stdout.splitlines()[0].split() == ["ID", "NAME", "TRIGGER", "TIMEZONE", "NEXT", "RUN", "STATE"]
+    assert en.stdout.splitlines()[0].split() == ["ID", "NAME", "SCHEDULE", "TIMEZONE", "NEXT", "RUN", "STATE"]
 
     zh_rows = json.loads(cli(home, "jobs", "--json", env=ZH).stdout)
     en_rows = json.loads(cli(home, "jobs", "--json", env=EN).stdout)
