@@ -172,7 +172,7 @@ def calendar_summary(calendar: SessionCalendar, problems: list[str], today: dt.d
         "name": calendar.name,
         "source": calendar.source,
         "known_until": calendar.last.isoformat() if calendar.last >= calendar.first else None,
-        "today_closed": calendar.closure(today),
+        "today_closed": calendar.closure_words(today),
         "problems": list(problems),
     }
 

@@ -27,7 +27,32 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["WEEKDAYS", "SessionCalendar", "weekdays_only"]
+from fund_common.i18n import N_
+from fund_common.i18n import gettext as _
+
+__all__ = ["HOLIDAY_NAMES", "WEEKDAYS", "SessionCalendar", "holiday_words", "weekdays_only"]
+
+#: The Chinese public holidays' names the calendars store (fund_common.calendars.library): shown
+#: in the reader's language by :func:`holiday_words`; stored and logged in English.
+HOLIDAY_NAMES = frozenset(
+    (
+        N_("New Year's Day"),
+        N_("Spring Festival"),
+        N_("Qingming Festival"),
+        N_("Labour Day"),
+        N_("Dragon Boat Festival"),
+        N_("Mid-Autumn Festival"),
+        N_("National Day"),
+    )
+)
+
+
+def holiday_words(name: str | None) -> str:
+    """A closed day's holiday name in the language in effect (``国庆节``); a name the calendars
+    do not know is shown as stored; none: ``holiday`` in words."""
+    if not name:
+        return _("holiday")
+    return _(name) if name in HOLIDAY_NAMES else name
 
 #: ``date.weekday()`` numbers of the days that are sessions unless closed (Monday to Friday).
 WEEKDAYS = frozenset(range(5))
@@ -74,6 +99,14 @@ class SessionCalendar:
         name = self.closed.get(day) or "holiday"
         return f"{self.name} closed: {name}"
 
+    def closure_words(self, day: dt.date) -> str | None:
+        """:meth:`closure` for a reader, in the language in effect (``XSHG 休市：国庆节``; the
+        English ``closure`` is what validation stores and logs)."""
+        if self.is_session(day):
+            return None
+        why = _("weekend") if day.weekday() not in WEEKDAYS else holiday_words(self.closed.get(day))
+        return _("{calendar} closed: {why}").format(calendar=self.name, why=why)
+
     def next_session(self, day: dt.date) -> dt.date:
         """The first session on or after ``day``."""
         while not self.is_session(day):
@@ -119,7 +152,7 @@ class SessionCalendar:
         if count < 1:
             raise ValueError(f"count={count!r} must be at least 1")
         day = self.session_on_or_before(day)
-        for _ in range(count - 1):
+        for _step in range(count - 1):
             day = self.previous_session(day)
         return day
 

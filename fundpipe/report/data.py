@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from fund_common.calendars import SessionCalendar
+from fund_common.calendars.model import holiday_words
 from fund_common.clock import as_naive_utc, utcnow_naive
 from fund_common.i18n import N_
 from fund_common.i18n import gettext as _
@@ -39,7 +40,6 @@ from fundpipe.schema import (
 )
 
 __all__ = [
-    "HOLIDAY_NAMES",
     "LIST_CAP",
     "TOP_N",
     "UNKNOWN_TYPE",
@@ -55,20 +55,6 @@ LIST_CAP = 20
 #: The group of the Sharpe ranking for funds without a type (no ``fund_info`` row, or no type);
 #: its label is this in the language in effect.
 UNKNOWN_TYPE = N_("unknown type")
-#: The Chinese public holidays' names the calendars store (fund_common.calendars.library), shown
-#: in the language in effect; any other name is shown as stored.
-HOLIDAY_NAMES = frozenset(
-    (
-        N_("New Year's Day"),
-        N_("Spring Festival"),
-        N_("Qingming Festival"),
-        N_("Labour Day"),
-        N_("Dragon Boat Festival"),
-        N_("Mid-Autumn Festival"),
-        N_("National Day"),
-    )
-)
-
 _RAN = frozenset(s.value for s in RAN)
 _SHARPE_COLUMNS = (
     "sharpe_ratio",
@@ -150,14 +136,8 @@ def week_calendar(calendar: SessionCalendar, days: Sequence[dt.date]) -> dict[st
         "name": calendar.name,
         "source": calendar.source,
         "sessions": sum(calendar.is_session(d) for d in days),
-        "closed": [{"date": d.isoformat(), "name": _holiday(calendar.closed.get(d))} for d in closed],
+        "closed": [{"date": d.isoformat(), "name": holiday_words(calendar.closed.get(d))} for d in closed],
     }
-
-
-def _holiday(name: str | None) -> str:
-    if not name:
-        return _("holiday")
-    return _(name) if name in HOLIDAY_NAMES else name
 
 
 def count_summary(by_status: Mapping[str, int]) -> dict[str, Any]:

@@ -108,3 +108,24 @@ def test_the_placeholder_check_finds_a_dropped_name() -> None:
     catalog.add("{job}: run started", "已开始运行")
     catalog.add("page %(n)s", "第 %(n)s 页")
     assert tool.placeholder_mismatches(catalog) == ["'{job}: run started' -> '已开始运行'"]
+
+
+def test_a_closed_day_in_words_while_the_stored_reason_stays_english() -> None:
+    import datetime as dt
+
+    from fund_common.calendars.model import SessionCalendar
+
+    calendar = SessionCalendar(
+        name="XSHG",
+        first=dt.date(2026, 1, 1),
+        last=dt.date(2026, 12, 31),
+        closed={dt.date(2026, 10, 1): "National Day", dt.date(2026, 10, 9): "Typhoon"},
+    )
+    with i18n.use("zh_CN"):
+        assert calendar.closure_words(dt.date(2026, 10, 1)) == "XSHG 休市：国庆节"
+        assert calendar.closure_words(dt.date(2026, 10, 3)) == "XSHG 休市：周末"
+        assert calendar.closure_words(dt.date(2026, 10, 9)) == "XSHG 休市：Typhoon"  # as stored
+        assert calendar.closure_words(dt.date(2026, 10, 12)) is None
+        assert calendar.closure(dt.date(2026, 10, 1)) == "XSHG closed: National Day"
+    with i18n.use("en"):
+        assert calendar.closure_words(dt.date(2026, 10, 1)) == "XSHG closed: National Day"
