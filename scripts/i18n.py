@@ -78,7 +78,32 @@ def extract(domain: Domain) -> Catalog:
         ):
             location = (str(Path(folder) / filename), lineno)
             catalog.add(message, None, [location], auto_comments=comments, context=context)
+    if domain.name == "fund_scheduler":
+        for text, location in click_help_messages():
+            catalog.add(text, None, [location])  # a msgid seen before gains the location
     return catalog
+
+
+def click_help_messages() -> Iterable[tuple[str, tuple[str, int]]]:
+    """The CLI's ``--help`` texts (English literals click reads at import, translated when shown:
+    fund_scheduler/cli/help_text.py), each with where its command is: every command's, the lazily
+    loaded and hidden ones too."""
+    import inspect
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    import click
+
+    from fund_scheduler.cli.app import cli
+    from fund_scheduler.cli.help_text import help_texts
+
+    for text, command in help_texts(cli, click.Context(cli, info_name="fund-scheduler")):
+        function = inspect.unwrap(command.callback) if command.callback else None
+        source = inspect.getsourcefile(function) if function else None
+        if source is None or function is None:
+            yield text, ("fund_scheduler/cli/app.py", 0)
+        else:
+            yield text, (str(Path(source).resolve().relative_to(ROOT)), function.__code__.co_firstlineno)
 
 
 def po_path(language: str, domain: str) -> Path:

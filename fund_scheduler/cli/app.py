@@ -24,6 +24,7 @@ import click
 
 from fund_common.i18n import gettext as _
 from fund_scheduler.cli.context import Cli
+from fund_scheduler.cli.help_text import TranslatedHelp, translated
 from fund_scheduler.cli.output import error
 from fund_scheduler.errors import SchedulerError
 
@@ -64,8 +65,9 @@ COMMAND_MODULES = {
 }
 
 
-class _LazyGroup(click.Group):
-    """The commands of :data:`COMMAND_MODULES`, each module imported on first use."""
+class _LazyGroup(TranslatedHelp, click.Group):
+    """The commands of :data:`COMMAND_MODULES`, each module imported on first use; every command's
+    ``--help`` speaks the language in effect (:mod:`fund_scheduler.cli.help_text`)."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMAND_MODULES)
@@ -77,7 +79,7 @@ class _LazyGroup(click.Group):
         module = importlib.import_module(f"fund_scheduler.cli.{module_name}")
         for command in module.COMMANDS:
             if command.name == cmd_name:
-                return command
+                return translated(command)
         raise LookupError(f"fund_scheduler.cli.{module_name} has no command {cmd_name!r} in COMMANDS")
 
 
