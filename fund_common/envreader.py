@@ -10,7 +10,10 @@ the default, so reading goes on and the caller sees every problem, then raises o
     zone = env.timezone("SCHEDULER_TIMEZONE", "Asia/Shanghai")
     env.raise_problems(ConfigError)   # ConfigError("line 1\\nline 2") when any
 
-Reading has no side effects: no file is opened, no directory made.
+Each problem is a :class:`Message`: a ``str`` holding the English line (logs, ``str(exc)``) that
+also keeps its ``N_``-marked template and values, so :func:`shown` gives it in the language in
+effect (the CLI's ``error:`` lines, API answers). Reading has no side effects: no file is opened,
+no directory made.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["EnvReader", "parse_timezone"]
+from fund_common.i18n import N_, gettext
+
+__all__ = ["EnvReader", "Lines", "Message", "parse_timezone", "shown"]
 
 T = TypeVar("T")
 TRUE = ("1", "true", "yes", "on")
@@ -36,12 +41,77 @@ def parse_timezone(value: str) -> ZoneInfo:
         raise ValueError(f"{value!r} is not a known IANA timezone") from None
 
 
+class Message(str):
+    """English text made from an ``N_``-marked ``template`` and its ``values`` (``str.format``);
+    :meth:`shown` is the same text in the language in effect, the values kept. Without values the
+    template is the text as it is (braces in it are not placeholders)."""
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, /, **values: object) -> Message:
+        self = super().__new__(cls, template.format(**values) if values else template)
+        self.template = str(template)
+        self.values = values
+        return self
+
+    def __reduce__(self):  # a pickled or copied Message stays one
+        return (_message, (self.template, self.values))
+
+    def shown(self) -> str:
+        """The text in the language in effect (a template without a translation: English)."""
+        if not self.template:
+            return ""
+        text = gettext(self.template)
+        if not self.values:
+            return text
+        # A value that is itself a message (an inner error) is shown in the same language.
+        values = {k: _shown_value(v) for k, v in self.values.items()}
+        return text.format(**values)
+
+
+def _shown_value(value: object) -> object:
+    show = getattr(value, "shown", None)
+    return show() if callable(show) else value
+
+
+def _message(template: str, values: dict[str, object]) -> Message:
+    return Message(template, **values)
+
+
+class Lines(str):
+    """Lines joined by ``sep``; :meth:`shown` shows each (see :func:`shown`) and joins them again."""
+
+    parts: tuple[str, ...]
+    sep: str
+
+    def __new__(cls, parts: Iterable[str], sep: str = "\n") -> Lines:
+        parts = tuple(parts)
+        self = super().__new__(cls, sep.join(parts))
+        self.parts, self.sep = parts, sep
+        return self
+
+    def __reduce__(self):
+        return (Lines, (self.parts, self.sep))
+
+    def shown(self) -> str:
+        return self.sep.join(shown(part) for part in self.parts)
+
+
+def shown(text: object) -> str:
+    """``text`` for a person: a :class:`Message` or :class:`Lines` in the language in effect,
+    anything else as ``str()`` gives it."""
+    if isinstance(text, Message | Lines):
+        return text.shown()
+    return str(text)
+
+
 class EnvReader:
     """Reads typed values from ``environ``; :attr:`problems` collects one line per bad value."""
 
     def __init__(self, environ: Mapping[str, str]):
         self.environ = environ
-        self.problems: list[str] = []
+        self.problems: list[str] = []  # English lines; Message ones can be shown translated
 
     # -- raw access ------------------------------------------------------------------------------
     def raw(self, name: str) -> str | None:
@@ -51,14 +121,15 @@ class EnvReader:
             return None
         return value.strip()
 
-    def problem(self, line: str) -> None:
-        """Record a problem found by the caller's own checks."""
-        self.problems.append(line)
+    def problem(self, line: str, /, **values: object) -> None:
+        """Record a problem found by the caller's own checks: a plain line, or an ``N_`` template
+        and its values (a :class:`Message`, shown translated)."""
+        self.problems.append(line if isinstance(line, Message) else Message(line, **values))
 
     def raise_problems(self, error: Callable[[str], Exception]) -> None:
-        """Raise ``error`` with every problem, one per line, when there is any."""
+        """Raise ``error`` with every problem, one per line (a :class:`Lines`), when there is any."""
         if self.problems:
-            raise error("\n".join(self.problems))
+            raise error(Lines(self.problems))
 
     # -- typed values ----------------------------------------------------------------------------
     def text(self, name: str, default: str | None = None) -> str | None:
@@ -75,7 +146,7 @@ class EnvReader:
         try:
             value = int(raw)
         except ValueError:
-            return self._bad(name, raw, "is not a whole number", default)
+            return self._bad(name, raw, N_("{name}={raw!r} is not a whole number"), default)
         return self._in_range(name, raw, value, default, minimum, maximum)
 
     def number(
@@ -94,11 +165,11 @@ class EnvReader:
         try:
             value = float(raw)
         except ValueError:
-            return self._bad(name, raw, "is not a number", default)
+            return self._bad(name, raw, N_("{name}={raw!r} is not a number"), default)
         if not math.isfinite(value):
-            return self._bad(name, raw, "is not a finite number", default)
+            return self._bad(name, raw, N_("{name}={raw!r} is not a finite number"), default)
         if above is not None and not value > above:
-            return self._bad(name, raw, f"must be above {above:g}", default)
+            return self._bad(name, raw, N_("{name}={raw!r} must be above {above:g}"), default, above=above)
         return self._in_range(name, raw, value, default, minimum, maximum)
 
     def boolean(self, name: str, default: bool) -> bool:
@@ -109,7 +180,7 @@ class EnvReader:
             return True
         if raw.lower() in FALSE:
             return False
-        return self._bad(name, raw, "is not a boolean (use true or false)", default)
+        return self._bad(name, raw, N_("{name}={raw!r} is not a boolean (use true or false)"), default)
 
     def choice(self, name: str, default: str, choices: Iterable[str]) -> str:
         """One of ``choices``, compared case-insensitively; returned in lower case."""
@@ -118,7 +189,9 @@ class EnvReader:
             return default
         allowed = tuple(choices)
         if raw.lower() not in allowed:
-            return self._bad(name, raw, f"is not one of {', '.join(allowed)}", default)
+            return self._bad(
+                name, raw, N_("{name}={raw!r} is not one of {choices}"), default, choices=", ".join(allowed)
+            )
         return raw.lower()
 
     def words(self, name: str, default: Iterable[str] = (), *, sep: str = ",") -> tuple[str, ...]:
@@ -139,19 +212,30 @@ class EnvReader:
         try:
             return parse_timezone(raw)
         except ValueError:
-            self.problems.append(f"{name}={raw!r} is not a known IANA timezone")
+            self.problem(N_("{name}={raw!r} is not a known IANA timezone"), name=name, raw=raw)
             return ZoneInfo("UTC")
 
     # -- helpers ---------------------------------------------------------------------------------
-    def _bad(self, name: str, raw: str, why: str, default: T) -> T:
-        self.problems.append(f"{name}={raw!r} {why}")
+    def _bad(self, name: str, raw: str, template: str, default: T, **values: object) -> T:
+        self.problem(template, name=name, raw=raw, **values)
         return default
 
     def _in_range(self, name, raw, value, default, minimum, maximum):
         if minimum is not None and maximum is not None and not minimum <= value <= maximum:
-            return self._bad(name, raw, f"must be from {minimum:g} to {maximum:g}", default)
+            return self._bad(
+                name,
+                raw,
+                N_("{name}={raw!r} must be from {minimum:g} to {maximum:g}"),
+                default,
+                minimum=minimum,
+                maximum=maximum,
+            )
         if minimum is not None and value < minimum:
-            return self._bad(name, raw, f"must be at least {minimum:g}", default)
+            return self._bad(
+                name, raw, N_("{name}={raw!r} must be at least {minimum:g}"), default, minimum=minimum
+            )
         if maximum is not None and value > maximum:
-            return self._bad(name, raw, f"must be at most {maximum:g}", default)
+            return self._bad(
+                name, raw, N_("{name}={raw!r} must be at most {maximum:g}"), default, maximum=maximum
+            )
         return value

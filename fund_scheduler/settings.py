@@ -23,6 +23,7 @@ from sqlalchemy.exc import ArgumentError
 
 from fund_common import i18n
 from fund_common.envreader import EnvReader
+from fund_common.i18n import N_
 from fund_common.redaction import mask_service_url, mask_url, split_urls
 from fund_scheduler import program
 from fund_scheduler.errors import ConfigError
@@ -53,12 +54,12 @@ def _database_url(env: EnvReader, home: Path) -> URL | None:
         try:
             url = make_url(raw)
         except (ArgumentError, ValueError):  # ValueError: a port that is not a number
-            env.problem(f"DATABASE_URL={mask_url(raw)!r} is not a valid database URL")
+            env.problem(N_("DATABASE_URL={url!r} is not a valid database URL"), url=mask_url(raw))
             return None
     elif env.raw("MYSQL_HOST"):
         missing = [n for n in ("MYSQL_USER", "MYSQL_DB") if not env.raw(n)]
         if missing:
-            env.problem(f"MYSQL_HOST is set but {', '.join(missing)} is not")
+            env.problem(N_("MYSQL_HOST is set but {names} is not"), names=", ".join(missing))
             return None
         url = URL.create(
             "mysql+pymysql",
@@ -157,7 +158,7 @@ def _umask(env: EnvReader, name: str) -> int:
     except ValueError:
         value = -1
     if not 0 <= value <= 0o777:
-        env.problem(f"{name}={raw!r} is not an octal umask such as 077 or 027")
+        env.problem(N_("{name}={raw!r} is not an octal umask such as 077 or 027"), name=name, raw=raw)
         return DEFAULT_UMASK
     return value
 
@@ -221,7 +222,7 @@ class AlertSettings:
             env.problem(f"ALERT_SMTP_FROM={sender!r} is not an email address")
         user, password = env.raw("ALERT_SMTP_USER"), env.environ.get("ALERT_SMTP_PASSWORD") or None
         if host and not to:
-            env.problem("ALERT_SMTP_HOST is set but ALERT_SMTP_TO is not: name who gets the mail")
+            env.problem(N_("ALERT_SMTP_HOST is set but ALERT_SMTP_TO is not: name who gets the mail"))
         if not host:
             given = [n for n in ("ALERT_SMTP_TO", "ALERT_SMTP_USER", "ALERT_SMTP_FROM") if env.raw(n)]
             if given or password:
@@ -336,7 +337,7 @@ def _language(env: EnvReader) -> str:
     """SCHEDULER_LANG (``zh_CN``, ``zh``, ``en``...), else the locale's language, else English."""
     given = env.text("SCHEDULER_LANG")
     if given and i18n.normalise(given) is None:
-        env.problem(f"SCHEDULER_LANG={given!r} is not a language here: use zh_CN or en")
+        env.problem(N_("SCHEDULER_LANG={value!r} is not a language here: use zh_CN or en"), value=given)
     return i18n.language_from_environ(env.environ)
 
 
@@ -393,11 +394,13 @@ class Settings:
         home, log_dir, pid_file = program.daemon_paths(environ)
         packages = env.words("SCHEDULER_JOBS_PACKAGES", (program.bundled_jobs_package(),))
         if not packages:
-            env.problem("SCHEDULER_JOBS_PACKAGES is empty: name at least one package")
+            env.problem(N_("SCHEDULER_JOBS_PACKAGES is empty: name at least one package"))
         migrations = env.text("SCHEDULER_MIGRATIONS") or DEFAULT_MIGRATIONS
         migrations = LEGACY_MIGRATIONS.get(migrations, migrations)
         if migrations.lower() != "none" and ":" not in migrations:
-            env.problem(f"SCHEDULER_MIGRATIONS={migrations!r} is not module:function (or none)")
+            env.problem(
+                N_("SCHEDULER_MIGRATIONS={value!r} is not module:function (or none)"), value=migrations
+            )
         settings = cls(
             home=home,
             database_url=_database_url(env, home) or URL.create("sqlite", database="invalid"),

@@ -73,7 +73,7 @@ from fund_scheduler.api import timeline_routes, view_routes
 from fund_scheduler.api.health import health_report
 from fund_scheduler.api.metrics import DaemonCollector, RunMetrics
 from fund_scheduler.api.tokens import TokenBook
-from fund_scheduler.errors import ConfigError, SchedulerError, UnknownExecution, UnknownJobError
+from fund_scheduler.errors import ConfigError, SchedulerError, UnknownExecution, UnknownJobError, shown
 from fund_scheduler.jobs.panels import error_line
 from fund_scheduler.jobs.params import ParamError
 from fund_scheduler.settings import LOCAL_HOST_NAMES
@@ -338,11 +338,11 @@ def create_app(
             ops.check_job(job_id)
             return action(actor)
         except UnknownJobError as exc:
-            return error(404, str(exc))
+            return error(404, shown(exc))
         except ParamError as exc:  # an unknown or invalid parameter, a future run date
-            return error(400, str(exc))
+            return error(400, shown(exc))
         except SchedulerError as exc:  # disabled, already running (max_instances), stopping
-            return error(409, str(exc))
+            return error(409, shown(exc))
 
     @app.post("/api/jobs/<job_id>/run")
     def run(job_id: str):
@@ -402,11 +402,11 @@ def create_app(
                 raise ParamError('the body needs "id", the new job\'s id')
             answer = ops.add_job(job_id, body, actor)
         except ConfigError as exc:
-            return error(400, str(exc))
+            return error(400, shown(exc))
         except ParamError as exc:
-            return error(400, str(exc))
+            return error(400, shown(exc))
         except SchedulerError as exc:
-            return error(409, str(exc))
+            return error(409, shown(exc))
         response = jsonify(answer)
         response.status_code = 201
         response.headers["Location"] = f"/api/jobs/{job_id}"
@@ -466,9 +466,9 @@ def create_app(
         try:
             return jsonify(ops.reload(actor))
         except ConfigError as exc:
-            return error(400, str(exc))
+            return error(400, shown(exc))
         except SchedulerError as exc:
-            return error(503, str(exc))
+            return error(503, shown(exc))
 
     @app.get("/api/audit")
     def audit_log():
@@ -509,9 +509,9 @@ def create_app(
         try:
             return jsonify(ops.cancel(execution_id, actor=actor))
         except UnknownExecution as exc:
-            return error(404, str(exc))
+            return error(404, shown(exc))
         except SchedulerError as exc:
-            return error(409, str(exc))
+            return error(409, shown(exc))
 
     @app.post("/api/backfills/<backfill_id>/cancel")
     def cancel_backfill(backfill_id: str):
@@ -523,7 +523,7 @@ def create_app(
         try:
             return jsonify(ops.cancel_backfill(backfill_id, actor=actor))
         except SchedulerError as exc:
-            return error(409, str(exc))
+            return error(409, shown(exc))
 
     def json_body() -> dict[str, Any]:
         """The request's JSON object (empty without a body); ParamError for anything else."""
@@ -626,7 +626,7 @@ def create_app(
         try:
             return jsonify(ops.execution_log(execution_id, **asked))
         except NoRunLog as exc:
-            return error(404, str(exc))
+            return error(404, shown(exc))
 
     @app.get("/reports/")
     def reports():

@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fund_common import i18n
+from fund_common.i18n import N_
 from fund_scheduler.errors import ConfigError, DaemonNotRunning, SchedulerError
 from fund_scheduler.jobs.params import ParamError
 
@@ -172,14 +173,14 @@ class _RequestHandler(socketserver.StreamRequestHandler):
         except ValueError as exc:
             self._reply({"ok": False, "error": f"bad request: {exc}", "code": 2})
             return
-        try:
-            with i18n.use(request.get("lang") if isinstance(request.get("lang"), str) else None):
+        with i18n.use(request.get("lang") if isinstance(request.get("lang"), str) else None):
+            try:
                 reply = server.dispatch(request, peer_actor(pid, uid))
-        except SchedulerError as exc:
-            reply = {"ok": False, "error": str(exc), "code": exc.exit_code}
-        except Exception as exc:  # noqa: BLE001 - the channel must survive a failing command
-            logger.exception("control command %r failed", request.get("cmd"))
-            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "code": 1}
+            except SchedulerError as exc:  # its message in the asking client's language
+                reply = {"ok": False, "error": exc.shown(), "code": exc.exit_code}
+            except Exception as exc:  # noqa: BLE001 - the channel must survive a failing command
+                logger.exception("control command %r failed", request.get("cmd"))
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "code": 1}
         self._reply(reply)
 
     def _reply(self, reply: dict[str, Any]) -> None:
@@ -236,7 +237,7 @@ def request(path: Path, payload: dict[str, Any], timeout: float | None = 10.0) -
         sock.connect(str(path))
     except (FileNotFoundError, ConnectionRefusedError):
         sock.close()
-        raise DaemonNotRunning("the scheduler daemon is not running") from None
+        raise DaemonNotRunning(N_("the scheduler daemon is not running")) from None
     with sock, sock.makefile("rwb") as stream:
         # The reply's words (job rows' schedules...) in the asking command's language.
         stream.write(json.dumps({"lang": i18n.current(), **payload}).encode() + b"\n")

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from fund_common.envreader import shown
 from fund_common.i18n import gettext as _
 from fund_scheduler.jobs.panels import error_line
 
@@ -79,13 +80,12 @@ def health_report(ops: Any) -> dict[str, Any]:
             report["last_success"] = {job_id: None for job_id in ops.job_ids()} | ops.last_success()
             report["panels"] = ops.panels()
             report["checks"] = ops.checks()
-            report["problems"] += ops.job_store_problems()
+            report["problems"] += [shown(p) for p in ops.job_store_problems()]
         except Exception as exc:  # noqa: BLE001 - the database went away between the checks
             report["problems"].append(_("history unavailable: {reason}").format(reason=error_line(exc)))
     else:
-        report["problems"] += ops.job_store_problems(read_database=False)
-    report["problems"] += ops.log_problems()
-    report["problems"] += ops.calendar_problems()
+        report["problems"] += [shown(p) for p in ops.job_store_problems(read_database=False)]
+    report["problems"] += [shown(p) for p in (*ops.log_problems(), *ops.calendar_problems())]
     report["status"], report["problems"] = assess(
         scheduler_alive=alive,
         heartbeat_age=age,

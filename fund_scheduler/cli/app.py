@@ -135,8 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
         except click.Abort:
             return 130
-        except SchedulerError as exc:
-            for line in str(exc).splitlines() or [type(exc).__name__]:
+        except SchedulerError as exc:  # shown in the language in effect (str(exc) stays English)
+            for line in exc.shown().splitlines() or [type(exc).__name__]:
                 error(line)
             return exc.exit_code
         except KeyboardInterrupt:

@@ -30,6 +30,7 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from fund_common.i18n import N_
 from fund_common.runstatus import RunStatus
 from fund_scheduler.daemon.chain import first_fire_on
 from fund_scheduler.daemon.dispatcher import DispatchDaemon, Refused, start_request
@@ -94,17 +95,26 @@ class Backfills:
         daemon = self._daemon
         spec = daemon.registry.get(job_id)
         if not spec.enabled:
-            raise SchedulerError(f"job {job_id!r} is disabled: {spec.why_disabled}")
+            raise SchedulerError(N_("job {job!r} is disabled: {why}"), job=job_id, why=spec.why_disabled)
         if start > end:
-            raise ParamError(f"job {job_id}: --from {start} is after --to {end}")
+            raise ParamError(
+                N_("job {job}: --from {start} is after --to {end}"), job=job_id, start=start, end=end
+            )
         zone = spec.zone(daemon.settings.timezone)
         check_run_date(job_id, end, daemon.clock().astimezone(zone).date())
         if (end - start).days >= MAX_DAYS:
-            raise ParamError(f"job {job_id}: a backfill covers at most {MAX_DAYS} days")
+            raise ParamError(
+                N_("job {job}: a backfill covers at most {days} days"), job=job_id, days=MAX_DAYS
+            )
         values = validate_params(spec.params, params, job_id)
         dates = backfill_dates(spec, daemon.settings.timezone, start, end)
         if not dates:
-            raise SchedulerError(f"job {job_id}: its schedule fires on no date from {start} to {end}")
+            raise SchedulerError(
+                N_("job {job}: its schedule fires on no date from {start} to {end}"),
+                job=job_id,
+                start=start,
+                end=end,
+            )
         answer = {
             "backfill_id": None,
             "job_id": job_id,
@@ -160,10 +170,10 @@ class Backfills:
         daemon = self._daemon
         found = requests.get_backfill(daemon.engine, backfill_id)
         if found is None:
-            raise SchedulerError(f"no backfill {backfill_id!r}")
+            raise SchedulerError(N_("no backfill {id!r}"), id=backfill_id)
         cancelled = requests.cancel_backfill(daemon.engine, backfill_id, daemon.clock(), by)
         if cancelled is None:
-            raise SchedulerError(f"backfill {backfill_id} already {found['state']}")
+            raise SchedulerError(N_("backfill {id} already {state}"), id=backfill_id, state=found["state"])
         ended = [
             row["id"]
             for row in history.rows_of_backfill(daemon.engine, backfill_id)

@@ -39,6 +39,7 @@ from typing import Any
 
 from apscheduler.executors.base import MaxInstancesReachedError
 
+from fund_common.i18n import N_
 from fund_common.runstatus import RunStatus
 from fund_scheduler.daemon.backfill import Backfills
 from fund_scheduler.daemon.calendar_keeper import CalendarKeeper
@@ -482,7 +483,7 @@ class Daemon:
         spec = self.registry.get(job_id)
         job = self.scheduler.get_job(job_id)
         if job is None:
-            raise SchedulerError(f"job {job_id!r} is disabled: {spec.why_disabled}")
+            raise SchedulerError(N_("job {job!r} is disabled: {why}"), job=job_id, why=spec.why_disabled)
         return job
 
     def run_now(
@@ -506,7 +507,7 @@ class Daemon:
         standby.
         """
         if self._stop_requested.is_set():
-            raise SchedulerError(f"job {job_id!r} not started: the scheduler is stopping")
+            raise SchedulerError(N_("job {job!r} not started: the scheduler is stopping"), job=job_id)
         try:
             job = self._job(job_id)
         except Exception as exc:
@@ -522,8 +523,11 @@ class Daemon:
         # After the lookup: a daemon cut off from the database reports that, not "standby".
         if self.role != "active":
             raise SchedulerError(
-                f"job {job_id!r} not started: this daemon is on standby "
-                "(another daemon holds the leader lock and runs the jobs)"
+                N_(
+                    "job {job!r} not started: this daemon is on standby "
+                    "(another daemon holds the leader lock and runs the jobs)"
+                ),
+                job=job_id,
             )
         started: Future = Future()
         try:
@@ -536,9 +540,13 @@ class Daemon:
                 asked=asked,
             )
         except MaxInstancesReachedError:
-            busy = f"job {job_id!r} is already running (max_instances={job.max_instances})"
+            busy = JobBusy(
+                N_("job {job!r} is already running (max_instances={max_instances})"),
+                job=job_id,
+                max_instances=job.max_instances,
+            )
             if not record_busy:
-                raise JobBusy(busy) from None
+                raise busy from None
             self.runner.record(
                 job_id,
                 RunStatus.SKIPPED,
@@ -547,7 +555,7 @@ class Daemon:
                 error="a run is already going (max_instances reached)",
                 run_date=run_date,
             )
-            raise JobBusy(busy) from None
+            raise busy from None
 
         self.backfills.track(asked, done)
 

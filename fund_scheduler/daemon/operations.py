@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import text
 
 from fund_common import i18n
+from fund_common.envreader import shown
+from fund_common.i18n import N_
 from fund_common.runstatus import RunStatus
 from fund_scheduler import logsetup
 from fund_scheduler.daemon.checks import check_rows
@@ -101,9 +103,10 @@ class Operations:
             "database": self.masked_database_url,
             "database_error": daemon.scheduler.database_error,
             "spooled_history": len(daemon.spool.pending()),
-            "job_store_problems": self.job_store_problems(),
-            "log_problems": self.log_problems(),
-            "calendar_problems": self.calendar_problems(),
+            # In the asking command's language (the control socket speaks it).
+            "job_store_problems": [shown(p) for p in self.job_store_problems()],
+            "log_problems": [shown(p) for p in self.log_problems()],
+            "calendar_problems": [shown(p) for p in self.calendar_problems()],
             "fork_server": None if fork_server is None else fork_server.state(),
         }
 
@@ -296,8 +299,11 @@ class Operations:
         try:
             if daemon.role != "active" and not dry_run:
                 raise SchedulerError(
-                    f"backfill of {job_id!r} not started: this daemon is on standby "
-                    "(another daemon holds the leader lock and runs the jobs)"
+                    N_(
+                        "backfill of {job!r} not started: this daemon is on standby "
+                        "(another daemon holds the leader lock and runs the jobs)"
+                    ),
+                    job=job_id,
                 )
             answer = daemon.backfills.plan(
                 job_id,
@@ -354,13 +360,13 @@ class Operations:
         by = actor.name if actor else "the daemon"
         row = history.get(daemon.engine, execution_id)
         if row is None:
-            raise UnknownExecution(f"no execution {execution_id}")
+            raise UnknownExecution(N_("no execution {id}"), id=execution_id)
         job_id = row["job_id"]
         before = {"execution_id": execution_id, "status": row["status"]}
         try:
             if row["status"] == RunStatus.RUNNING:
                 if not daemon.cancel_execution(execution_id, by):
-                    raise SchedulerError(_not_here(row, daemon.registry.specs.get(job_id)))
+                    raise _not_here(row, daemon.registry.specs.get(job_id))
                 what = "run"
             else:
                 first = row.get("first_execution_id") or execution_id
@@ -371,7 +377,11 @@ class Operations:
                     for r in pending
                     if requests.cancel_request(daemon.engine, r["id"], daemon.clock(), note)
                 ]:
-                    raise SchedulerError(f"execution {execution_id} already finished ({row['status']})")
+                    raise SchedulerError(
+                        N_("execution {id} already finished ({status})"),
+                        id=execution_id,
+                        status=row["status"],
+                    )
                 what = "retry"
         except SchedulerError as exc:
             self.audit(actor, "cancel", job_id, before=before, outcome=str(exc))
@@ -583,11 +593,17 @@ class Operations:
         return build_timeline(rows, runs, now, hours=hours, triggers=triggers)
 
 
-def _not_here(row: dict[str, Any], spec: Any) -> str:
+def _not_here(row: dict[str, Any], spec: Any) -> SchedulerError:
     """Why a ``running`` row cannot be cancelled by this daemon."""
     if spec is not None and spec.executor == "thread":
-        return f"execution {row['id']} of {row['job_id']} runs in the daemon's thread and cannot be cancelled"
-    return (
-        f"execution {row['id']} is not a run of this daemon (host {row.get('host')}, pid {row.get('pid')}); "
-        "cancel it where it runs"
+        return SchedulerError(
+            N_("execution {id} of {job} runs in the daemon's thread and cannot be cancelled"),
+            id=row["id"],
+            job=row["job_id"],
+        )
+    return SchedulerError(
+        N_("execution {id} is not a run of this daemon (host {host}, pid {pid}); cancel it where it runs"),
+        id=row["id"],
+        host=row.get("host"),
+        pid=row.get("pid"),
     )

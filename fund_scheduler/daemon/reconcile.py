@@ -24,6 +24,8 @@ from typing import Any
 
 from apscheduler.schedulers.base import BaseScheduler
 
+from fund_common.envreader import Message
+from fund_common.i18n import N_
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.spec import JobSpec
 from fund_scheduler.jobs.triggers import same_schedule
@@ -155,18 +157,30 @@ def job_store_problems(
     """One line per thing an operator must act on (``status`` warnings, ``/health`` degraded):
     broken job modules, jobs set aside that nothing defines, stored rows rejected as unreadable.
     A job set aside because it is disabled is not one (``status`` lists it as disabled), nor a
-    one-off that is done."""
-    lines = registry.broken_lines()
+    one-off that is done. The set-aside and rejected lines are :class:`~fund_common.envreader.Message`
+    (English ``str``; ``shown()`` in the language in effect)."""
+    lines: list[str] = list(registry.broken_lines())
     for row in set_aside:
         if row["id"] in registry.specs or str(row["reason"]).startswith((DISABLED, DONE)):
             continue
-        lines.append(
-            f"job {row['id']} set aside{' (paused)' if row.get('paused') else ''}: {row['reason']}; "
-            f"define it again to restore it, or `forget-job {row['id']}`"
-        )
+        if row.get("paused"):
+            template = N_(
+                "job {job} set aside (paused): {reason}; define it again to restore it, or `forget-job {job}`"
+            )
+        else:
+            template = N_(
+                "job {job} set aside: {reason}; define it again to restore it, or `forget-job {job}`"
+            )
+        lines.append(Message(template, job=row["id"], reason=row["reason"]))
     for row in rejected:
         lines.append(
-            f"stored job {row['id']} rejected as unreadable: {row['reason']} "
-            f"(kept in scheduler_jobs_rejected; `forget-job {row['id']}` clears it)"
+            Message(
+                N_(
+                    "stored job {job} rejected as unreadable: {reason} "
+                    "(kept in scheduler_jobs_rejected; `forget-job {job}` clears it)"
+                ),
+                job=row["id"],
+                reason=row["reason"],
+            )
         )
     return lines

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from fund_common.i18n import N_
 from fund_scheduler.errors import SchedulerError
 
 __all__ = ["PARAM_TYPES", "Param", "ParamError", "check_run_date", "parse_assignments", "validate_params"]
@@ -57,7 +58,12 @@ class Param:
         try:
             return _convert(self.type, value)
         except (TypeError, ValueError):
-            raise ParamError(f"param {self.name!r} must be a {self.type}, got {value!r}") from None
+            raise ParamError(
+                N_("param {name!r} must be a {type}, got {value!r}"),
+                name=self.name,
+                type=self.type,
+                value=value,
+            ) from None
 
     def describe(self) -> dict[str, Any]:
         """JSON-able: name, type, default, help, required."""
@@ -104,16 +110,26 @@ def validate_params(
     unknown = sorted(set(given) - set(params))
     if unknown:
         known = ", ".join(params) or "none"
-        raise ParamError(f"job {job_id}: unknown param(s) {', '.join(unknown)} (declared: {known})")
+        raise ParamError(
+            N_("job {job}: unknown param(s) {names} (declared: {known})"),
+            job=job_id,
+            names=", ".join(unknown),
+            known=known,
+        )
     values: dict[str, Any] = {}
     for name, param in params.items():
         if name in given:
             try:
                 value = param.convert(given[name])
             except ParamError as exc:
-                raise ParamError(f"job {job_id}: {exc}") from None
+                raise ParamError(N_("job {job}: {error}"), job=job_id, error=exc) from None
         elif param.required:
-            raise ParamError(f"job {job_id}: param {name!r} is required ({param.help or param.type})")
+            raise ParamError(
+                N_("job {job}: param {name!r} is required ({help})"),
+                job=job_id,
+                name=name,
+                help=param.help or param.type,
+            )
         elif param.default is not None:
             value = param.default
         else:
@@ -126,7 +142,12 @@ def check_run_date(job_id: str, run_date: date, today: date) -> None:
     """ParamError when ``run_date`` is after ``today`` (the job's local date): a run is for a
     business date that has begun."""
     if run_date > today:
-        raise ParamError(f"job {job_id}: run date {run_date} is in the future (today is {today})")
+        raise ParamError(
+            N_("job {job}: run date {run_date} is in the future (today is {today})"),
+            job=job_id,
+            run_date=run_date,
+            today=today,
+        )
 
 
 def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
@@ -135,6 +156,6 @@ def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name.strip():
-            raise ParamError(f"--param {pair!r} must be NAME=VALUE")
+            raise ParamError(N_("--param {pair!r} must be NAME=VALUE"), pair=pair)
         values[name.strip()] = value
     return values

@@ -214,3 +214,23 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"
+
+
+def run_cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """``scheduler_daemon.py ARGS`` once, with only this home's settings in effect (none of the
+    caller's SCHEDULER_*, FUND_*, MYSQL_*, ALERT_* or DATABASE_URL), its ``jobs.toml``, and
+    ``env`` on top; output as text."""
+    environ = {
+        k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_"))
+    }
+    environ.pop("DATABASE_URL", None)
+    environ.update(SCHEDULER_HOME=str(home), SCHEDULER_JOBS_CONFIG=str(home / "jobs.toml"), **(env or {}))
+    return subprocess.run(
+        [sys.executable, str(PROJECT / "scheduler_daemon.py"), *args],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=str(PROJECT),
+        stdin=subprocess.DEVNULL,
+    )

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ import sqlalchemy as sa
 
 from fund_common.calendars import SessionCalendar
 from fund_common.calendars.store import read_all, save
-from tests.support.harness import PROJECT
+from tests.support.harness import run_cli
 from tests.support.schema import create_scheduler_tables
 
 D = dt.date
@@ -38,23 +36,7 @@ def database(home: Path) -> sa.Engine:
 
 
 def cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_"))
-    }
-    environ.pop("DATABASE_URL", None)
-    environ.update(
-        SCHEDULER_HOME=str(home),
-        SCHEDULER_JOBS_CONFIG=str(home / "jobs.toml"),
-        SCHEDULER_CALENDARS_FILE=str(home / "calendars.toml"),
-    )
-    return subprocess.run(
-        [sys.executable, str(PROJECT / "scheduler_daemon.py"), "calendars", *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=str(PROJECT),
-    )
+    return run_cli(home, "calendars", *args, env={"SCHEDULER_CALENDARS_FILE": str(home / "calendars.toml")})
 
 
 def test_refresh_stores_xshg_and_the_calendars_already_stored(home: Path) -> None:

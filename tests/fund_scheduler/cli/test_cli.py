@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.bundled import BUNDLED
-from tests.support.harness import PROJECT
+from tests.support.harness import PROJECT, run_cli
 
 COMMANDS = (
     "run",
@@ -51,19 +51,7 @@ def home(tmp_path: Path) -> Path:
 
 
 def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_"))
-    }
-    environ.pop("DATABASE_URL", None)
-    environ.update(SCHEDULER_HOME=str(home), SCHEDULER_JOBS_CONFIG=str(home / "jobs.toml"), **(env or {}))
-    return subprocess.run(
-        [sys.executable, str(PROJECT / "scheduler_daemon.py"), *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=str(PROJECT),
-    )
+    return run_cli(home, *args, env=env)
 
 
 def test_version_is_the_projects() -> None:

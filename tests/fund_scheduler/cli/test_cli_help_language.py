@@ -7,10 +7,8 @@ click's test runner), nothing mocked."""
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import click
@@ -22,7 +20,7 @@ from fund_common import i18n
 from fund_common.texttable import width
 from fund_scheduler.cli.app import cli
 from fund_scheduler.cli.help_text import help_texts, wrap
-from tests.support.harness import PROJECT
+from tests.support.harness import run_cli
 
 #: ``history --help`` in English at 80 columns as it was before the help was translated.
 HISTORY_HELP_EN = """\
@@ -47,20 +45,7 @@ Options:
 
 def cli_help(home: Path, *args: str, lang: str) -> subprocess.CompletedProcess:
     """``scheduler_daemon.py ARGS`` in ``lang`` at 80 columns, no settings of this machine's."""
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_"))
-    }
-    environ.pop("DATABASE_URL", None)
-    environ.update(SCHEDULER_HOME=str(home), SCHEDULER_LANG=lang, COLUMNS="80")
-    return subprocess.run(
-        [sys.executable, str(PROJECT / "scheduler_daemon.py"), *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=str(PROJECT),
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(home, *args, env={"SCHEDULER_LANG": lang, "COLUMNS": "80"})
 
 
 def test_the_command_list_speaks_chinese(tmp_path: Path) -> None:

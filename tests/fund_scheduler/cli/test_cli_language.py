@@ -6,15 +6,13 @@ The real CLI in a child process against a throw-away home (SQLite), nothing mock
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from fund_common.texttable import width
-from tests.support.harness import PROJECT, TEST_CALENDARS
+from tests.support.harness import TEST_CALENDARS, run_cli
 
 HELLO = '[jobs.hello]\ncron = "0 3 1 1 *"\ncommand = ["true"]\n'
 ZH = {"SCHEDULER_LANG": "zh_CN"}
@@ -31,25 +29,7 @@ def home(tmp_path: Path) -> Path:
 
 def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``scheduler_daemon.py ARGS`` with only this home's settings (and ``env``) in effect."""
-    environ = {
-        k: v for k, v in os.environ.items() if not k.startswith(("SCHEDULER_", "FUND_", "MYSQL_", "ALERT_"))
-    }
-    environ.pop("DATABASE_URL", None)
-    environ.update(
-        SCHEDULER_HOME=str(home),
-        SCHEDULER_JOBS_CONFIG=str(home / "jobs.toml"),
-        SCHEDULER_CALENDARS_FILE=str(TEST_CALENDARS),
-        **(env or {}),
-    )
-    return subprocess.run(
-        [sys.executable, str(PROJECT / "scheduler_daemon.py"), *args],
-        env=environ,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=str(PROJECT),
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(home, *args, env={"SCHEDULER_CALENDARS_FILE": str(TEST_CALENDARS), **(env or {})})
 
 
 def table(text: str, first_header: str) -> list[str]:
