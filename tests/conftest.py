@@ -19,6 +19,7 @@ from tests.support.mariadb import (  # noqa: F401
     mariadb_server,
     mariadb_url,
 )
+from tests.support.redis import redis_url  # noqa: F401 - the Celery broker of the remote-run tests
 from tests.support.webhook import hook  # noqa: F401
 
 # The fund tests' parametrised ``engine`` fixture (SQLite and MariaDB); a module's own fixture
