@@ -75,17 +75,23 @@ def _get(url: str) -> tuple[int, bytes]:
 def serving(jobs: str, token: str) -> Iterator[str]:
     """A real daemon (a home of its own) with ``jobs`` (jobs.toml text), the API token ``token``
     and HTTP on a free port; its base URL while the block runs, stopped after."""
+    with served(jobs, {"SCHEDULER_API_TOKEN": token}) as (base, _home):
+        yield base
+
+
+@contextlib.contextmanager
+def served(jobs: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, SchedulerHome]]:
+    """A started daemon in a home of its own with ``jobs`` (jobs.toml text), ``env`` and HTTP on
+    a free port: (its base URL, its home) while the block runs, stopped after."""
     port = _free_port()
-    with SchedulerHome.create(
-        extra_env={"SCHEDULER_HTTP_PORT": str(port), "SCHEDULER_API_TOKEN": token},
-    ) as home:
+    with SchedulerHome.create(extra_env={"SCHEDULER_HTTP_PORT": str(port), **(env or {})}) as home:
         home.write_jobs(jobs)
         started = home.cli("start")
         assert started.returncode == 0, started.stdout + started.stderr
         base = f"http://127.0.0.1:{port}"
         wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
         try:
-            yield base
+            yield base, home
         finally:
             home.cli("stop", "--timeout", "5")
 

@@ -13,8 +13,8 @@ import pytest
 from fund_common.clock import utcnow
 from fund_scheduler.store import history
 from fund_scheduler.store.engine import make_engine
-from tests.e2e.test_web_dashboard import WAIT, _free_port, _get, _wait, browser  # noqa: F401
-from tests.support.harness import FAR_AWAY, PY, SchedulerHome, wait_for
+from tests.e2e.test_web_dashboard import WAIT, _get, _wait, browser, served  # noqa: F401
+from tests.support.harness import FAR_AWAY, PY
 
 pytestmark = pytest.mark.e2e
 
@@ -33,22 +33,16 @@ REPORT_TEXT = "Fund pipeline weekly report, week 48"
 def daemon(browser):  # noqa: F811
     """A started daemon (SQLite) whose history has 55 successes, 2 failures of job_a and a timeout
     of job_b in the last 24 h, and one report in its reports folder; yields its base URL."""
-    port = _free_port()
-    with SchedulerHome.create(
-        extra_env={"SCHEDULER_HTTP_PORT": str(port), "SCHEDULER_TIMEZONE": "Asia/Shanghai"},
-    ) as home:
-        home.write_jobs(f"""
+    jobs = f"""
             [jobs.job_a]
             cron = "{FAR_AWAY}"
             command = ["{PY}", "-c", "print('a')"]
             [jobs.job_b]
             cron = "{FAR_AWAY}"
             command = ["{PY}", "-c", "print('b')"]
-        """)
-        started = home.cli("start")
-        assert started.returncode == 0, started.stdout + started.stderr
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
+        """
+    env = {"SCHEDULER_TIMEZONE": "Asia/Shanghai"}
+    with served(jobs, env) as (base, home):
         engine = make_engine(home.database_url)
         now = utcnow()
         try:
@@ -81,7 +75,6 @@ def daemon(browser):  # noqa: F811
         reports.mkdir(exist_ok=True)
         (reports / REPORT).write_text(f"<!doctype html><title>w48</title><h1>{REPORT_TEXT}</h1>")
         yield base
-        home.cli("stop", "--timeout", "5")
 
 
 @pytest.fixture

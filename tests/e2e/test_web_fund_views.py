@@ -21,8 +21,7 @@ from fund_scheduler.store.engine import make_engine
 from fundpipe import tasks
 from fundpipe.schema import fund_nav, fund_nav_quarantine
 from fundpipe.settings import FundSettings
-from tests.e2e.test_web_dashboard import ARTIFACTS, _free_port, _get, _wait, browser  # noqa: F401
-from tests.support.harness import SchedulerHome, wait_for
+from tests.e2e.test_web_dashboard import ARTIFACTS, _wait, browser, served  # noqa: F401
 
 pytestmark = pytest.mark.e2e
 
@@ -43,19 +42,12 @@ def _last_weekday() -> dt.date:
 @pytest.fixture(scope="module")
 def daemon(browser):  # noqa: F811
     """A started daemon (SQLite) whose fund tables hold the demo data; yields its base URL."""
-    port = _free_port()
-    with SchedulerHome.create(
-        extra_env={
-            "SCHEDULER_HTTP_PORT": str(port),
-            "SCHEDULER_RUN_ON_FIRST_START": "false",
-            "SCHEDULER_TIMEZONE": "Asia/Shanghai",
-        },
-    ) as home:
-        home.write_jobs("")
-        started = home.cli("start")
-        assert started.returncode == 0, started.stdout + started.stderr
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
+    jobs = ""
+    env = {
+        "SCHEDULER_RUN_ON_FIRST_START": "false",
+        "SCHEDULER_TIMEZONE": "Asia/Shanghai",
+    }
+    with served(jobs, env) as (base, home):
         engine = make_engine(home.database_url)
         try:
             calendar = weekdays_only("WEEKDAYS")
@@ -75,7 +67,6 @@ def daemon(browser):  # noqa: F811
             engine.dispose()
         FOUND.update(code=row.fund_code, reason=row.reason, rule=row.rule)
         yield base
-        home.cli("stop", "--timeout", "5")
 
 
 @pytest.fixture

@@ -17,8 +17,8 @@ import pytest
 from fund_common.clock import utcnow
 from fund_scheduler.store import history
 from fund_scheduler.store.engine import make_engine
-from tests.e2e.test_web_dashboard import _free_port, _get, _screenshot, _wait, chromium
-from tests.support.harness import FAR_AWAY, PY, SchedulerHome, wait_for
+from tests.e2e.test_web_dashboard import _screenshot, _wait, chromium, served
+from tests.support.harness import FAR_AWAY, PY
 
 pytestmark = pytest.mark.e2e
 
@@ -43,23 +43,16 @@ def zh_browser():
 @pytest.fixture(scope="module")
 def daemon(zh_browser):
     """A daemon (SQLite) with one failed and one successful run in the last hours."""
-    port = _free_port()
-    with SchedulerHome.create(
-        extra_env={
-            "SCHEDULER_HTTP_PORT": str(port),
-            "SCHEDULER_TIMEZONE": "Asia/Shanghai",
-            "SCHEDULER_RUN_ON_FIRST_START": "false",
-        },
-    ) as home:
-        home.write_jobs(f"""
+    jobs = f"""
             [jobs.lang_probe]
             cron = "{FAR_AWAY}"
             command = ["{PY}", "-c", "print('probe')"]
-        """)
-        started = home.cli("start")
-        assert started.returncode == 0, started.stdout + started.stderr
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
+        """
+    env = {
+        "SCHEDULER_TIMEZONE": "Asia/Shanghai",
+        "SCHEDULER_RUN_ON_FIRST_START": "false",
+    }
+    with served(jobs, env) as (base, home):
         engine = make_engine(home.database_url)
         now = utcnow()
         try:
@@ -76,7 +69,6 @@ def daemon(zh_browser):
         finally:
             engine.dispose()
         yield base
-        home.cli("stop", "--timeout", "5")
 
 
 SCHEDULE_CELL = '#jobs tr[data-job-id="daily_collection"] td[data-field="trigger"]'

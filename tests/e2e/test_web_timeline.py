@@ -20,8 +20,8 @@ import pytest
 from fund_common.clock import utcnow
 from fund_scheduler.store import history
 from fund_scheduler.store.engine import make_engine
-from tests.e2e.test_web_dashboard import ARTIFACTS, _free_port, _get, _wait, browser  # noqa: F401
-from tests.support.harness import FAR_AWAY, PY, SchedulerHome, wait_for
+from tests.e2e.test_web_dashboard import ARTIFACTS, _get, _wait, browser, served  # noqa: F401
+from tests.support.harness import FAR_AWAY, PY, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -53,16 +53,7 @@ def daemon(browser):  # noqa: F811
     """A started daemon (SQLite) with a job that ran once (successfully), a dependent whose
     hourly deadlines are ahead and which was blocked two hours ago, a missed fire time and a
     paused job; yields its base URL."""
-    port = _free_port()
-    with SchedulerHome.create(
-        extra_env={
-            "SCHEDULER_HTTP_PORT": str(port),
-            "SCHEDULER_API_TOKEN": TOKEN,
-            "SCHEDULER_RUN_ON_FIRST_START": "false",
-            "SCHEDULER_TIMEZONE": "Asia/Shanghai",
-        },
-    ) as home:
-        home.write_jobs(f"""
+    jobs = f"""
             [jobs.tl_probe]
             cron = "{FAR_AWAY}"
             command = ["{PY}", "-c", "print('timeline probe ran')"]
@@ -73,11 +64,13 @@ def daemon(browser):  # noqa: F811
             [jobs.tl_paused]
             cron = "*/20 * * * *"
             command = ["{PY}", "-c", "print('paused')"]
-        """)
-        started = home.cli("start")
-        assert started.returncode == 0, started.stdout + started.stderr
-        base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: _get(f"{base}/api/jobs")[0] == 200, 15, "HTTP API up")
+        """
+    env = {
+        "SCHEDULER_API_TOKEN": TOKEN,
+        "SCHEDULER_RUN_ON_FIRST_START": "false",
+        "SCHEDULER_TIMEZONE": "Asia/Shanghai",
+    }
+    with served(jobs, env) as (base, home):
         _post(f"{base}/api/jobs/tl_paused/pause")
         RUNS["probe"] = _post(f"{base}/api/jobs/tl_probe/run")["execution_id"]
 
@@ -106,7 +99,6 @@ def daemon(browser):  # noqa: F811
         finally:
             engine.dispose()
         yield base
-        home.cli("stop", "--timeout", "5")
 
 
 @pytest.fixture
