@@ -51,6 +51,7 @@ RUNS = [
         ["--large", "--funds", "5000", "--years", "10", "--mariadb"],
     ),
     ("growth", [], ["--quick"]),
+    ("remote_latency", ["--rates", "5,20,60", "--seconds", "20"], ["--rates", "5,20", "--seconds", "10"]),
 ]
 
 

@@ -112,9 +112,9 @@ def start_daemon(
         "SCHEDULER_HTTP_PORT": "0",
         "SCHEDULER_MAX_WORKERS": str(max_workers),
         "PYTHONPATH": os.pathsep.join([str(home), str(HERE)]),
-        **(env or {}),
     }
-    environ.pop("DATABASE_URL", None)
+    environ.pop("DATABASE_URL", None)  # the embedded SQLite, unless ``env`` names a database
+    environ.update(env or {})
     daemon = subprocess.Popen(
         [sys.executable, str(HERE / "scheduler_daemon.py"), "run"],
         env=environ,

@@ -1,6 +1,7 @@
 """The statuses of a run, and what each one means: declared once, here.
 
-A run is ``running`` until it ends in one of the final statuses. ``missed`` and ``skipped`` runs
+A run is ``running`` until it ends in one of the final statuses; a run handed to a worker on
+another host is ``queued`` until a worker claims it (then ``running``). ``missed`` and ``skipped`` runs
 never started (the daemon was down longer than the grace time; the previous run was still
 going); nor did a ``blocked`` one (a dependent's deadline came before its upstream jobs had
 succeeded for that business date: its error names them); the others ran a process. A
@@ -31,6 +32,7 @@ __all__ = [
     "FINAL",
     "NOT_RUNS",
     "RAN",
+    "UNFINISHED",
     "SEVERITY",
     "RunStatus",
     "Tone",
@@ -53,6 +55,7 @@ class Tone(StrEnum):
 class RunStatus(StrEnum):
     """The status of one execution (a ``job_executions`` row)."""
 
+    QUEUED = "queued"
     RUNNING = "running"
     SUCCESS = "success"
     FAILED = "failed"
@@ -88,8 +91,10 @@ class RunStatus(StrEnum):
         return _(_LABELS[self])
 
 
-#: Every status but ``running``.
-FINAL = frozenset(RunStatus) - {RunStatus.RUNNING}
+#: A run not ended yet: waiting for a worker (``queued``) or going (``running``).
+UNFINISHED = frozenset({RunStatus.QUEUED, RunStatus.RUNNING})
+#: Every status but ``queued`` and ``running``.
+FINAL = frozenset(RunStatus) - UNFINISHED
 #: Rows that are no run of their own: a fire time covered by another run.
 NOT_RUNS = frozenset({RunStatus.COALESCED})
 #: Final statuses that are not a success (nor a fire time covered by a run, nor a run an operator
@@ -115,6 +120,7 @@ DISPLAY_ORDER = (
     RunStatus.BLOCKED,
     RunStatus.COALESCED,
     RunStatus.RUNNING,
+    RunStatus.QUEUED,
 )
 #: Worst first: a day (or job) with several runs shows the worst of them.
 SEVERITY = (
@@ -126,11 +132,13 @@ SEVERITY = (
     RunStatus.SKIPPED,
     RunStatus.CANCELLED,
     RunStatus.RUNNING,
+    RunStatus.QUEUED,
     RunStatus.SUCCESS,
     RunStatus.COALESCED,
 )
 _VALUES = frozenset(s.value for s in RunStatus)
 _TONES = {
+    RunStatus.QUEUED: Tone.RUN,
     RunStatus.RUNNING: Tone.RUN,
     RunStatus.SUCCESS: Tone.OK,
     RunStatus.FAILED: Tone.BAD,
@@ -144,6 +152,7 @@ _TONES = {
 }
 
 _LABELS = {
+    RunStatus.QUEUED: N_("queued"),
     RunStatus.RUNNING: N_("running"),
     RunStatus.SUCCESS: N_("success"),
     RunStatus.FAILED: N_("failed"),
@@ -176,10 +185,10 @@ def worst(statuses: Iterable[str]) -> RunStatus | None:
 def success_rate(counts: Mapping[str, int]) -> float | None:
     """Share of finished runs that succeeded, from ``{status: count}``; None when none finished.
 
-    ``running`` rows are not finished and ``coalesced`` rows are no run: they count on neither
-    side; every other status counts against a success.
+    ``queued`` and ``running`` rows are not finished and ``coalesced`` rows are no run: they count
+    on neither side; every other status counts against a success.
     """
-    finished = sum(n for s, n in counts.items() if s != RunStatus.RUNNING and s not in NOT_RUNS)
+    finished = sum(n for s, n in counts.items() if s not in UNFINISHED and s not in NOT_RUNS)
     return counts.get(RunStatus.SUCCESS, 0) / finished if finished else None
 
 

@@ -23,6 +23,10 @@ from fund_scheduler.errors import ConfigError, SchedulerError
 
 SERVICE_NAME = "fund-scheduler"
 SYSTEMD_TEMPLATE = program.config_dir() / "systemd" / f"{SERVICE_NAME}.service"
+WORKER_SERVICE_NAME = f"{SERVICE_NAME}-worker"
+WORKER_TEMPLATE = program.config_dir() / "systemd" / f"{WORKER_SERVICE_NAME}.service"
+#: How long systemd lets a worker's runs finish after SIGTERM before it kills the cgroup.
+WORKER_STOP_SECONDS = 600
 SUPERVISOR_TEMPLATE = program.config_dir() / "supervisor" / f"{SERVICE_NAME}.conf"
 SYSTEM_UNIT_DIR = Path("/etc/systemd/system")
 SUPERVISOR_CONF_DIR = Path("/etc/supervisor/conf.d")
@@ -63,11 +67,30 @@ class ServiceContext:
         """True when ``project_dir`` is a checkout (it has ``scheduler_daemon.py``)."""
         return self.daemon_script.is_file()
 
-    def daemon_command(self) -> list[str]:
-        """``<python> <checkout>/scheduler_daemon.py run``, or ``<python> -m fund_scheduler run``."""
+    def daemon_command(self, *words: str) -> list[str]:
+        """``<python> <checkout>/scheduler_daemon.py run`` (or ``words`` instead of ``run``), or
+        ``<python> -m fund_scheduler run``."""
+        words = words or ("run",)
         if self.checkout:
-            return [str(self.python), str(self.daemon_script), "run"]
-        return [str(self.python), "-m", "fund_scheduler", "run"]
+            return [str(self.python), str(self.daemon_script), *words]
+        return [str(self.python), "-m", "fund_scheduler", *words]
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """The ``worker`` command a worker unit runs: its queues, concurrency and name."""
+
+    queues: str
+    concurrency: int | None = None
+    name: str | None = None
+
+    def arguments(self) -> list[str]:
+        words = ["worker", "-Q", self.queues]
+        if self.concurrency:
+            words += ["-c", str(self.concurrency)]
+        if self.name:
+            words += ["-n", self.name]
+        return words
 
 
 def default_project_dir(home: Path) -> Path:
@@ -144,15 +167,18 @@ def _fill(template: Path, values: dict[str, str]) -> str:
     return text
 
 
+def _user_lines(ctx: ServiceContext, user_unit: bool) -> str:
+    """``User=``/``Group=`` of a system unit (none in a ``--user`` unit: not allowed there)."""
+    if user_unit:
+        return ""
+    lines = f"User={systemd_value(ctx.user)}\n" if ctx.user else ""
+    return lines + (f"Group={systemd_value(ctx.group)}\n" if ctx.group else "")
+
+
 def render_systemd(ctx: ServiceContext, user_unit: bool = False) -> str:
     """The systemd unit; a system unit runs as ``ctx.user``/``ctx.group``, a ``--user`` unit as
     the user whose manager runs it (``User=`` is not allowed there)."""
-    user_lines = ""
-    if not user_unit:
-        if ctx.user:
-            user_lines += f"User={systemd_value(ctx.user)}\n"
-        if ctx.group:
-            user_lines += f"Group={systemd_value(ctx.group)}\n"
+    user_lines = _user_lines(ctx, user_unit)
     exec_start = " ".join(systemd_word(w) for w in ctx.daemon_command())
     return _fill(
         SYSTEMD_TEMPLATE,
@@ -164,6 +190,25 @@ def render_systemd(ctx: ServiceContext, user_unit: bool = False) -> str:
             "EXEC_START": exec_start,
             "STOP_TIMEOUT": str(ctx.stop_timeout),
             "TIMEOUT_STOP_SEC": str(ctx.stop_timeout + STOP_MARGIN),
+            "WANTED_BY": "default.target" if user_unit else "multi-user.target",
+        },
+    )
+
+
+def render_worker_systemd(ctx: ServiceContext, worker: WorkerOptions, user_unit: bool = False) -> str:
+    """The worker's systemd unit (``KillMode=control-group``: no run outlives its worker)."""
+    user_lines = _user_lines(ctx, user_unit)
+    exec_start = " ".join(systemd_word(w) for w in ctx.daemon_command(*worker.arguments()))
+    return _fill(
+        WORKER_TEMPLATE,
+        {
+            "PROJECT_DIR": str(ctx.project_dir),
+            "QUEUES": systemd_value(worker.queues),
+            "USER_LINES": user_lines,
+            "WORKING_DIRECTORY": systemd_value(str(ctx.project_dir)),
+            "ENVIRONMENT_FILE": systemd_value(str(ctx.project_dir / ".env")),
+            "EXEC_START": exec_start,
+            "TIMEOUT_STOP_SEC": str(WORKER_STOP_SECONDS),
             "WANTED_BY": "default.target" if user_unit else "multi-user.target",
         },
     )
@@ -198,13 +243,16 @@ def render_cron(ctx: ServiceContext) -> str:
 
 
 # -- installing ---------------------------------------------------------------------------------
-def systemd_unit_path(user_unit: bool = False, environ: dict[str, str] | None = None) -> Path:
-    """``/etc/systemd/system/fund-scheduler.service``, or the user unit directory for ``--user``."""
+def systemd_unit_path(
+    user_unit: bool = False, environ: dict[str, str] | None = None, name: str = SERVICE_NAME
+) -> Path:
+    """``/etc/systemd/system/<name>.service`` (``fund-scheduler``, or ``fund-scheduler-worker``),
+    or the user unit directory for ``--user``."""
     if not user_unit:
-        return SYSTEM_UNIT_DIR / f"{SERVICE_NAME}.service"
+        return SYSTEM_UNIT_DIR / f"{name}.service"
     environ = dict(os.environ if environ is None else environ)
     config = environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
-    return Path(config) / "systemd" / "user" / f"{SERVICE_NAME}.service"
+    return Path(config) / "systemd" / "user" / f"{name}.service"
 
 
 def supervisor_conf_path() -> Path:

@@ -207,10 +207,12 @@ def configure(
     to_file: bool = True,
     level: int = logging.INFO,
     queued: bool = False,
+    log_file: Path | None = None,
 ) -> None:
     """Install handlers on the root logger (idempotent: replaces earlier ones); ``queued``: they
-    write in a thread of their own, fed by a queue. ``scheduler.log`` is written in
-    ``SCHEDULER_LOG_FORMAT`` (:func:`file_formatter`), stderr always as text."""
+    write in a thread of their own, fed by a queue. ``scheduler.log`` (or ``log_file``: a
+    worker's) is written in ``SCHEDULER_LOG_FORMAT`` (:func:`file_formatter`), stderr always as
+    text."""
     global _listener
     root = logging.getLogger()
     for handler in list(root.handlers):
@@ -221,14 +223,14 @@ def configure(
     handlers: list[logging.Handler] = []
     if to_file:
         settings.log_dir.mkdir(parents=True, exist_ok=True)
-        log_file = RetryingFileHandler(
-            settings.scheduler_log,
+        log_handler = RetryingFileHandler(
+            log_file or settings.scheduler_log,
             maxBytes=settings.log_max_bytes,
             backupCount=settings.log_backup_count,
             encoding="utf-8",
         )
-        log_file.setFormatter(file_formatter(settings))
-        handlers.append(log_file)
+        log_handler.setFormatter(file_formatter(settings))
+        handlers.append(log_handler)
     if console:
         stderr = logging.StreamHandler(sys.stderr)
         stderr.setFormatter(OneLineFormatter())

@@ -291,6 +291,100 @@ class AlertSettings:
         return shown
 
 
+#: A Celery queue's name (a job's ``queue``, SCHEDULER_QUEUE, ``worker -Q``).
+QUEUE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+#: Where a job runs unless it names its own ``executor`` (SCHEDULER_EXECUTOR).
+DEFAULT_EXECUTORS = ("process", "celery")
+#: What a broker URL may start with: Redis (the default broker) or RabbitMQ.
+BROKER_SCHEMES = ("redis", "rediss", "amqp", "amqps", "pyamqp")
+
+
+@dataclass(frozen=True)
+class RemoteSettings:
+    """Runs on Celery workers on other hosts (``executor = "celery"``): the broker, the default
+    executor and queue, and the times that tell a lost worker or a queue nobody consumes."""
+
+    #: SCHEDULER_BROKER_URL (``redis://:pw@host:6379/0``, ``amqp://user:pw@host//``); a secret.
+    broker_url: str | None = field(default=None, repr=False)
+    #: The executor of a job that names none: ``process`` (here) or ``celery`` (a worker).
+    default_executor: str = "process"
+    #: The queue of a remote job that names none.
+    default_queue: str = "default"
+    #: How often a worker writes its heartbeat into the row of each run it holds (and its own).
+    heartbeat: float = 10.0
+    #: A run whose heartbeat is older than this is given up (``interrupted``; retried if due).
+    lease: float = 60.0
+    #: A run ``queued`` longer than this fails: no worker consumed its queue.
+    queue_timeout: float = 600.0
+    #: Redis redelivers a message not acknowledged within this (None: computed from the longest
+    #: remote job's timeout, see fund_scheduler.workers.app.visibility_timeout).
+    visibility_timeout: float | None = None
+
+    @property
+    def masked_broker_url(self) -> str | None:
+        return mask_url(self.broker_url) if self.broker_url else None
+
+    @classmethod
+    def read(cls, env: EnvReader) -> RemoteSettings:
+        """The SCHEDULER_BROKER_URL, SCHEDULER_EXECUTOR, SCHEDULER_QUEUE and worker timing
+        variables, every problem recorded on ``env``."""
+        broker = env.text("SCHEDULER_BROKER_URL") or None
+        if broker is not None and broker.split("://", 1)[0].lower() not in BROKER_SCHEMES:
+            env.problem(
+                N_("SCHEDULER_BROKER_URL={value!r} is not a broker URL ({schemes}://...)"),
+                value=mask_url(broker),
+                schemes="|".join(BROKER_SCHEMES[:3]),
+            )
+            broker = None
+        executor = env.choice("SCHEDULER_EXECUTOR", "process", DEFAULT_EXECUTORS)
+        if executor == "celery" and broker is None:
+            env.problem(N_("SCHEDULER_EXECUTOR=celery needs SCHEDULER_BROKER_URL"))
+        queue = env.text("SCHEDULER_QUEUE") or "default"
+        if not QUEUE_NAME.fullmatch(queue):
+            env.problem(
+                N_("SCHEDULER_QUEUE={value!r} is not a queue name (letters, digits, _ . -)"), value=queue
+            )
+            queue = "default"
+        heartbeat = env.number("SCHEDULER_WORKER_HEARTBEAT", 10.0, above=0)
+        lease = env.number("SCHEDULER_WORKER_LEASE", max(60.0, heartbeat * 3), above=0)
+        if lease < heartbeat * 2:
+            env.problem(
+                N_("SCHEDULER_WORKER_LEASE={lease:g} must be at least twice the heartbeat ({beat:g})"),
+                lease=lease,
+                beat=heartbeat,
+            )
+        visibility = env.raw("SCHEDULER_BROKER_VISIBILITY_TIMEOUT")
+        return cls(
+            broker_url=broker,
+            default_executor=executor,
+            default_queue=queue,
+            heartbeat=heartbeat,
+            lease=lease,
+            queue_timeout=env.number("SCHEDULER_QUEUE_TIMEOUT", 600.0, above=0),
+            visibility_timeout=(
+                None
+                if visibility is None
+                else env.number("SCHEDULER_BROKER_VISIBILITY_TIMEOUT", 0.0, above=0) or None
+            ),
+        )
+
+    def describe(self) -> dict[str, str]:
+        """The remote-run settings as printable strings, the broker's password masked."""
+        return {
+            "SCHEDULER_BROKER_URL": self.masked_broker_url or "(unset: runs only here)",
+            "SCHEDULER_EXECUTOR": self.default_executor,
+            "SCHEDULER_QUEUE": self.default_queue,
+            "SCHEDULER_WORKER_HEARTBEAT": f"{self.heartbeat:g}",
+            "SCHEDULER_WORKER_LEASE": f"{self.lease:g}",
+            "SCHEDULER_QUEUE_TIMEOUT": f"{self.queue_timeout:g}",
+            "SCHEDULER_BROKER_VISIBILITY_TIMEOUT": (
+                f"{self.visibility_timeout:g}"
+                if self.visibility_timeout
+                else "(from the longest job timeout)"
+            ),
+        }
+
+
 #: An apprise URL's shape (what apprise itself understands is checked when alerts are sent and by
 #: :func:`fund_scheduler.alerts.channels.apprise_url_problems`: importing apprise takes 0.1 s).
 _SERVICE_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
@@ -384,6 +478,7 @@ class Settings:
     #: scheduler.log's lines: ``text`` (one line each) or ``json`` (one object each, for shippers).
     log_format: str = "text"
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    remote: RemoteSettings = field(default_factory=RemoteSettings)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
@@ -428,6 +523,7 @@ class Settings:
             umask=_umask(env, "SCHEDULER_UMASK"),
             reports_dir=_reports_dir(env, home),
             alerts=AlertSettings.read(env),
+            remote=RemoteSettings.read(env),
             language=_language(env),
             log_format=env.choice("SCHEDULER_LOG_FORMAT", "text", LOG_FORMATS),
             environ=environ,
@@ -507,5 +603,6 @@ class Settings:
             "SCHEDULER_REPORTS_DIR": str(self.reports_folder),
             "SCHEDULER_LANG": self.language,
             "SCHEDULER_LOG_FORMAT": self.log_format,
+            **self.remote.describe(),
             **self.alerts.describe(),
         }

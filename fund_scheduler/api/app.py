@@ -550,6 +550,10 @@ def create_app(
     def checks():
         return jsonify({"checks": ops.checks()})
 
+    @app.get("/api/workers")
+    def workers():
+        return jsonify(ops.workers())
+
     @app.get("/api/executions")
     def executions() -> Response:
         args = request.args

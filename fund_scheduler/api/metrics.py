@@ -22,9 +22,9 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from fund_common.clock import utcnow
-from fund_common.runstatus import RAN, RunStatus
+from fund_common.runstatus import RAN, UNFINISHED, RunStatus
 
-__all__ = ["DaemonCollector", "RunMetrics", "check_gauges", "panel_gauges"]
+__all__ = ["DaemonCollector", "RunMetrics", "check_gauges", "panel_gauges", "worker_gauges"]
 
 logger = logging.getLogger("scheduler.http")
 
@@ -57,7 +57,7 @@ class RunMetrics:
 
     def observe(self, row: dict[str, Any]) -> None:
         job_id, status = row.get("job_id"), row.get("status")
-        if not job_id or not status or status == RunStatus.RUNNING:
+        if not job_id or not status or status in UNFINISHED:
             return
         self.runs.labels(job_id, str(status)).inc()
         if status in RAN and row.get("duration") is not None:
@@ -116,6 +116,7 @@ class DaemonCollector:
         yield last
         yield from panel_gauges(ops.panels())
         yield from check_gauges(ops.checks(), utcnow())
+        yield from worker_gauges(ops.workers())
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
@@ -157,6 +158,47 @@ def check_gauges(checks: Iterable[dict[str, Any]], now: datetime) -> Iterator[Ga
             if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
                 values.add_metric([job, name], float(value))
     yield from (ok, held, last, values)
+
+
+def worker_gauges(remote: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
+    """Per worker: up, last heartbeat's age, runs held; per queue: messages waiting at the broker
+    (when it says), rows queued and running, live workers consuming it. Nothing without workers."""
+    if not remote.get("workers") and not remote.get("queues"):
+        return
+    up = GaugeMetricFamily(
+        "fund_scheduler_worker_up", "1 while the worker heartbeats within its lease", labels=["worker"]
+    )
+    age = GaugeMetricFamily(
+        "fund_scheduler_worker_heartbeat_age_seconds",
+        "Seconds since the worker's last heartbeat",
+        labels=["worker"],
+    )
+    held = GaugeMetricFamily(
+        "fund_scheduler_worker_running_runs", "Runs the worker holds now", labels=["worker"]
+    )
+    for worker in remote.get("workers") or []:
+        up.add_metric([worker["name"]], int(worker["alive"]))
+        age.add_metric([worker["name"]], worker["heartbeat_age_seconds"])
+        held.add_metric([worker["name"]], worker["running"])
+    waiting = GaugeMetricFamily(
+        "fund_scheduler_queue_depth", "Messages waiting at the broker per queue", labels=["queue"]
+    )
+    queued = GaugeMetricFamily(
+        "fund_scheduler_queue_queued_runs", "Runs queued (no worker took them yet)", labels=["queue"]
+    )
+    running = GaugeMetricFamily(
+        "fund_scheduler_queue_running_runs", "Runs of the queue running on workers", labels=["queue"]
+    )
+    consumers = GaugeMetricFamily(
+        "fund_scheduler_queue_workers", "Live workers consuming the queue", labels=["queue"]
+    )
+    for queue in remote.get("queues") or []:
+        if queue.get("at_broker") is not None:
+            waiting.add_metric([queue["name"]], queue["at_broker"])
+        queued.add_metric([queue["name"]], queue["queued"])
+        running.add_metric([queue["name"]], queue["running"])
+        consumers.add_metric([queue["name"]], len(queue["workers"]))
+    yield from (up, age, held, waiting, queued, running, consumers)
 
 
 def panel_gauges(panels: Iterable[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:

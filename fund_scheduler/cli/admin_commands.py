@@ -123,6 +123,12 @@ def _token_problems(settings) -> list[str]:
 @click.option("--force", is_flag=True, help="Replace an existing, different file.")
 @click.option("--output", type=click.Path(path_type=Path), help="Write here instead of the default location.")
 @click.option("--run-as", metavar="USER", help="User= of a system unit (default: you, or the sudo caller).")
+@click.option("--worker", is_flag=True, help="A worker's systemd unit (fund-scheduler-worker) instead.")
+@click.option("-Q", "--queues", metavar="QUEUES", help="With --worker: the queues it takes (required).")
+@click.option(
+    "-c", "--concurrency", type=click.IntRange(min=1), metavar="N", help="With --worker: runs at once."
+)
+@click.option("-n", "--name", "worker_name", metavar="NAME", help="With --worker: its name (cpu1@%h).")
 @pass_cli
 def install_service(
     cli: Cli,
@@ -133,13 +139,24 @@ def install_service(
     force: bool,
     output: Path | None,
     run_as: str | None,
+    worker: bool,
+    queues: str | None,
+    concurrency: int | None,
+    worker_name: str | None,
 ) -> int:
     """Render the systemd unit (or a supervisor section, or the @reboot crontab line) with this
-    installation's absolute paths and write it, never over a different file without --force."""
+    installation's absolute paths and write it, never over a different file without --force.
+    With --worker: a worker's unit (`worker -Q QUEUES`, KillMode=control-group)."""
     from fund_scheduler import install
 
     if supervisor and cron:
         raise ConfigError(_("install-service: give at most one of --supervisor and --cron"))
+    if worker and (supervisor or cron):
+        raise ConfigError(_("install-service --worker renders a systemd unit only"))
+    if worker and not queues:
+        raise ConfigError(_("install-service --worker needs -Q QUEUES"))
+    if not worker and (queues or concurrency or worker_name):
+        raise ConfigError(_("install-service: -Q, -c and -n go with --worker"))
     user, group = run_as, None
     if user is None:
         user, group = install.default_user()
@@ -160,6 +177,13 @@ def install_service(
         text = install.render_supervisor(ctx)
         target = output or install.supervisor_conf_path()
         next_steps = "supervisorctl reread && supervisorctl update"
+    elif worker:
+        assert queues is not None
+        options = install.WorkerOptions(queues, concurrency, worker_name)
+        text = install.render_worker_systemd(ctx, options, user_unit=user_unit)
+        target = output or install.systemd_unit_path(user_unit, name=install.WORKER_SERVICE_NAME)
+        ctl = "systemctl --user" if user_unit else "systemctl"
+        next_steps = f"{ctl} daemon-reload && {ctl} enable --now {install.WORKER_SERVICE_NAME}"
     else:
         text = install.render_systemd(ctx, user_unit=user_unit)
         target = output or install.systemd_unit_path(user_unit)

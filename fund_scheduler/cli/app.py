@@ -62,6 +62,7 @@ COMMAND_MODULES = {
     "install-service": "admin_commands",
     "db": "admin_commands",
     "calendars": "calendar_commands",
+    "worker": "worker_commands",
 }
 
 

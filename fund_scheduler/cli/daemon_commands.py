@@ -429,9 +429,22 @@ def _local_report(cli: Cli, state: Any) -> dict[str, Any]:
         report["failures_24h"] = cli.read_history(
             lambda engine: history.failures_since(engine, datetime.now(UTC) - timedelta(hours=24)), []
         )
+        report["remote"] = cli.read_history(lambda engine: _local_workers(engine, settings), {})
     except Exception as exc:  # noqa: BLE001 - report the database problem, keep the exit status
         report["database_error"] = f"{type(exc).__name__}: {exc}"
     return report
+
+
+def _local_workers(engine: Any, settings: Any) -> dict[str, Any]:
+    """The workers and queues from the database (no broker asked: its depths unknown)."""
+    from fund_scheduler.store import workers
+
+    if not workers.exists(engine):
+        return {}
+    view = workers.overview(engine, datetime.now(UTC), settings.remote.lease)
+    for queue in view["queues"]:
+        queue["at_broker"] = None
+    return {"broker": settings.remote.masked_broker_url, **view}
 
 
 def _local_calendar_problems(cli: Cli, registry: Any) -> list[str]:
@@ -491,6 +504,7 @@ def _print_status(report: dict[str, Any], state: str) -> None:
     print_disabled_notes(jobs)
     _print_chain(report.get("chain") or [])
     _print_checks(report.get("checks") or [])
+    _print_remote(report.get("remote") or {})
     failures = report.get("failures_24h") or []
     print(_("failures in the last 24 h: {n}").format(n=len(failures)))
     for row in failures[:10]:
@@ -534,6 +548,40 @@ def _print_chain(steps: list[dict[str, Any]]) -> None:
         for s in steps
     ]
     print(format_table(rows, [_("STEP"), _("AFTER"), _("DEADLINE"), _("TODAY")]))
+
+
+def _print_remote(remote: dict[str, Any]) -> None:
+    """The workers (``WORKER  HOST  QUEUES  STATE  HEARTBEAT  RUNNING``) and the queues (``QUEUE
+    WAITING  QUEUED  RUNNING  WORKERS``); nothing when no worker ever ran and no broker is set."""
+    if not remote or not (remote.get("broker") or remote.get("workers")):
+        return
+    print(_("broker: {url}").format(url=remote.get("broker") or _("(unset)")))
+    rows = [
+        [
+            w["name"],
+            w["host"],
+            ",".join(w["queues"]),
+            _("up") if w["alive"] else (_("stopped") if w.get("stopped_at") else _("silent")),
+            _("{seconds}s ago").format(seconds=f"{w['heartbeat_age_seconds']:.0f}"),
+            f"{w['running']}/{w['concurrency']}",
+        ]
+        for w in remote.get("workers") or []
+    ]
+    if rows:
+        headers = [_("WORKER"), _("HOST"), _("QUEUES"), _("STATE"), _("HEARTBEAT"), _("RUNNING")]
+        print(format_table(rows, headers))
+    queues = [
+        [
+            q["name"],
+            "?" if q.get("at_broker") is None else str(q["at_broker"]),
+            str(q["queued"]),
+            str(q["running"]),
+            ", ".join(q["workers"]) or _("none"),
+        ]
+        for q in remote.get("queues") or []
+    ]
+    if queues:
+        print(format_table(queues, [_("QUEUE"), _("WAITING"), _("QUEUED"), _("RUNNING"), _("WORKERS")]))
 
 
 def _print_checks(checks: list[dict[str, Any]]) -> None:

@@ -294,6 +294,7 @@ def _run_here(
     if migrate is not None:
         migrate(engine)
     runner = Runner(settings, cli.registry(), engine)
+    runner.remote_runs_here = True  # test mode: a worker's job runs here too
     # Alerts as the daemon would send them (only when a channel is configured: no log noise).
     notifier = Notifier.from_settings(settings, engine) if channels_from(settings) else None
     if notifier is not None:

@@ -31,7 +31,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from fund_common.i18n import N_
-from fund_common.runstatus import RunStatus
+from fund_common.runstatus import UNFINISHED, RunStatus
 from fund_scheduler.daemon.chain import first_fire_on
 from fund_scheduler.daemon.dispatcher import DispatchDaemon, Refused, start_request
 from fund_scheduler.errors import SchedulerError
@@ -177,7 +177,7 @@ class Backfills:
         ended = [
             row["id"]
             for row in history.rows_of_backfill(daemon.engine, backfill_id)
-            if row["status"] == RunStatus.RUNNING and daemon.cancel_execution(row["id"], by)
+            if row["status"] in UNFINISHED and daemon.cancel_execution(row["id"], by)
         ]
         logger.warning(
             "backfill %s cancelled by %s: %d date(s) not started, %d run(s) ended",
@@ -262,7 +262,7 @@ class Backfills:
         rows = [
             r for r in history.rows_of_backfill(engine, backfill_id) if r["run_date"] == current["run_date"]
         ]
-        if any(r["status"] == RunStatus.RUNNING for r in rows):
+        if any(r["status"] in UNFINISHED for r in rows):
             return None
         if any(r["backfill_id"] == backfill_id for r in requests.pending_retries(engine)):
             return None

@@ -61,11 +61,11 @@ __all__ = [
 Rows = Mapping[str, Sequence[Mapping[str, Any]]]
 #: Triggers whose success starts the dependents (a manual run only when asked to).
 CASCADING_TRIGGERS = frozenset({"schedule", "dependency", "startup"})
-_HAS_RUN = (RunStatus.SUCCESS, RunStatus.RUNNING)
+_HAS_RUN = (RunStatus.SUCCESS, RunStatus.RUNNING, RunStatus.QUEUED)
 
 
 def covering_run(rows: Sequence[Mapping[str, Any]]) -> Mapping[str, Any] | None:
-    """The newest ``success`` or ``running`` row of ``rows`` (the job ran for that date)."""
+    """The newest ``success``, ``running`` or ``queued`` row of ``rows`` (the job ran for that date)."""
     return next((row for row in rows if row["status"] in _HAS_RUN), None)
 
 
@@ -94,6 +94,8 @@ def upstream_state(rows: Sequence[Mapping[str, Any]], run_date: date, zone: tzin
     if not rows:
         return f"not run yet for {run_date.isoformat()}"
     newest = rows[0]
+    if newest["status"] == RunStatus.QUEUED:
+        return f"queued since {_clock(newest['started_at'], zone)}"
     if newest["status"] == RunStatus.RUNNING:
         return f"running since {_clock(newest['started_at'], zone)}"
     when = newest.get("finished_at") or newest.get("started_at")

@@ -34,6 +34,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -56,7 +57,7 @@ from fund_scheduler.jobs.edits import EditRequest, JobEdit
 from fund_scheduler.jobs.registry import Registry, apply_changes
 from fund_scheduler.run.executor import result_of
 from fund_scheduler.run.process import reap_orphans
-from fund_scheduler.store import audit, history, job_changes, jobstore
+from fund_scheduler.store import audit, claims, history, job_changes, jobstore
 from fund_scheduler.store.audit import Actor
 from fund_scheduler.store.engine import describe_error, is_database_error, missing_tables
 
@@ -186,7 +187,26 @@ class Daemon:
         self.scheduler.resume()
         for row in unrun:
             self.runner.notify_finished(row)
+        self._adopt_remote_runs()
         self.requests.poke()  # retries left pending by the previous active daemon
+
+    def _adopt_remote_runs(self) -> None:
+        """Watch the runs on workers a previous leader left unfinished (queued or running): their
+        end is recorded here (alerts, retries, dependents) and a lost worker's run given up."""
+        remote = self.runner.remote
+        if remote is None:
+            return
+        adopted = remote.adopt(claims.unfinished(self.engine), self._adopted_run_ended)
+        if adopted:
+            logger.info("%d run(s) on workers left by the previous leader adopted", adopted)
+
+    def _adopted_run_ended(self, row: dict[str, Any]) -> None:
+        result = self.runner.remote_ended(row)
+        if result.status != RunStatus.SUCCESS or self.stopping or self.role != "active":
+            return
+        asked = {k: row.get(k) for k in history.ASKED_COLUMNS}
+        trigger = row["trigger"]
+        self.dependents.after_run(replace(result, trigger=trigger, run_date=row.get("run_date"), asked=asked))
 
     def run_first_start_jobs(self) -> None:
         """Run each job marked ``run_on_first_start`` that has never run (active daemon only)."""
@@ -270,6 +290,8 @@ class Daemon:
                 return
             self.scheduler.pause()
             self.role = "standby"
+            if self.runner.remote is not None:
+                self.runner.remote.release()  # the next leader watches them
             logger.error("lost the leader lock: stopped submitting; standby, retrying")
             return
         if not leadership.try_acquire():
@@ -356,15 +378,10 @@ class Daemon:
     def _layered(self, base: Registry) -> Registry:
         """``base`` with the runtime job changes on top (the database's ``job_changes``); ``base``
         alone while the database is away (logged)."""
-        try:
-            changes = job_changes.read_all(self.engine)
-        except Exception as exc:
-            if not is_database_error(exc):
-                raise
-            logger.error("runtime job changes not read: database unavailable (%s)", describe_error(exc))
-            return base
-        self._applied_changes = changes
-        return apply_changes(base, changes, self.settings.timezone)
+        registry, changes = job_changes.layered(self.engine, base, self.settings.timezone)
+        if changes is not None:
+            self._applied_changes = changes
+        return registry
 
     def change_job(self, request: EditRequest, actor: Actor | None) -> tuple[JobEdit, Registry]:
         """Store one runtime job change (:func:`~fund_scheduler.store.job_changes.save_edit`:
@@ -448,6 +465,10 @@ class Daemon:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self.requests.stop()
+        if self.runner.remote is not None:
+            released = self.runner.remote.release()  # runs on workers go on; the next leader adopts them
+            if released:
+                logger.info("%d run(s) on workers go on without this daemon", released)
         deadline = time.monotonic() + timeout
         while self.runner.active_count and not self._force:
             remaining = deadline - time.monotonic()
@@ -474,6 +495,8 @@ class Daemon:
         self.requests.stop()
         self.flusher.stop()
         self.runner.close()
+        if self.runner.remote is not None:
+            self.runner.remote.close()
         self.notifier.close()
         self.leadership.release()
         self.engine.dispose()

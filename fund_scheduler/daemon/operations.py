@@ -27,7 +27,7 @@ from sqlalchemy import text
 from fund_common import i18n
 from fund_common.envreader import shown
 from fund_common.i18n import N_
-from fund_common.runstatus import RunStatus
+from fund_common.runstatus import UNFINISHED
 from fund_scheduler import logsetup
 from fund_scheduler.daemon.checks import check_rows
 from fund_scheduler.daemon.daemon import Daemon
@@ -110,6 +110,23 @@ class Operations:
             "fork_server": None if fork_server is None else fork_server.state(),
         }
 
+    def workers(self) -> dict[str, Any]:
+        """The workers on other hosts (name, host, queues, concurrency, last heartbeat, alive,
+        running runs) and the queues (waiting at the broker, queued and running rows, the live
+        workers consuming each): :func:`fund_scheduler.store.workers.overview`. ``broker``: the
+        broker's URL (masked), None when runs only run here."""
+        from fund_scheduler.store import workers
+
+        daemon = self._daemon
+        settings = daemon.settings
+        remote = daemon.runner.remote
+        queues = {q for spec in daemon.registry.specs.values() if (q := daemon.runner.queue_of(spec))}
+        view = workers.overview(daemon.engine, daemon.clock(), settings.remote.lease, queues)
+        depths = remote.queue_depths([q["name"] for q in view["queues"]]) if remote is not None else {}
+        for queue in view["queues"]:
+            queue["at_broker"] = depths.get(queue["name"])
+        return {"broker": settings.remote.masked_broker_url, **view}
+
     def report(self) -> dict[str, Any]:
         """All ``status`` prints while this daemon runs, answered here so that the command loads
         no database code: :meth:`status`, this process's memory (``rss_bytes``), the job rows,
@@ -129,6 +146,7 @@ class Operations:
         try:
             report["checks"] = self.checks()
             report["chain"] = self.chain()
+            report["remote"] = self.workers()
             report["failures_24h"] = history.failures_since(
                 daemon.engine, daemon.clock() - timedelta(hours=24)
             )
@@ -364,7 +382,7 @@ class Operations:
         job_id = row["job_id"]
         before = {"execution_id": execution_id, "status": row["status"]}
         try:
-            if row["status"] == RunStatus.RUNNING:
+            if row["status"] in UNFINISHED:
                 if not daemon.cancel_execution(execution_id, by):
                     raise _not_here(row, daemon.registry.specs.get(job_id))
                 what = "run"

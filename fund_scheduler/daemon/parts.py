@@ -2,7 +2,8 @@
 
 :func:`build_parts` connects nothing and starts no thread of the daemon's own (the notifier's
 worker excepted, which only waits on its queue): it creates the engine (lazy), the spool and its
-flusher, the runner, the alert notifier, the executor, the scheduler (with its JSON job store)
+flusher, the runner (with the remote runs' publisher and watcher when SCHEDULER_BROKER_URL is
+set), the alert notifier, the executor, the scheduler (with its JSON job store)
 and the leadership lock, and wires the runner's finished runs to the notifier and to the check
 watcher (a check job's result kept in ``check_states``, its changes alerted).
 """
@@ -20,6 +21,7 @@ from fund_scheduler.daemon.loop import JOBSTORE_RETRY_INTERVAL, GuardedBackgroun
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.run.executor import RunnerExecutor
 from fund_scheduler.run.forkserver import ForkServer
+from fund_scheduler.run.remote import RemoteRuns
 from fund_scheduler.run.runner import Runner
 from fund_scheduler.settings import Settings
 from fund_scheduler.store.engine import make_engine
@@ -52,6 +54,11 @@ def build_parts(settings: Settings, registry: Registry) -> DaemonParts:
     runner.spool = spool
     if settings.fork_server:
         runner.fork_server = ForkServer()
+    if settings.remote.broker_url:  # runs of executor="celery" jobs go to the workers
+        from fund_scheduler.workers.app import CeleryPublisher, make_app
+
+        publisher = CeleryPublisher(make_app(settings, registry))
+        runner.remote = RemoteRuns(engine, settings.remote, publisher)
     notifier = Notifier.from_settings(settings, engine)
     if notifier.enabled:
         runner.on_finished.append(notifier.observe)

@@ -25,7 +25,7 @@ from fund_common.runstatus import RunStatus
 from fund_scheduler.daemon.chain import CASCADING_TRIGGERS
 from fund_scheduler.jobs.registry import Registry
 from fund_scheduler.jobs.spec import JobSpec
-from fund_scheduler.store import requests
+from fund_scheduler.store import history, requests
 from fund_scheduler.store.engine import describe_error, is_database_error
 
 __all__ = ["RETRIED", "RetryPlanner", "retry_delay"]
@@ -34,6 +34,9 @@ logger = logging.getLogger("scheduler.retries")
 
 #: The statuses a retry follows: the job's own failures (a timeout counts as one).
 RETRIED = frozenset({RunStatus.FAILED, RunStatus.TIMEOUT})
+#: A run on a worker that was lost (killed, frozen, cut off: ``interrupted`` by the leader or by
+#: its restarted worker) is retried too; a local run interrupted by a daemon's stop is not.
+RETRIED_REMOTE = RETRIED | {RunStatus.INTERRUPTED}
 #: The jitter: each delay is scaled by a factor drawn from this range (then capped).
 JITTER = (0.75, 1.25)
 
@@ -68,7 +71,8 @@ class RetryPlanner:
         a planned retry sets ``row["retry_at"]``."""
         daemon = self._daemon
         spec = daemon.registry.specs.get(row.get("job_id") or "")
-        if row.get("status") not in RETRIED or row.get("id") is None or spec is None:
+        retried = RETRIED_REMOTE if row.get("executor") == history.REMOTE else RETRIED
+        if row.get("status") not in retried or row.get("id") is None or spec is None:
             return
         attempt = int(row.get("attempt") or 1)
         if attempt > spec.retries or daemon.role != "active":

@@ -29,7 +29,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from fund_common.runstatus import RunStatus, label
+from fund_common.runstatus import UNFINISHED, RunStatus, label
 from fund_scheduler.jobs.triggers import next_fire_times
 
 __all__ = ["COUNT_LIMIT", "ERROR_CHARS", "HOURS_MAX", "MAX_RUNS", "MAX_TICKS", "build_timeline"]
@@ -79,7 +79,7 @@ def _run_item(row: Mapping[str, Any]) -> dict[str, Any]:
     start, end = _utc(row.get("started_at")), _utc(row.get("finished_at"))
     scheduled = _utc(row.get("scheduled_run_time"))
     known = status in _KNOWN
-    is_bar = not known or RunStatus(status).ran or status == RunStatus.RUNNING
+    is_bar = not known or RunStatus(status).ran or status in UNFINISHED
     error = row.get("error")
     return {
         "execution_id": row.get("id"),
@@ -90,7 +90,7 @@ def _run_item(row: Mapping[str, Any]) -> dict[str, Any]:
         "trigger": row.get("trigger"),
         "run_date": row.get("run_date"),
         "start": start,
-        "end": None if status == RunStatus.RUNNING else end,
+        "end": None if status in UNFINISHED else end,
         "scheduled": scheduled,
         "at": start if is_bar else (scheduled or start),
         "duration": row.get("duration"),

@@ -30,6 +30,8 @@ without editing code.
     retry_backoff = "1m"           # after 1m, 2m, 4m (±25 % jitter),
     retry_backoff_max = "30m"      # never waiting longer than this
     fresh_interpreter = false      # true: each run a new interpreter, not forked by the fork server
+    executor = "celery"            # run on a worker host (process: here; default SCHEDULER_EXECUTOR)
+    queue = "cpu"                  # the workers started with `worker -Q cpu` take its runs
 
     [jobs.nightly_backup.params.target]   # a run parameter (run-job --param target=db)
     type = "str"                   # str, int, float, bool, date
@@ -76,6 +78,8 @@ OVERRIDE_KEYS = frozenset(
         "retry_backoff",
         "retry_backoff_max",
         "fresh_interpreter",
+        "executor",
+        "queue",
         "params",
         *CRON_FIELDS,
     }
@@ -125,7 +129,7 @@ def apply_override(
             if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
                 raise ValueError(f"{key} must be a positive number, got {value!r}")
             changes[key] = int(value) if key != "timeout" else float(value)
-    for key in ("workdir", "name", "after_mode", "on_late"):
+    for key in ("workdir", "name", "after_mode", "on_late", "executor", "queue"):
         if key in values:
             changes[key] = str(values[key])
     if "retries" in values:

@@ -28,6 +28,7 @@ from fund_scheduler.jobs.triggers import (
     parse_at,
     parse_duration,
 )
+from fund_scheduler.settings import QUEUE_NAME
 
 __all__ = [
     "AFTER_MODES",
@@ -47,9 +48,11 @@ __all__ = [
 JOB_ID_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 #: An exchange calendar's name as exchange_calendars spells them (``XSHG``, ``XNYS``, ``24/7``).
 CALENDAR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9/_-]{0,31}$")
-#: ``process``: a child process in its own process group (the default); ``thread``: light
-#: housekeeping run in the daemon's own thread.
-EXECUTORS = ("process", "thread")
+#: ``process``: a child process of the active daemon, in its own process group; ``thread``:
+#: light housekeeping run in the daemon's own thread; ``celery``: a child process on a worker
+#: host (``worker -Q QUEUE``), handed over through the broker. A job that names none gets
+#: SCHEDULER_EXECUTOR's (``process`` unless set).
+EXECUTORS = ("process", "thread", "celery")
 #: ``run``: an ordinary job; ``check``: a job whose function returns a check result (``ok`` or
 #: ``breach`` with details, see :mod:`fund_scheduler.jobs.checks`) that the daemon alerts on.
 KINDS = ("run", "check")
@@ -91,7 +94,10 @@ class JobSpec:
     coalesce: bool = True
     misfire_grace_time: int | None = None
     timeout: float | None = None
-    executor: str = "process"
+    #: None: the daemon's default (SCHEDULER_EXECUTOR); see :data:`EXECUTORS`.
+    executor: str | None = None
+    #: The Celery queue a remote run goes to (None: SCHEDULER_QUEUE's); workers consume by queue.
+    queue: str | None = None
     enabled: bool = True
     disabled_reason: str | None = None
     #: Jobs this one runs after, once per business date (its cron time is then its deadline).
@@ -139,8 +145,12 @@ class JobSpec:
             ("after_mode", self.after_mode, AFTER_MODES),
             ("on_late", self.on_late, ON_LATE),
         ):
-            if value not in allowed:
+            if value not in allowed and not (name == "executor" and value is None):
                 problems.append(f"{name} {value!r} is not one of {', '.join(allowed)}")
+        if self.queue is not None and not QUEUE_NAME.fullmatch(str(self.queue)):
+            problems.append(f"queue {self.queue!r} is not a queue name (letters, digits, _ . -)")
+        if self.queue is not None and self.executor == "thread":
+            problems.append("queue applies to executor 'celery' (or the default), not to 'thread'")
         if self.id in self.after:
             problems.append("after names the job itself")
         if self.calendar is not None and not CALENDAR_NAME.fullmatch(self.calendar):
@@ -152,6 +162,10 @@ class JobSpec:
             if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
                 problems.append(f"{field_name} {seconds!r} is not a positive number of seconds")
         return problems
+
+    def executor_in(self, default: str) -> str:
+        """Where this job's runs go: its own ``executor``, else ``default`` (SCHEDULER_EXECUTOR)."""
+        return self.executor or default
 
     def zone(self, default: ZoneInfo) -> ZoneInfo:
         return job_zone(self.timezone, f"timezone of job {self.id}") if self.timezone else default

@@ -29,6 +29,9 @@ from fund_scheduler.run.runner import ExecutionResult, Runner
 
 logger = logging.getLogger("scheduler.executor")
 
+#: At most this many runs on workers waited for at once (each waiter a sleeping thread).
+REMOTE_WAITERS = 256
+
 
 class RunFailed(Exception):
     """A run ended in a status other than ``success``; carries the :class:`ExecutionResult`."""
@@ -78,6 +81,8 @@ class RunnerExecutor(BaseExecutor):
         self.runner = runner
         self._max_workers = max_workers
         self._pool: ThreadPoolExecutor | None = None
+        #: Threads that wait for runs on workers (they hold no process here; created as needed).
+        self._remote_pool: ThreadPoolExecutor | None = None
         self._submitted: dict[str, datetime] = {}
 
     def start(self, scheduler, alias):
@@ -85,8 +90,9 @@ class RunnerExecutor(BaseExecutor):
         self._pool = ThreadPoolExecutor(self._max_workers, thread_name_prefix="job")
 
     def shutdown(self, wait=True):
-        if self._pool is not None:
-            self._pool.shutdown(wait=wait)
+        for pool in (self._pool, self._remote_pool):
+            if pool is not None:
+                pool.shutdown(wait=wait)
 
     def submit_job(self, job, run_times):
         """Submit the scheduled ``run_times`` of ``job`` not submitted before.
@@ -190,7 +196,22 @@ class RunnerExecutor(BaseExecutor):
             return events
 
         assert self._pool is not None, "executor not started"
-        return self._pool.submit(work_and_report)
+        return self._pool_for(job.id).submit(work_and_report)
+
+    def _pool_for(self, job_id: str) -> ThreadPoolExecutor:
+        """The local pool (SCHEDULER_MAX_WORKERS threads), or for a job run on workers the pool
+        of threads that only wait (:data:`REMOTE_WAITERS`): a six-hour remote run never holds
+        a local job's thread."""
+        assert self._pool is not None
+        if getattr(self.runner, "remote", None) is None:
+            return self._pool
+        spec = self.runner.registry.specs.get(job_id)
+        if spec is None or self.runner.queue_of(spec) is None:
+            return self._pool
+        with self._lock:
+            if self._remote_pool is None:
+                self._remote_pool = ThreadPoolExecutor(REMOTE_WAITERS, thread_name_prefix="remote")
+            return self._remote_pool
 
 
 def result_of(events: list | None) -> ExecutionResult | None:

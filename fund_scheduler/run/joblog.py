@@ -188,9 +188,19 @@ def read_chunk(
     """
     with open(path, "rb") as f:
         size = f.seek(0, os.SEEK_END)
-        start = max(size - tail, 0) if tail is not None else min(offset or 0, size)
+        start = chunk_start(size, offset, tail)
         f.seek(start)
         data = f.read(limit if limit is not None else -1)
+    return decoded_chunk(start, data, size, final=final)
+
+
+def chunk_start(size: int, offset: int | None, tail: int | None) -> int:
+    """Where a read of ``offset`` (or the last ``tail`` bytes) of ``size`` bytes starts."""
+    return max(size - tail, 0) if tail is not None else min(offset or 0, size)
+
+
+def decoded_chunk(start: int, data: bytes, size: int, *, final: bool) -> LogChunk:
+    """``data`` (a log's bytes from ``start``, of ``size`` in all) as :func:`read_chunk` answers."""
     if not final or start + len(data) < size:
         data = _whole_characters(data)
     return LogChunk(start, start + len(data), size, printable(data.decode("utf-8", "replace")))

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from fund_common.runstatus import FINAL, RAN, RunStatus
-from fund_scheduler.run.joblog import read_chunk, run_log_path
-from fund_scheduler.store import history
+from fund_common.runstatus import FINAL, RAN, UNFINISHED
+from fund_scheduler.run.joblog import chunk_start, decoded_chunk, read_chunk, run_log_path
+from fund_scheduler.store import history, log_chunks
 
 __all__ = ["NoRunLog", "RunLog", "locate", "log_answer"]
 
@@ -27,10 +27,12 @@ class NoRunLog(LookupError):
 
 @dataclass(frozen=True)
 class RunLog:
-    """An execution's history row and the path of its log (absent yet while it starts)."""
+    """An execution's history row and the path of its log (absent yet while it starts); a run on
+    another host: its log as its worker shipped it to the database (``shipped``)."""
 
     row: dict[str, Any]
     path: Path
+    shipped: Engine | None = None
 
     @property
     def final(self) -> bool:
@@ -50,7 +52,10 @@ def locate(engine: Engine, log_dir: Path, execution_id: int, retention_days: int
         raise NoRunLog(f"no execution {execution_id}")
     path = run_log_path(log_dir, row["job_id"], execution_id)
     status = row["status"]
-    if status == RunStatus.RUNNING or path.is_file():
+    if row.get("executor") == history.REMOTE and not path.is_file():  # on a worker's host
+        if status in UNFINISHED or log_chunks.size(engine, execution_id) is not None:
+            return RunLog(row, path, shipped=engine)
+    elif status in UNFINISHED or path.is_file():
         return RunLog(row, path)
     if status not in RAN:
         raise NoRunLog(f"execution {execution_id} ({status}) never ran: it has no log")
@@ -74,6 +79,12 @@ def log_answer(
     ``complete``: the run has ended and nothing is left after ``next_offset``; a follower asks
     again from ``next_offset`` until then. A running run whose log is not there yet is empty."""
     row = run_log.row
+    if run_log.shipped is not None:
+        shipped = log_chunks.size(run_log.shipped, row["id"]) or 0
+        start = chunk_start(shipped, offset, tail)
+        data = log_chunks.read(run_log.shipped, row["id"], start, limit)
+        chunk = decoded_chunk(start, data, shipped, final=run_log.final)
+        return _answer(run_log, chunk.offset, chunk.next_offset, chunk.size, chunk.text)
     try:
         chunk = read_chunk(run_log.path, offset, limit, tail, final=run_log.final)
         start, next_offset, size, text = chunk.offset, chunk.next_offset, chunk.size, chunk.text
@@ -82,6 +93,11 @@ def log_answer(
             raise NoRunLog(f"log of execution {row['id']} was deleted meanwhile ({run_log.path})") from None
         start = next_offset = size = 0
         text = ""
+    return _answer(run_log, start, next_offset, size, text)
+
+
+def _answer(run_log: RunLog, start: int, next_offset: int, size: int, text: str) -> dict[str, Any]:
+    row = run_log.row
     return {
         "execution_id": row["id"],
         "offset": start,

@@ -27,10 +27,12 @@ from fund_scheduler.store import history
 __all__ = [
     "KILL_GRACE_SECONDS",
     "ChildProcess",
+    "end_orphan",
     "kill_group",
     "process_alive",
     "reap_orphans",
     "run_identity",
+    "run_process",
 ]
 
 logger = logging.getLogger("scheduler.runner")
@@ -99,7 +101,7 @@ def run_identity(proc: Any) -> tuple[int, int] | None:
     return int(execution), int(owner) if owner.isdigit() else 0
 
 
-def _job_process(pid: int | None, execution_id: int) -> tuple[Any, int] | None:
+def run_process(pid: int | None, execution_id: int) -> tuple[Any, int] | None:
     """The live process ``pid`` and its owner's PID, if it is the run of ``execution_id``."""
     import psutil
 
@@ -115,6 +117,19 @@ def _job_process(pid: int | None, execution_id: int) -> tuple[Any, int] | None:
     return proc, identity[1]
 
 
+def end_orphan(proc: Any, grace: float = KILL_GRACE_SECONDS) -> None:
+    """SIGTERM the process group of the ``psutil.Process`` ``proc`` (a run whose owner is gone),
+    SIGKILL it after ``grace``."""
+    import psutil
+
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, sig)
+        _gone, alive = psutil.wait_procs([proc], timeout=grace)
+        if not alive:
+            break
+
+
 def reap_orphans(
     engine: Engine,
     grace: float = KILL_GRACE_SECONDS,
@@ -127,11 +142,10 @@ def reap_orphans(
     recorded ``interrupted``. A child whose owner is alive (a one-shot ``run-job``) is left alone.
     ``on_finished`` (e.g. :meth:`Runner.notify_finished`) gets each row so recorded.
     """
-    import psutil
 
     interrupted = kept = 0
     for row in history.running_rows(engine):
-        found = _job_process(row["pid"], row["id"])
+        found = run_process(row["pid"], row["id"])
         reason = "the daemon stopped before the run finished"
         if found is not None:
             proc, owner = found
@@ -145,12 +159,7 @@ def reap_orphans(
                 row["id"],
                 proc.pid,
             )
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(proc.pid, sig)
-                _gone, alive = psutil.wait_procs([proc], timeout=grace)
-                if not alive:
-                    break
+            end_orphan(proc, grace)
             reason = "orphaned by a daemon that died; process group terminated at the next start"
         history.finish(engine, row["id"], RunStatus.INTERRUPTED, error=reason)
         interrupted += 1

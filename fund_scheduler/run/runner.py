@@ -16,6 +16,12 @@ lists the log until it can be written again. Whatever raises between the ``runni
 its end (in the daemon's own code, not the job's) finishes the row ``failed`` with the exception:
 no row stays ``running`` while its daemon lives.
 
+A job whose executor is ``celery`` (its own, or SCHEDULER_EXECUTOR's) runs on a worker host:
+its row is inserted ``queued`` with its queue, only its id goes to the broker
+(:attr:`Runner.remote`, :mod:`fund_scheduler.run.remote`), and the calling thread waits until
+the worker (or the leader giving the run up) made the row final; from there it is recorded like
+any local run. The worker runs it with :meth:`Runner.execute`, the same child-process runner.
+
 Every row carries its business date (``run_date``): the local date of its fire time in the job's
 timezone, today's local date for a run without one (manual, startup), or the date handed in (a
 dependency run: its upstream's). A scheduled run of a job with ``after`` first asks the
@@ -64,8 +70,9 @@ from fund_scheduler.run.joblog import (
     run_log_path,
 )
 from fund_scheduler.run.process import ChildProcess, kill_group
+from fund_scheduler.run.remote import Released, RemoteRuns
 from fund_scheduler.settings import Settings
-from fund_scheduler.store import history
+from fund_scheduler.store import claims, history
 from fund_scheduler.store.engine import describe_error, is_database_error
 from fund_scheduler.store.groupcommit import GroupCommit
 from fund_scheduler.store.spool import Spool, whole_second
@@ -75,6 +82,8 @@ logger = logging.getLogger("scheduler.runner")
 RUNS_REFUSED = "runs not started"
 #: Seconds between two checks of a running child's log size (no event tells a file grew).
 CAP_CHECK_SECONDS = 1.0
+#: A remote run's hard time limit (the worker's backstop) is its timeout plus this.
+HARD_LIMIT_MARGIN = 60.0
 
 #: A run's end: status, exit code, error, output tail.
 Outcome = tuple[str, int | None, str | None, str | None]
@@ -143,6 +152,11 @@ class Runner:
         self.clock: Callable[[], datetime] = utcnow
         #: Forks Python job runs from a pre-imported process (None: each starts a new interpreter).
         self.fork_server: ForkServer | None = None
+        #: Sends runs of remote jobs to the workers and waits for their rows (None: no broker).
+        self.remote: RemoteRuns | None = None
+        #: Without :attr:`remote`, run remote jobs here (a one-shot ``run-job`` without a daemon)
+        #: instead of failing them.
+        self.remote_runs_here = False
         #: The rows of runs starting (finishing) at the same time are written together.
         self._starts: GroupCommit[Mapping[str, Any], int] = GroupCommit(
             lambda starts: history.start_many(self.engine, starts)
@@ -183,6 +197,11 @@ class Runner:
                 result, trigger=trigger, run_date=run_date, with_dependents=with_dependents, asked=asked
             )
 
+        queue = self.queue_of(spec)
+        if queue is not None and self.remote is None:
+            if not self.remote_runs_here:
+                return stamped(self._no_broker(spec, scheduled_run_time, trigger, run_date))
+            queue = None
         gate = self.gate if spec.after and trigger == "schedule" else None
         with self._lock:
             self._active += 1
@@ -202,6 +221,7 @@ class Runner:
                             "now": started_at,
                             "run_date": run_date,
                             "asked": asked,
+                            "queue": queue,
                         }
                     )
                 except history.AlreadyRecorded as exc:
@@ -212,14 +232,17 @@ class Runner:
                         raise
                     return self._not_started(job_id, scheduled_run_time, trigger, exc)
             logger.info(
-                "job=%s execution=%s started (trigger %s, scheduled %s)",
+                "job=%s execution=%s %s (trigger %s, scheduled %s)",
                 job_id,
                 execution_id,
+                "started" if queue is None else f"queued on {queue}",
                 trigger,
                 scheduled_run_time.isoformat() if scheduled_run_time else "now",
             )
+            if queue is not None:
+                return stamped(self._await_remote(spec, execution_id, queue, on_started))
             try:
-                outcome = self._execute(
+                outcome = self.execute(
                     spec, execution_id, scheduled_run_time, run_date, trigger, on_started, asked.get("params")
                 )
             except BaseException as exc:  # SystemExit, KeyboardInterrupt: finish the row, re-raise
@@ -249,7 +272,77 @@ class Runner:
         log("job=%s run of %s %s: %s", job_id, scheduled_run_time.isoformat(), status, error)
         return ExecutionResult(job_id, row.get("id"), status, None, error, 0.0, "schedule", run_date)
 
-    def _execute(
+    def queue_of(self, spec: JobSpec) -> str | None:
+        """The queue ``spec``'s runs go to on a worker host; None: they run here."""
+        if spec.executor_in(self.settings.remote.default_executor) != "celery":
+            return None
+        return spec.queue or self.settings.remote.default_queue
+
+    def _no_broker(self, spec: JobSpec, scheduled, trigger: str, run_date: date) -> ExecutionResult:
+        """A remote job without a broker: a ``failed`` row saying so; nothing runs."""
+        error = (
+            f"job {spec.id} runs on a worker (executor celery) but SCHEDULER_BROKER_URL is unset; "
+            "run not started"
+        )
+        row = self.record(
+            spec.id,
+            RunStatus.FAILED,
+            scheduled_run_time=scheduled,
+            trigger=trigger,
+            error=error,
+            run_date=run_date,
+        )
+        logger.error("job=%s %s", spec.id, error)
+        return ExecutionResult(spec.id, row.get("id"), RunStatus.FAILED, None, error, 0.0)
+
+    def _await_remote(
+        self, spec: JobSpec, execution_id: int, queue: str, on_started: Callable[[int], None] | None
+    ) -> ExecutionResult:
+        """Send queued run ``execution_id`` to the broker and wait for its final row (written by
+        its worker, or by the leader giving it up); a broker that cannot be reached fails it."""
+        assert self.remote is not None
+        if on_started is not None:
+            on_started(execution_id)
+        time_limit = spec.timeout + HARD_LIMIT_MARGIN if spec.timeout else None
+        try:
+            self.remote.send(execution_id, queue, time_limit)
+        except Exception as exc:  # noqa: BLE001 - recorded on the row
+            error = f"cannot hand the run to the broker: {type(exc).__name__}: {one_line(str(exc))}"
+            logger.error("job=%s execution=%s %s", spec.id, execution_id, error)
+            claims.give_up(self.engine, execution_id, RunStatus.FAILED, error, was=RunStatus.QUEUED)
+        try:
+            row = self.remote.wait(execution_id)
+        except Released:
+            logger.info(
+                "job=%s execution=%s goes on on its worker; the next active daemon watches it",
+                spec.id,
+                execution_id,
+            )
+            return ExecutionResult(spec.id, execution_id, RunStatus.RUNNING, None, "left to the next leader")
+        return self.remote_ended(row)
+
+    def remote_ended(self, row: dict) -> ExecutionResult:
+        """Record the final row of a remote run (subscribers, log line); its result."""
+        self.notify_finished(row)
+        status, error = row["status"], row.get("error")
+        level = {RunStatus.SUCCESS: logging.INFO, RunStatus.CANCELLED: logging.WARNING}.get(
+            RunStatus(status), logging.ERROR
+        )
+        logger.log(
+            level,
+            "job=%s execution=%s %s on %s in %.1fs%s",
+            row["job_id"],
+            row["id"],
+            status,
+            row.get("worker") or "no worker",
+            row.get("duration") or 0.0,
+            f": {error}" if error else "",
+        )
+        return ExecutionResult(
+            row["job_id"], row["id"], status, row.get("exit_code"), error, row.get("duration")
+        )
+
+    def execute(
         self,
         spec: JobSpec,
         execution_id: int,
@@ -279,6 +372,8 @@ class Runner:
         finally:
             with self._lock:
                 self._starting.discard(execution_id)
+
+    _execute = execute
 
     def _finish(
         self, job_id: str, execution_id: int, started_at: datetime, outcome: Outcome
@@ -694,9 +789,11 @@ class Runner:
         is no live child here (finished, an in-thread run, another daemon's)."""
         with self._lock:
             proc = self._children.get(execution_id)
-            if proc is None and execution_id not in self._starting:
-                return False
-            self._cancelled[execution_id] = by
+            here = proc is not None or execution_id in self._starting
+            if here:
+                self._cancelled[execution_id] = by
+        if not here:
+            return self._cancel_remote(execution_id, by)
         if proc is None:  # its row exists, its process not yet (e.g. the fork server is starting)
             logger.warning(
                 "execution=%s cancelled by %s; its process is ended as it starts", execution_id, by
@@ -704,6 +801,25 @@ class Runner:
             return True
         logger.warning("execution=%s cancelled by %s; ending its process group", execution_id, by)
         threading.Thread(target=kill_group, args=(proc,), name="cancel", daemon=True).start()
+        return True
+
+    def cancelled_by(self, execution_id: int) -> str | None:
+        """Who cancelled run ``execution_id`` (a run :meth:`execute` ran; forgotten once asked)."""
+        with self._lock:
+            return self._cancelled.pop(execution_id, None)
+
+    def _cancel_remote(self, execution_id: int, by: str) -> bool:
+        """Cancel a remote run: a ``queued`` one ends now, a ``running`` one's worker ends its
+        process group at its next heartbeat. False when it is no remote run going."""
+        if self.remote is None:
+            return False
+        error = f"cancelled by {by} before a worker took it"
+        if claims.give_up(
+            self.engine, execution_id, RunStatus.CANCELLED, error, was=RunStatus.QUEUED, cancelled_by=by
+        ) is None and not claims.request_cancel(self.engine, execution_id, by):
+            return False
+        logger.warning("execution=%s (on a worker) cancelled by %s", execution_id, by)
+        self.remote.poke()
         return True
 
     def close(self) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -42,13 +43,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Select
 
 from fund_common.clock import utcnow
-from fund_common.runstatus import DISPLAY_ORDER, FAILURES, FINAL, NOT_RUNS, RunStatus, success_rate
+from fund_common.runstatus import (
+    DISPLAY_ORDER,
+    FAILURES,
+    FINAL,
+    NOT_RUNS,
+    UNFINISHED,
+    RunStatus,
+    success_rate,
+)
 from fund_scheduler.store.engine import writing
 
 STATUSES = tuple(s.value for s in DISPLAY_ORDER)
 TRIGGERS = ("schedule", "manual", "retry", "dependency", "startup", "backfill")
 OUTPUT_TAIL_CHARS = 4000
 UNIQUE_RUN_INDEX = "uq_job_executions_job_scheduled"
+#: The ``executor`` of a run handed to a worker (NULL: a run of the daemon's own).
+REMOTE = "celery"
 
 metadata = MetaData()
 job_executions = Table(
@@ -78,6 +89,14 @@ job_executions = Table(
     Column("first_execution_id", BigInteger().with_variant(Integer, "sqlite")),
     Column("backfill_id", String(32)),
     Column("cancelled_by", String(191)),
+    # Runs on a worker host (executor "celery"): the queue, the worker that claimed the run, when
+    # it was queued, the worker's last heartbeat for it, and a cancel for the worker to carry out.
+    Column("executor", String(16)),
+    Column("queue", String(64)),
+    Column("worker", String(191)),
+    Column("queued_at", DateTime),
+    Column("heartbeat_at", DateTime),
+    Column("cancel_requested_by", String(191)),
     # Every read below is a range of one of these (none passes over every row: see
     # bench/history_bench.py, a history of 1,000,000 rows).
     Index("ix_job_executions_job_started", "job_id", "started_at"),
@@ -88,6 +107,19 @@ job_executions = Table(
     # One row per scheduled run time (manual runs have NULL: any number allowed): the last guard
     # against two daemons running the same fire time during an active/standby hand-over.
     Index(UNIQUE_RUN_INDEX, "job_id", "scheduled_run_time", unique=True),
+)
+
+
+#: The log of a run on a worker, shipped by the worker in chunks as the run writes it (the file
+#: itself stays on the worker's host): :mod:`fund_scheduler.store.log_chunks`.
+run_log_chunks = Table(
+    "run_log_chunks",
+    metadata,
+    Column("execution_id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("start", BigInteger, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
 )
 
 
@@ -113,7 +145,7 @@ def _insert_run(engine: Engine, job_id: str, scheduled_run_time: datetime | None
         raise AlreadyRecorded(job_id, scheduled_run_time) from None
 
 
-def _db_time(value: datetime | None) -> datetime | None:
+def db_time(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
@@ -125,10 +157,11 @@ def _aware(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
-def _row(mapping: Any) -> dict[str, Any]:
+def row_of(mapping: Any) -> dict[str, Any]:
     row = dict(mapping)
-    for key in ("scheduled_run_time", "started_at", "finished_at"):
-        row[key] = _aware(row[key])
+    for key in ("scheduled_run_time", "started_at", "finished_at", "queued_at", "heartbeat_at"):
+        if key in row:
+            row[key] = _aware(row[key])
     if "params" in row:
         row["params"] = json.loads(row["params"]) if row["params"] else {}
     if row.get("attempt") is None and "attempt" in row:
@@ -192,6 +225,7 @@ def start_many(engine: Engine, starts: Sequence[Mapping[str, Any]]) -> list[int 
             s.get("now"),
             s.get("run_date"),
             s.get("asked"),
+            s.get("queue"),
         )
         for s in starts
     ]
@@ -239,12 +273,15 @@ def _start_values(
     now: datetime | None,
     run_date: date | None,
     asked: Mapping[str, Any] | None,
+    queue: str | None = None,
 ) -> dict[str, Any]:
-    """The columns of a ``running`` row (see :func:`start`)."""
-    return {
+    """The columns of a ``running`` row (see :func:`start`); with ``queue``, of a ``queued`` one
+    for a worker (``executor`` celery, no host or pid until a worker claims it)."""
+    began = db_time(now or utcnow())
+    values = {
         "job_id": job_id,
-        "scheduled_run_time": _db_time(scheduled_run_time),
-        "started_at": _db_time(now or utcnow()),
+        "scheduled_run_time": db_time(scheduled_run_time),
+        "started_at": began,
         "status": RunStatus.RUNNING.value,
         "host": socket.gethostname(),
         "pid": pid,
@@ -252,6 +289,9 @@ def _start_values(
         "run_date": run_date or business_date(scheduled_run_time),
         **_asked(asked),
     }
+    if queue is not None:
+        values.update(status=RunStatus.QUEUED.value, host=None, executor=REMOTE, queue=queue, queued_at=began)
+    return values
 
 
 def set_pid(engine: Engine, execution_id: int, pid: int) -> None:
@@ -260,8 +300,8 @@ def set_pid(engine: Engine, execution_id: int, pid: int) -> None:
 
 
 #: A run's final values by its id (given as parameters: compiled once, not per run).
-_CLOSE_RUN = update(job_executions).where(job_executions.c.id == bindparam("closing_id"))
-_CLOSE_RUN_RETURNING = _CLOSE_RUN.returning(*job_executions.c)
+CLOSE_RUN = update(job_executions).where(job_executions.c.id == bindparam("closing_id"))
+CLOSE_RUN_RETURNING = CLOSE_RUN.returning(*job_executions.c)
 
 
 def finish(
@@ -293,6 +333,24 @@ def finish(
     return finish_many(engine, [closing])[0]
 
 
+def closing_values(closing: Mapping[str, Any], began: datetime) -> dict[str, Any]:
+    """The final columns of a run (``closing`` as :func:`finish` takes it) that began at ``began``
+    (naive UTC), keyed for :data:`CLOSE_RUN` (``closing_id``: its id)."""
+    finished = db_time(closing.get("now") or utcnow())
+    assert finished is not None
+    error, tail = closing.get("error"), closing.get("output_tail")
+    return {
+        "closing_id": closing["execution_id"],
+        "status": closing["status"],
+        "finished_at": finished,
+        "duration": max((finished - began).total_seconds(), 0.0),
+        "exit_code": closing.get("exit_code"),
+        "error": error[:4000] if error else error,
+        "output_tail": tail[-OUTPUT_TAIL_CHARS:] if tail else tail,
+        "cancelled_by": closing.get("cancelled_by"),
+    }
+
+
 def finish_many(engine: Engine, closings: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """:func:`finish` for each of ``closings`` (its arguments by name, ``execution_id``
     included) in one transaction; the final rows, in order. LookupError for an id without a row."""
@@ -310,28 +368,14 @@ def finish_many(engine: Engine, closings: Sequence[Mapping[str, Any]]) -> list[d
         values = []
         for closing in closings:
             execution_id = closing["execution_id"]
-            began = _db_time(closing.get("started_at")) or started.get(execution_id)
+            began = db_time(closing.get("started_at")) or started.get(execution_id)
             if began is None:
                 raise LookupError(f"execution {execution_id} has no history row")
-            finished = _db_time(closing.get("now") or utcnow())
-            assert finished is not None
-            error, tail = closing.get("error"), closing.get("output_tail")
-            values.append(
-                {
-                    "closing_id": execution_id,
-                    "status": closing["status"],
-                    "finished_at": finished,
-                    "duration": max((finished - began).total_seconds(), 0.0),
-                    "exit_code": closing.get("exit_code"),
-                    "error": error[:4000] if error else error,
-                    "output_tail": tail[-OUTPUT_TAIL_CHARS:] if tail else tail,
-                    "cancelled_by": closing.get("cancelled_by"),
-                }
-            )
+            values.append(closing_values(closing, began))
         if len(values) == 1 and engine.dialect.update_returning:
-            found = {r.id: r for r in conn.execute(_CLOSE_RUN_RETURNING, values[0])}
+            found = {r.id: r for r in conn.execute(CLOSE_RUN_RETURNING, values[0])}
         else:  # many rows (or MySQL/MariaDB: no UPDATE ... RETURNING): update, then read back
-            conn.execute(_CLOSE_RUN, values)
+            conn.execute(CLOSE_RUN, values)
             ids = [v["closing_id"] for v in values]
             found = {}
             for first in range(0, len(ids), KEY_BATCH):
@@ -340,7 +384,7 @@ def finish_many(engine: Engine, closings: Sequence[Mapping[str, Any]]) -> list[d
     missing = [v["closing_id"] for v in values if v["closing_id"] not in found]
     if missing:
         raise LookupError(f"execution {missing[0]} has no history row")
-    return [_row(found[v["closing_id"]]._mapping) for v in values]
+    return [row_of(found[v["closing_id"]]._mapping) for v in values]
 
 
 def record(
@@ -361,7 +405,7 @@ def record(
     Raises :class:`AlreadyRecorded` when ``scheduled_run_time`` has a row already.
     """
     values = _unrun_values(
-        job_id, status, scheduled_run_time, error, _db_time(now or utcnow()), trigger, run_date, asked
+        job_id, status, scheduled_run_time, error, db_time(now or utcnow()), trigger, run_date, asked
     )
     return _insert_run(engine, job_id, scheduled_run_time, values)
 
@@ -379,7 +423,7 @@ def _unrun_values(
     """The columns of a finished row that never ran, stamped ``stamp`` (naive UTC)."""
     return {
         "job_id": job_id,
-        "scheduled_run_time": _db_time(scheduled_run_time),
+        "scheduled_run_time": db_time(scheduled_run_time),
         "started_at": stamp,
         "finished_at": stamp,
         "duration": 0.0,
@@ -402,11 +446,11 @@ def record_many(engine: Engine, rows: Iterable[Mapping[str, Any]], now: datetime
     time that has a row already (another daemon ran or recorded it) is left out, as
     :func:`record` refuses it. A restart's catch-up of thousands of jobs takes a few statements,
     not a transaction per row."""
-    stamp = _db_time(now or utcnow())
+    stamp = db_time(now or utcnow())
     wanted: dict[tuple[str, datetime | None], dict[str, Any]] = {}
     for row in rows:
         when = row["scheduled_run_time"]
-        wanted[(row["job_id"], _db_time(when))] = _unrun_values(
+        wanted[(row["job_id"], db_time(when))] = _unrun_values(
             row["job_id"], row["status"], when, row.get("error"), stamp, row.get("trigger", "schedule")
         )
     if not wanted:
@@ -441,7 +485,7 @@ def record_many(engine: Engine, rows: Iterable[Mapping[str, Any]], now: datetime
         for first in range(0, len(ids), KEY_BATCH):
             chunk_ids = ids[first : first + KEY_BATCH]
             found = {r.id: r for r in conn.execute(select(t).where(t.c.id.in_(chunk_ids)))}
-            written.extend(_row(found[i]._mapping) for i in chunk_ids)
+            written.extend(row_of(found[i]._mapping) for i in chunk_ids)
     return written
 
 
@@ -455,8 +499,8 @@ def purge_older_than(engine: Engine, days: int, now: datetime | None = None) -> 
     database's write lock long enough to keep a run from being recorded.
     """
     t = job_executions
-    cutoff = _db_time((now or utcnow()) - timedelta(days=days))
-    old = (t.c.started_at < cutoff, t.c.status != RunStatus.RUNNING.value)
+    cutoff = db_time((now or utcnow()) - timedelta(days=days))
+    old = (t.c.started_at < cutoff, t.c.status.notin_(sorted(UNFINISHED)))
     deleted = 0
     while True:
         with writing(engine) as conn:
@@ -464,27 +508,30 @@ def purge_older_than(engine: Engine, days: int, now: datetime | None = None) -> 
             ids = [i for (i,) in conn.execute(batch)]
             if not ids:
                 return deleted
+            conn.execute(delete(run_log_chunks).where(run_log_chunks.c.execution_id.in_(ids)))
             deleted += conn.execute(delete(t).where(t.c.id.in_(ids))).rowcount
 
 
 def running_rows(engine: Engine, host: str | None = None) -> list[dict[str, Any]]:
-    """Rows still ``running`` on ``host`` (this host by default), oldest first."""
+    """Rows a daemon (not a worker) left ``running`` on ``host`` (this host by default), oldest
+    first."""
     query = (
         select(job_executions)
         .where(
             job_executions.c.status == RunStatus.RUNNING.value,
             job_executions.c.host == (host or socket.gethostname()),
+            job_executions.c.executor.is_(None),
         )
         .order_by(job_executions.c.id)
     )
     with engine.begin() as conn:
-        return [_row(r._mapping) for r in conn.execute(query)]
+        return [row_of(r._mapping) for r in conn.execute(query)]
 
 
 def get(engine: Engine, execution_id: int) -> dict[str, Any] | None:
     with engine.begin() as conn:
         row = conn.execute(select(job_executions).where(job_executions.c.id == execution_id)).first()
-    return _row(row._mapping) if row else None
+    return row_of(row._mapping) if row else None
 
 
 def recent(
@@ -526,7 +573,7 @@ def recent(
             )
         )
     with engine.begin() as conn:
-        return [_row(r._mapping) for r in conn.execute(query)]
+        return [row_of(r._mapping) for r in conn.execute(query)]
 
 
 def _job_ids(conn: Connection) -> list[str]:
@@ -554,14 +601,14 @@ def newest_row(engine: Engine, job_id: str) -> dict[str, Any] | None:
     """The newest row of ``job_id`` (the one started last), or None."""
     with engine.begin() as conn:
         row = conn.execute(_newest(job_id)).first()
-    return _row(row._mapping) if row is not None else None
+    return row_of(row._mapping) if row is not None else None
 
 
 def last_per_job(engine: Engine) -> dict[str, dict[str, Any]]:
     """The newest row of each job (the one started last)."""
     with engine.begin() as conn:
         rows = (conn.execute(_newest(job_id)).first() for job_id in _job_ids(conn))
-        return {r.job_id: _row(r._mapping) for r in rows if r is not None}
+        return {r.job_id: row_of(r._mapping) for r in rows if r is not None}
 
 
 def failures_since(engine: Engine, since: datetime) -> list[dict[str, Any]]:
@@ -569,12 +616,12 @@ def failures_since(engine: Engine, since: datetime) -> list[dict[str, Any]]:
         select(job_executions)
         .where(
             job_executions.c.status.in_(sorted(FAILURES)),
-            job_executions.c.started_at >= _db_time(since),
+            job_executions.c.started_at >= db_time(since),
         )
         .order_by(job_executions.c.started_at.desc(), job_executions.c.id.desc())
     )
     with engine.begin() as conn:
-        return [_row(r._mapping) for r in conn.execute(query)]
+        return [row_of(r._mapping) for r in conn.execute(query)]
 
 
 def count_for_job(engine: Engine, job_id: str) -> int:
@@ -602,9 +649,9 @@ def counts_since(engine: Engine, since: datetime, until: datetime | None = None)
     t = job_executions
     # Counted here, not by GROUP BY: SQLite would group along (job_id, started_at) and so read
     # every row; the period alone is a range of the covering (started_at, job_id, status) index.
-    query = select(t.c.job_id, t.c.status).where(t.c.started_at >= _db_time(since))
+    query = select(t.c.job_id, t.c.status).where(t.c.started_at >= db_time(since))
     if until is not None:
-        query = query.where(t.c.started_at < _db_time(until))
+        query = query.where(t.c.started_at < db_time(until))
     counts: dict[str, dict[str, int]] = {}
     with engine.begin() as conn:
         for job_id, status in conn.execute(query):
@@ -626,7 +673,7 @@ def previous_statuses(engine: Engine, job_id: str, before_id: int, limit: int = 
         .where(
             job_executions.c.job_id == job_id,
             job_executions.c.id < before_id,
-            job_executions.c.status.notin_([RunStatus.RUNNING.value, *sorted(NOT_RUNS)]),
+            job_executions.c.status.notin_([*sorted(UNFINISHED), *sorted(NOT_RUNS)]),
         )
         .order_by(job_executions.c.id.desc())
         .limit(limit)
@@ -641,7 +688,7 @@ def runs_between(engine: Engine, start: datetime, end: datetime) -> list[dict[st
     t = job_executions
     query = (
         select(t.c.id, t.c.job_id, t.c.status, t.c.started_at, t.c.finished_at, t.c.duration, t.c.trigger)
-        .where(t.c.started_at >= _db_time(start), t.c.started_at < _db_time(end))
+        .where(t.c.started_at >= db_time(start), t.c.started_at < db_time(end))
         .order_by(t.c.started_at, t.c.id)
     )
     with engine.begin() as conn:
@@ -659,7 +706,7 @@ def run_stats(counts: dict[str, dict[str, int]]) -> dict[str, dict[str, Any]]:
     for job_id, by_status in sorted(counts.items()):
         ordered = {s.value: by_status[s.value] for s in DISPLAY_ORDER if by_status.get(s.value)}
         ordered.update({s: n for s, n in sorted(by_status.items()) if s not in ordered and n})
-        running = ordered.get(RunStatus.RUNNING.value, 0)
+        running = sum(ordered.get(s.value, 0) for s in UNFINISHED)
         success = ordered.get(RunStatus.SUCCESS.value, 0)
         finished = sum(n for s, n in ordered.items() if s not in NOT_RUNS) - running
         rate = success_rate(ordered)
@@ -686,7 +733,7 @@ def rows_for_date(engine: Engine, job_ids: Iterable[str], run_date: date) -> dic
                 .where(t.c.job_id == job_id, t.c.run_date == run_date)
                 .order_by(t.c.started_at.desc(), t.c.id.desc())
             )
-            found[job_id] = [_row(r._mapping) for r in conn.execute(query)]
+            found[job_id] = [row_of(r._mapping) for r in conn.execute(query)]
     return found
 
 
@@ -695,7 +742,7 @@ def rows_of_backfill(engine: Engine, backfill_id: str) -> list[dict[str, Any]]:
     t = job_executions
     query = select(t).where(t.c.backfill_id == backfill_id).order_by(t.c.id.desc())
     with engine.begin() as conn:
-        return [_row(r._mapping) for r in conn.execute(query)]
+        return [row_of(r._mapping) for r in conn.execute(query)]
 
 
 #: How long before a window a run may have started and still overlap it (the longest timeout of a
@@ -714,7 +761,7 @@ def rows_overlapping(
     of the (started_at, …) and (status, started_at) indexes."""
     t = job_executions
     columns = [c for c in t.c if c.name != "output_tail"]
-    since, until = _db_time(start), _db_time(end)
+    since, until = db_time(start), db_time(end)
     assert since is not None and until is not None
     recent_rows = (
         select(*columns)
@@ -727,9 +774,9 @@ def rows_overlapping(
         .limit(limit)
     )
     old_running = select(*columns).where(
-        t.c.status == RunStatus.RUNNING.value, t.c.started_at < since - OVERLAP_LOOKBACK
+        t.c.status.in_(sorted(UNFINISHED)), t.c.started_at < since - OVERLAP_LOOKBACK
     )
     with engine.begin() as conn:
-        rows = [_row(r._mapping) for r in conn.execute(recent_rows)]
-        rows += [_row(r._mapping) for r in conn.execute(old_running)]
+        rows = [row_of(r._mapping) for r in conn.execute(recent_rows)]
+        rows += [row_of(r._mapping) for r in conn.execute(old_running)]
     return rows[:limit]

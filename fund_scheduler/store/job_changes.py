@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,10 +36,12 @@ from sqlalchemy.engine import Engine
 from fund_common.clock import as_naive_utc
 from fund_scheduler.errors import SchedulerError
 from fund_scheduler.jobs.edits import EditRequest, JobEdit, checked, plan
-from fund_scheduler.jobs.registry import Registry
+from fund_scheduler.jobs.registry import Registry, apply_changes
 from fund_scheduler.store import audit
 from fund_scheduler.store.audit import Actor
-from fund_scheduler.store.engine import has_tables
+from fund_scheduler.store.engine import describe_error, has_tables, is_database_error
+
+logger = logging.getLogger("scheduler.daemon")
 
 __all__ = ["drop", "exists", "job_changes", "metadata", "put", "read_all", "save_edit", "store"]
 
@@ -77,6 +80,21 @@ def read_all(engine: Engine) -> dict[str, dict[str, Any]]:
         }
         for row in rows
     }
+
+
+def layered(
+    engine: Engine, base: Registry, default_tz: ZoneInfo
+) -> tuple[Registry, dict[str, dict[str, Any]] | None]:
+    """``base`` with the runtime job changes on top, and those changes; ``(base, None)`` while
+    the database is away (logged: the jobs as the code and jobs.toml define them run meanwhile)."""
+    try:
+        changes = read_all(engine)
+    except Exception as exc:
+        if not is_database_error(exc):
+            raise
+        logger.error("runtime job changes not read: database unavailable (%s)", describe_error(exc))
+        return base, None
+    return apply_changes(base, changes, default_tz), changes
 
 
 def put(

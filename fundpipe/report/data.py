@@ -27,7 +27,7 @@ from fund_common.calendars.model import holiday_words
 from fund_common.clock import as_naive_utc, utcnow_naive
 from fund_common.i18n import N_
 from fund_common.i18n import gettext as _
-from fund_common.runstatus import DISPLAY_ORDER, NOT_RUNS, RAN, RunStatus, success_rate, worst
+from fund_common.runstatus import DISPLAY_ORDER, NOT_RUNS, RAN, UNFINISHED, RunStatus, success_rate, worst
 from fundpipe.freshness import dated_freshness
 from fundpipe.report.week import week_bounds, week_window, zone
 from fundpipe.schema import (
@@ -145,7 +145,7 @@ def count_summary(by_status: Mapping[str, int]) -> dict[str, Any]:
     ``success_rate`` from ``{status: count}``; statuses in display order, unknown ones last."""
     ordered = {s.value: by_status[s.value] for s in DISPLAY_ORDER if by_status.get(s.value)}
     ordered.update({s: n for s, n in sorted(by_status.items()) if s not in ordered and n})
-    running = ordered.get(RunStatus.RUNNING.value, 0)
+    running = sum(ordered.get(s.value, 0) for s in UNFINISHED)
     success = ordered.get(RunStatus.SUCCESS.value, 0)
     runs = sum(n for status, n in ordered.items() if status not in NOT_RUNS)  # coalesced: no run
     return {

@@ -15,7 +15,7 @@ from alembic.migration import MigrationContext
 
 from fund_common.calendars import table as calendar_table
 from fund_scheduler.settings import Settings
-from fund_scheduler.store import audit, checks, history, job_changes, requests
+from fund_scheduler.store import audit, checks, history, job_changes, requests, workers
 from fund_scheduler.store import jobstore as store
 from fund_scheduler.store.engine import make_engine
 from fund_scheduler_migrations import runner
@@ -32,6 +32,7 @@ METADATA = [
     requests.metadata,
     job_changes.metadata,
     audit.metadata,
+    workers.metadata,
 ]
 NOW = datetime(2026, 11, 20, 8, 30, 0)
 DAY = date(2026, 11, 19)

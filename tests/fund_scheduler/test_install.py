@@ -24,7 +24,7 @@ needs_systemd_analyze = pytest.mark.skipif(
     reason="systemd-analyze is not installed (apt-get install systemd); .ci/run installs it",
 )
 # verify may warn that the ordering-only dependencies do not exist on this machine; nothing else
-ALLOWED_WARNING = re.compile(r"(mariadb|mysql)\.service|network-online\.target")
+ALLOWED_WARNING = re.compile(r"(mariadb|mysql|redis-server)\.service|network-online\.target")
 
 
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
@@ -103,6 +103,33 @@ def test_rendered_system_unit_passes_systemd_analyze_verify(tmp_path):
     assert values["User"] and values["Group"]
     assert not service._PLACEHOLDER.search(unit)
     verify(unit, tmp_path)
+
+
+@needs_systemd_analyze
+def test_a_worker_unit_kills_its_whole_cgroup_and_passes_systemd_analyze_verify(tmp_path):
+    proc = cli("--worker", "-Q", "cpu,io", "-c", "4", "-n", "cpu1@%h", "--print")
+    assert proc.returncode == 0, proc.stderr
+    values = settings_of(proc.stdout)
+    python, script = service.default_python(PROJECT_DIR), PROJECT_DIR / "scheduler_daemon.py"
+    words = [service.systemd_word(str(python)), service.systemd_word(str(script))]
+    assert values["ExecStart"] == [" ".join([*words, "worker", "-Q", "cpu,io", "-c", "4", "-n", "cpu1@%%h"])]
+    for key, value in {"KillMode": "control-group", "Restart": "always", "TimeoutStopSec": "600"}.items():
+        assert values[key] == [value], key
+    assert "fund-scheduler worker (queues cpu,io)" in values["Description"][0]
+    verify(proc.stdout, tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--worker"], "--worker needs -Q QUEUES"),
+        (["--worker", "-Q", "cpu", "--supervisor"], "systemd unit only"),
+        (["-Q", "cpu"], "-Q, -c and -n go with --worker"),
+    ],
+)
+def test_worker_options_are_checked(args, says):
+    proc = cli(*args, "--print")
+    assert proc.returncode == 2 and says in proc.stderr
 
 
 @needs_systemd_analyze

@@ -218,3 +218,35 @@ def test_the_migrations_runner_keeps_its_old_name_and_can_be_turned_off(tmp_path
     assert old.migrations == "fund_scheduler_migrations.runner:upgrade"
     assert Settings.from_env({**base, "SCHEDULER_MIGRATIONS": "none"}).migrations is None
     assert "module:function" in config_error(tmp_path, SCHEDULER_MIGRATIONS="nonsense")
+
+
+def test_remote_runs_settings_default_to_running_here(tmp_path: Path) -> None:
+    remote = settings(tmp_path).remote
+    assert (remote.broker_url, remote.default_executor, remote.default_queue) == (None, "process", "default")
+    assert (remote.heartbeat, remote.lease, remote.queue_timeout) == (10.0, 60.0, 600.0)
+
+
+def test_the_broker_url_is_a_secret_masked_everywhere(tmp_path: Path) -> None:
+    loaded = settings(
+        tmp_path, SCHEDULER_BROKER_URL="redis://:hunter2pw@10.0.0.5:6379/0", SCHEDULER_EXECUTOR="celery"
+    )
+    assert loaded.remote.default_executor == "celery"
+    assert "hunter2pw" not in repr(loaded) and "hunter2pw" not in str(loaded.describe())
+    assert loaded.describe()["SCHEDULER_BROKER_URL"] == "redis://:***@10.0.0.5:6379/0"
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"SCHEDULER_EXECUTOR": "celery"}, "SCHEDULER_EXECUTOR=celery needs SCHEDULER_BROKER_URL"),
+        (
+            {"SCHEDULER_BROKER_URL": "http://u:secretpw@h/"},
+            "SCHEDULER_BROKER_URL='http://u:***@h/' is not a broker URL",
+        ),
+        ({"SCHEDULER_QUEUE": "a b"}, "SCHEDULER_QUEUE='a b' is not a queue name"),
+        ({"SCHEDULER_WORKER_HEARTBEAT": "10", "SCHEDULER_WORKER_LEASE": "15"}, "must be at least twice"),
+    ],
+)
+def test_bad_remote_settings_name_the_variable(tmp_path: Path, env: dict[str, str], says: str) -> None:
+    message = config_error(tmp_path, **env)
+    assert says in message and "secretpw" not in message

@@ -17,9 +17,9 @@ def create_fund_tables(engine: sa.Engine) -> None:
 def create_scheduler_tables(engine: sa.Engine) -> None:
     """The job store and the run history (``fund_scheduler.store``) on ``engine``."""
     from fund_common.calendars import table as calendar_table
-    from fund_scheduler.store import audit, checks, history, job_changes, jobstore, requests
+    from fund_scheduler.store import audit, checks, history, job_changes, jobstore, requests, workers
 
-    for metadata in (audit.metadata, job_changes.metadata, requests.metadata):
+    for metadata in (audit.metadata, job_changes.metadata, requests.metadata, workers.metadata):
         metadata.create_all(engine, checkfirst=True)
     history.metadata.create_all(engine, checkfirst=True)
     jobstore.metadata.create_all(engine, checkfirst=True)

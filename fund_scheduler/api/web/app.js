@@ -479,8 +479,8 @@
     td.appendChild(el("pre", { class: "output-tail" }, t("loading…")));
     // The whole log in a panel that follows a running run: runlog.js.
     td.appendChild(el("button", { type: "button", class: "full-log", "data-runlog": id }, t("full log")));
-    if (status === "running") {
-      // Ends the run's process group: operate.js.
+    if (status === "running" || status === "queued") {
+      // Ends the run's process group (a queued run: before a worker takes it): operate.js.
       td.appendChild(el("button", { type: "button", class: "cancel-run", "data-cancel-execution": id }, t("cancel")));
     }
     tr.appendChild(td);
@@ -503,7 +503,12 @@
       const tr = existing.get(id) || executionRow(id);
       setText(cell(tr, "id"), id);
       setText(cell(tr, "job"), row.job_id);
-      setText(cell(tr, "trigger"), TRIGGER_WORDS[row.trigger] || row.trigger);
+      // A run on a worker names it: "schedule · cpu1@host-b" (its queue in the tooltip).
+      const triggerWord = TRIGGER_WORDS[row.trigger] || row.trigger;
+      setText(cell(tr, "trigger"), row.worker ? `${triggerWord} · ${row.worker}` : triggerWord);
+      cell(tr, "trigger").title = row.queue
+        ? t("on a worker: {worker} (queue {queue})", { worker: row.worker || "–", queue: row.queue })
+        : "";
       const statusCell = cell(tr, "status");
       if (statusCell.getAttribute("data-status") !== String(row.status)) {
         statusCell.setAttribute("data-status", String(row.status));
@@ -511,7 +516,8 @@
       }
       tr.setAttribute("data-status", String(row.status));
       setText(cell(tr, "started"), formatTime(row.started_at));
-      setText(cell(tr, "duration"), isFinal(row.status) ? formatSeconds(row.duration) : t("running…"));
+      const unfinished = row.status === "queued" ? t("queued…") : t("running…");
+      setText(cell(tr, "duration"), isFinal(row.status) ? formatSeconds(row.duration) : unfinished);
       const errorCell = cell(tr, "error");
       const failed = isFailure(row.status);
       const errorText = row.error || (failed && row.exit_code ? t("exit code {code}", { code: row.exit_code }) : "");
@@ -520,7 +526,7 @@
       errorCell.title = row.error ? String(row.error) : "";
       tbody.appendChild(tr);
       if (state.expanded.has(id)) {
-        const out = outputs.get(id) || outputRow(id);
+        const out = outputs.get(id) || outputRow(id, row.status);
         tbody.appendChild(out);
         const cached = state.outputs.get(id);
         if (!cached || cached.status !== row.status) loadOutput(id, row.status);
@@ -1046,7 +1052,7 @@
       if (ok(executions)) {
         const rows = listOf(executions.value.body, "executions");
         renderChart(rows);
-        anyRunning = rows.slice(0, PAGE_ROWS).some((r) => r && r.status === "running");
+        anyRunning = rows.slice(0, PAGE_ROWS).some((r) => r && (r.status === "running" || r.status === "queued"));
       }
       await loadExecutions();
       await loadReports();

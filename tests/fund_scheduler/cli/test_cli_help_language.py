@@ -32,7 +32,7 @@ Usage: scheduler_daemon.py history [OPTIONS]
 
 Options:
   --job TEXT                      Only this job's runs.
-  --status [success|failed|timeout|interrupted|cancelled|missed|skipped|blocked|coalesced|running]
+  --status [success|failed|timeout|interrupted|cancelled|missed|skipped|blocked|coalesced|running|queued]
                                   Only runs that ended so.
   --limit INTEGER RANGE           At most this many rows.  [default: 20; x>=1]
   --json                          Print the rows as JSON (with their output
@@ -78,7 +78,8 @@ def test_history_help_in_chinese_keeps_the_option_names(tmp_path: Path) -> None:
     assert "  --json                          以 JSON 打印各行（包括输出末尾）。\n" in options
     assert "  -h, --help                      显示此帮助并退出。\n" in options
     assert (
-        "[success|failed|timeout|interrupted|cancelled|missed|skipped|blocked|coalesced|running]" in options
+        "[success|failed|timeout|interrupted|cancelled|missed|skipped|blocked|coalesced|running|queued]"
+        in options
     )
     assert "退出状态：0；2 未知任务或状态，或数量小于 1。" in options
 

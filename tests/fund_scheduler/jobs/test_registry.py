@@ -115,7 +115,7 @@ def test_discovers_decorated_functions_and_command_jobs(make_package: MakePackag
         "day_of_week": "mon,tue,wed,thu,fri",
     }
     assert alpha.timeout == 60
-    assert (alpha.max_instances, alpha.coalesce, alpha.executor, alpha.enabled) == (1, True, "process", True)
+    assert (alpha.max_instances, alpha.coalesce, alpha.executor, alpha.enabled) == (1, True, None, True)
     assert alpha.target == f"{pkg}.alpha:alpha"
     beta = registry.get("beta")
     assert beta.func is None
@@ -199,7 +199,7 @@ def test_bad_executor_schedule_and_after_are_problems(make_package: MakePackage)
         jobs="""
         from fund_scheduler.jobs import command_job
 
-        A = command_job(id="bad_exec", name="a", cron="0 1 * * *", command=["true"], executor="celery")
+        A = command_job(id="bad_exec", name="a", cron="0 1 * * *", command=["true"], executor="cluster")
         B = command_job(id="bad_hour", name="b", cron="0 25 * * *", command=["true"])
         C = command_job(id="lonely", name="c", cron="0 1 * * *", command=["true"], after=("ghost",))
         """
@@ -207,7 +207,7 @@ def test_bad_executor_schedule_and_after_are_problems(make_package: MakePackage)
     registry = load(pkg)
     assert list(registry.specs) == ["lonely"]
     problems = "\n".join(registry.problems)
-    assert "'bad_exec': executor 'celery'" in problems
+    assert "'bad_exec': executor 'cluster'" in problems
     assert "'bad_hour': invalid schedule" in problems
     assert "'lonely': runs after unknown job(s) ghost" in problems
 

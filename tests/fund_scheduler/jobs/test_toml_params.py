@@ -36,3 +36,22 @@ def test_a_bad_parameter_is_named(params, says) -> None:
     with pytest.raises(ValueError) as caught:
         apply_override(None, "backup", {**BASE, "params": params}, ZONE)
     assert says in str(caught.value)
+
+
+def test_a_job_goes_to_a_worker_queue_from_jobs_toml() -> None:
+    spec = apply_override(None, "backup", {**BASE, "executor": "celery", "queue": "cpu"}, ZONE)
+    assert (spec.executor, spec.queue, spec.executor_in("process")) == ("celery", "cpu", "celery")
+    assert apply_override(None, "other", BASE, ZONE).executor_in("celery") == "celery"  # the default's
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"executor": "cluster"}, "executor 'cluster' is not one of process, thread, celery"),
+        ({"executor": "celery", "queue": "a b"}, "queue 'a b' is not a queue name"),
+        ({"executor": "thread", "queue": "cpu"}, "queue applies to executor 'celery'"),
+    ],
+)
+def test_bad_executor_or_queue_names_the_field(fields: dict, says: str) -> None:
+    with pytest.raises(ValueError, match=says):
+        apply_override(None, "backup", {**BASE, **fields}, ZONE)

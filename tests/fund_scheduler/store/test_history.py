@@ -184,6 +184,6 @@ def test_a_large_purge_goes_in_batches_and_misses_nothing(engine: Engine, monkey
     statements: list[str] = []
     event.listen(engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     assert history.purge_older_than(engine, 1, now=T0 + timedelta(days=3)) == 30
-    assert sum(s.startswith("DELETE") for s in statements) == 5  # 7 + 7 + 7 + 7 + 2
+    assert sum(s.startswith("DELETE FROM job_executions") for s in statements) == 5  # 7 + 7 + 7 + 7 + 2
     assert all(history.get(engine, i) is None for i in old)
     assert history.get(engine, running)["status"] == "running"
