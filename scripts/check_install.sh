@@ -25,4 +25,7 @@ echo "== python -m fund_scheduler run-job daily_collection"
 echo "== fund-scheduler history"
 "$work/venv/bin/fund-scheduler" history --json | "$work/venv/bin/python" -c \
     'import json, sys; rows = json.load(sys.stdin); assert rows and rows[0]["status"] == "success", rows; print("history:", rows[0]["job_id"], rows[0]["status"])'
+echo "== the worker's modules and Celery are installed"
+"$work/venv/bin/python" -c 'import celery, fund_scheduler.workers.task, fund_scheduler.workers.worker; print("celery", celery.__version__)'
+"$work/venv/bin/fund-scheduler" install-service --worker -Q cpu --print | grep -E "^(ExecStart|KillMode)="
 echo "install check OK"
