@@ -32,7 +32,7 @@ from tests.support.workers import WorkerProcess, pid_in, worker_homes
 pytestmark = [pytest.mark.e2e, pytest.mark.mariadb]
 
 #: Fast heartbeats and a short lease: a lost worker is noticed within seconds.
-TIMING = {"SCHEDULER_WORKER_HEARTBEAT": "0.3", "SCHEDULER_WORKER_LEASE": "2", "SCHEDULER_LANG": "en"}
+TIMING = {"SCHEDULER_WORKER_HEARTBEAT": "0.3", "SCHEDULER_WORKER_LEASE": "3", "SCHEDULER_LANG": "en"}
 
 
 def _queue(name: str) -> str:
@@ -96,6 +96,7 @@ def test_runs_go_by_queue_name_their_worker_and_a_redelivery_is_dropped(mariadb_
     jobs = _job("crunch", cpu, "echo crunching on $SCHEDULER_EXECUTION_ID") + _job(
         "fetch", io, "echo fetching"
     )
+    jobs += _job("collect", cpu, "echo collected $SCHEDULER_RUN_DATE").replace(FAR_AWAY, "0 19 * * mon-fri")
     with worker_homes(mariadb_db_url, redis_url, jobs, TIMING, 2) as (daemon, host1, host2):
         _start_daemon(daemon)
         w1 = WorkerProcess(host1, "cpu1", cpu).start()
@@ -133,6 +134,15 @@ def test_runs_go_by_queue_name_their_worker_and_a_redelivery_is_dropped(mariadb_
             again = _row(daemon, crunch["id"])
             assert (again["status"], again["finished_at"]) == ("success", crunch["finished_at"])
             assert len(_rows(daemon, "crunch")) == 1
+
+            # A backfill's runs go to the workers like any other, each for its business date.
+            done = daemon.cli("backfill", "collect", "--from", "2026-11-20", "--to", "2026-11-24")
+            assert done.returncode == 0 and "done (3 done, 0 failed" in done.stdout, done.stdout + done.stderr
+            backfilled = sorted(_rows(daemon, "collect"), key=lambda r: r["run_date"])
+            assert [(r["trigger"], str(r["run_date"]), r["worker"]) for r in backfilled] == [
+                ("backfill", day, w1.node) for day in ("2026-11-20", "2026-11-23", "2026-11-24")
+            ]
+            assert "collected 2026-11-23" in backfilled[1]["output_tail"]
         finally:
             w1.stop()
             w2.stop()
