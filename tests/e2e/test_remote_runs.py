@@ -345,3 +345,25 @@ def test_a_leader_failover_mid_dispatch_runs_each_fire_time_once(mariadb_db_url,
 
 def _lines(path: Path) -> list[str]:
     return path.read_text().split() if path.exists() else []
+
+
+def test_sigterm_to_a_worker_lets_its_run_finish_then_it_exits(mariadb_db_url, redis_url, tmp_path):
+    queue = _queue("cpu")
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    jobs = _job("steady", queue, f"echo $$ > {pids}/$SCHEDULER_EXECUTION_ID; sleep 2; echo finished")
+    with worker_homes(mariadb_db_url, redis_url, jobs, TIMING, 1) as (daemon, host):
+        _start_daemon(daemon)
+        worker = WorkerProcess(host, "drain", queue).start()
+        try:
+            execution_id = _start_run(daemon, "steady")
+            wait_for(lambda: pid_in(pids / str(execution_id)), 30, "the run started")
+            assert worker.process is not None
+            worker.process.send_signal(signal.SIGTERM)  # the worker alone, as a drain
+            assert worker.process.wait(30) == 0
+            row = _row(daemon, execution_id)
+            assert (row["status"], row["worker"]) == ("success", worker.node) and "finished" in row[
+                "output_tail"
+            ]
+        finally:
+            worker.stop()

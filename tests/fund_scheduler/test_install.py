@@ -113,7 +113,7 @@ def test_a_worker_unit_kills_its_whole_cgroup_and_passes_systemd_analyze_verify(
     python, script = service.default_python(PROJECT_DIR), PROJECT_DIR / "scheduler_daemon.py"
     words = [service.systemd_word(str(python)), service.systemd_word(str(script))]
     assert values["ExecStart"] == [" ".join([*words, "worker", "-Q", "cpu,io", "-c", "4", "-n", "cpu1@%%h"])]
-    for key, value in {"KillMode": "control-group", "Restart": "always", "TimeoutStopSec": "600"}.items():
+    for key, value in {"KillMode": "control-group", "Restart": "on-failure", "TimeoutStopSec": "600"}.items():
         assert values[key] == [value], key
     assert "fund-scheduler worker (queues cpu,io)" in values["Description"][0]
     verify(proc.stdout, tmp_path)
