@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -110,6 +111,24 @@ class WorkerRuntime:
             row.get("params") or {},
         )
 
+    def _finish_owned(self, closing: dict[str, Any], worker: str) -> dict[str, Any] | None:
+        """:func:`~fund_scheduler.store.claims.finish_owned`, tried again every second for up to
+        half the lease while the database is unreachable (after that the leader gives the run
+        up: it is recorded ``interrupted`` and retried)."""
+        deadline = time.monotonic() + self.settings.remote.lease / 2
+        while True:
+            try:
+                return claims.finish_owned(self.engine, closing, worker=worker)
+            except Exception as exc:
+                if not is_database_error(exc) or time.monotonic() >= deadline:
+                    raise
+                logger.warning(
+                    "execution=%s: outcome not written yet (%s); trying again",
+                    closing["execution_id"],
+                    describe_error(exc),
+                )
+                time.sleep(1.0)
+
     def _close(self, row: dict[str, Any], worker: str, outcome) -> str:
         status, code, error, tail = outcome
         by = self.runner.cancelled_by(row["id"])
@@ -125,7 +144,7 @@ class WorkerRuntime:
                 "output_tail": tail,
                 "cancelled_by": by,
             }
-            final = claims.finish_owned(self.engine, closing, worker=worker)
+            final = self._finish_owned(closing, worker)
         if final is None:
             logger.warning(
                 "job=%s execution=%s ended %s here, but the run is no longer %s's (the leader gave it "

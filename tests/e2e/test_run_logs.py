@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -16,7 +17,7 @@ from sqlalchemy import update
 
 from fund_scheduler.store import history
 from fund_scheduler.store.engine import make_engine
-from tests.support.harness import FAR_AWAY, PROJECT, PY, SchedulerHome, wait_for
+from tests.support.harness import FAR_AWAY, PROJECT, PY, SchedulerHome
 
 pytestmark = pytest.mark.e2e
 
@@ -73,14 +74,13 @@ def _run(home: SchedulerHome, job_id: str) -> int:
 
 
 def _start_talker(home: SchedulerHome) -> int:
-    before = {r["id"] for r in home.history("--job", "talker")}
+    """Start ``talker`` through the daemon; its execution id, as `run-job` prints it (at once: a
+    loaded machine's history polling could let the run end before a test reads it going)."""
     started = home.cli("run-job", "talker")
     assert started.returncode == 0, started.stdout + started.stderr
-    return wait_for(
-        lambda: next((r["id"] for r in home.history("--job", "talker") if r["id"] not in before), None),
-        10,
-        "the talker's row",
-    )
+    found = re.search(r"execution (\d+)", started.stdout)
+    assert found, started.stdout
+    return int(found[1])
 
 
 def test_each_run_has_its_own_log_with_only_its_output(daemon):
