@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -160,45 +160,37 @@ def check_gauges(checks: Iterable[dict[str, Any]], now: datetime) -> Iterator[Ga
     yield from (ok, held, last, values)
 
 
+#: Per worker and per queue of ``Operations.workers``: (name, help, its value; None: not exported).
+_WORKER_GAUGES: tuple[tuple[str, str, Callable[[dict[str, Any]], float | None]], ...] = (
+    ("fund_scheduler_worker_up", "1 while the worker heartbeats within its lease", lambda w: int(w["alive"])),
+    (
+        "fund_scheduler_worker_heartbeat_age_seconds",
+        "Seconds since the worker's last heartbeat",
+        lambda w: w["heartbeat_age_seconds"],
+    ),
+    ("fund_scheduler_worker_running_runs", "Runs the worker holds now", lambda w: w["running"]),
+)
+_QUEUE_GAUGES: tuple[tuple[str, str, Callable[[dict[str, Any]], float | None]], ...] = (
+    ("fund_scheduler_queue_depth", "Messages waiting at the broker per queue", lambda q: q.get("at_broker")),
+    ("fund_scheduler_queue_queued_runs", "Runs queued (no worker took them yet)", lambda q: q["queued"]),
+    ("fund_scheduler_queue_running_runs", "Runs of the queue running on workers", lambda q: q["running"]),
+    ("fund_scheduler_queue_workers", "Live workers consuming the queue", lambda q: len(q["workers"])),
+)
+
+
 def worker_gauges(remote: dict[str, Any]) -> Iterator[GaugeMetricFamily]:
     """Per worker: up, last heartbeat's age, runs held; per queue: messages waiting at the broker
     (when it says), rows queued and running, live workers consuming it. Nothing without workers."""
     if not remote.get("workers") and not remote.get("queues"):
         return
-    up = GaugeMetricFamily(
-        "fund_scheduler_worker_up", "1 while the worker heartbeats within its lease", labels=["worker"]
-    )
-    age = GaugeMetricFamily(
-        "fund_scheduler_worker_heartbeat_age_seconds",
-        "Seconds since the worker's last heartbeat",
-        labels=["worker"],
-    )
-    held = GaugeMetricFamily(
-        "fund_scheduler_worker_running_runs", "Runs the worker holds now", labels=["worker"]
-    )
-    for worker in remote.get("workers") or []:
-        up.add_metric([worker["name"]], int(worker["alive"]))
-        age.add_metric([worker["name"]], worker["heartbeat_age_seconds"])
-        held.add_metric([worker["name"]], worker["running"])
-    waiting = GaugeMetricFamily(
-        "fund_scheduler_queue_depth", "Messages waiting at the broker per queue", labels=["queue"]
-    )
-    queued = GaugeMetricFamily(
-        "fund_scheduler_queue_queued_runs", "Runs queued (no worker took them yet)", labels=["queue"]
-    )
-    running = GaugeMetricFamily(
-        "fund_scheduler_queue_running_runs", "Runs of the queue running on workers", labels=["queue"]
-    )
-    consumers = GaugeMetricFamily(
-        "fund_scheduler_queue_workers", "Live workers consuming the queue", labels=["queue"]
-    )
-    for queue in remote.get("queues") or []:
-        if queue.get("at_broker") is not None:
-            waiting.add_metric([queue["name"]], queue["at_broker"])
-        queued.add_metric([queue["name"]], queue["queued"])
-        running.add_metric([queue["name"]], queue["running"])
-        consumers.add_metric([queue["name"]], len(queue["workers"]))
-    yield from (up, age, held, waiting, queued, running, consumers)
+    for label, key, gauges in (("worker", "workers", _WORKER_GAUGES), ("queue", "queues", _QUEUE_GAUGES)):
+        for name, documentation, value_of in gauges:
+            family = GaugeMetricFamily(name, documentation, labels=[label])
+            for item in remote.get(key) or []:
+                value = value_of(item)
+                if value is not None:
+                    family.add_metric([item["name"]], value)
+            yield family
 
 
 def panel_gauges(panels: Iterable[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:

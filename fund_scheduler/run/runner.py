@@ -125,6 +125,13 @@ def _crashed(exc: BaseException) -> Outcome:
     return RunStatus.FAILED, None, error, traceback.format_exc()
 
 
+def _end_level(status: str) -> int:
+    """The level of a run's end in the log: a success informs, a cancel warns, the rest are errors."""
+    return {RunStatus.SUCCESS: logging.INFO, RunStatus.CANCELLED: logging.WARNING}.get(
+        RunStatus(status), logging.ERROR
+    )
+
+
 class Runner:
     """Executes runs of the registry's jobs and keeps track of the live child processes."""
 
@@ -325,11 +332,8 @@ class Runner:
         """Record the final row of a remote run (subscribers, log line); its result."""
         self.notify_finished(row)
         status, error = row["status"], row.get("error")
-        level = {RunStatus.SUCCESS: logging.INFO, RunStatus.CANCELLED: logging.WARNING}.get(
-            RunStatus(status), logging.ERROR
-        )
         logger.log(
-            level,
+            _end_level(status),
             "job=%s execution=%s %s on %s in %.1fs%s",
             row["job_id"],
             row["id"],
@@ -373,8 +377,6 @@ class Runner:
             with self._lock:
                 self._starting.discard(execution_id)
 
-    _execute = execute
-
     def _finish(
         self, job_id: str, execution_id: int, started_at: datetime, outcome: Outcome
     ) -> ExecutionResult:
@@ -401,11 +403,8 @@ class Runner:
             row = self._spool_finish(job_id, execution_id, started_at, status, code, error, tail, exc)
         result = ExecutionResult(job_id, execution_id, status, code, error, row.get("duration"))
         self.notify_finished(row)
-        level = {RunStatus.SUCCESS: logging.INFO, RunStatus.CANCELLED: logging.WARNING}.get(
-            RunStatus(status), logging.ERROR
-        )
         logger.log(
-            level,
+            _end_level(status),
             "job=%s execution=%s %s in %.1fs%s",
             job_id,
             execution_id,

@@ -22,7 +22,6 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -193,7 +192,7 @@ class Lease:
         while not self._done.wait(interval):
             self.shipper.ship(final=False)
             try:
-                answer = claims.beat(self.runtime.engine, self.execution_id, worker=self.worker, now=_now())
+                answer = claims.beat(self.runtime.engine, self.execution_id, worker=self.worker, now=utcnow())
             except Exception as exc:  # noqa: BLE001 - the database may come back within the lease
                 logger.warning(
                     "execution=%s: heartbeat not written (%s)",
@@ -250,7 +249,3 @@ class LogShipper:
                 self.execution_id,
                 describe_error(exc) if is_database_error(exc) else repr(exc),
             )
-
-
-def _now() -> datetime:
-    return utcnow()

@@ -86,6 +86,27 @@ def _start_run(home: SchedulerHome, job_id: str) -> int:
     return int(re.search(r"execution (\d+)", started.stdout)[1])
 
 
+class RunPids:
+    """Where each run of a test's jobs writes its PID: a job's script starts with :attr:`record`."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir()
+
+    @property
+    def record(self) -> str:
+        return f"echo $$ > {self.folder}/$SCHEDULER_EXECUTION_ID; "
+
+    def of(self, execution_id: int) -> int | None:
+        return pid_in(self.folder / str(execution_id))
+
+    def started(self, home: SchedulerHome, job_id: str) -> tuple[int, int]:
+        """Start ``job_id`` through ``home``'s daemon; (its execution id, its PID) once it runs."""
+        execution_id = _start_run(home, job_id)
+        pid = wait_for(lambda: self.of(execution_id), 30, f"{job_id} running")
+        return execution_id, pid
+
+
 def _start_daemon(home: SchedulerHome) -> None:
     started = home.cli("start")
     assert started.returncode == 0, started.stdout + started.stderr
@@ -156,20 +177,13 @@ def test_kill_9_of_a_worker_mid_run_interrupts_retries_once_and_ends_the_orphan(
     mariadb_db_url, redis_url, tmp_path
 ):
     queue = _queue("cpu")
-    marker, pids = tmp_path / "first-attempt", tmp_path / "pids"
-    pids.mkdir()
-    script = (
-        f"echo $$ > {pids}/$SCHEDULER_EXECUTION_ID; "
-        f"if [ -e {marker} ]; then echo second; exit 0; fi; touch {marker}; exec sleep 120"
-    )
+    marker, pids = tmp_path / "first-attempt", RunPids(tmp_path / "pids")
+    script = pids.record + f"if [ -e {marker} ]; then echo second; exit 0; fi; touch {marker}; exec sleep 120"
     jobs = _job("long_calc", queue, script, retries=1, retry_backoff="1s")
     with worker_homes(mariadb_db_url, redis_url, jobs, TIMING, 2) as (daemon, host1, host2):
         _start_daemon(daemon)
         first = WorkerProcess(host1, "a", queue).start()
-        execution_id = _start_run(daemon, "long_calc")
-        wait_for(lambda: pid_in(pids / str(execution_id)), 30, "the first attempt running")
-        orphan = pid_in(pids / str(execution_id))
-        assert orphan is not None
+        execution_id, orphan = pids.started(daemon, "long_calc")
         second = WorkerProcess(host2, "b", queue).start()
         try:
             first.kill()  # the whole worker, as a crash: the run's own group lives on
@@ -199,15 +213,13 @@ def test_kill_9_of_a_worker_mid_run_interrupts_retries_once_and_ends_the_orphan(
 
 def test_a_worker_frozen_past_its_lease_cannot_overwrite_the_outcome(mariadb_db_url, redis_url, tmp_path):
     queue = _queue("cpu")
-    pids = tmp_path / "pids"
-    pids.mkdir()
-    jobs = _job("nightly", queue, f"echo $$ > {pids}/$SCHEDULER_EXECUTION_ID; sleep 4; echo finished")
+    pids = RunPids(tmp_path / "pids")
+    jobs = _job("nightly", queue, pids.record + "sleep 4; echo finished")
     with worker_homes(mariadb_db_url, redis_url, jobs, TIMING, 1) as (daemon, host):
         _start_daemon(daemon)
         worker = WorkerProcess(host, "frozen", queue).start()
         try:
-            execution_id = _start_run(daemon, "nightly")
-            wait_for(lambda: pid_in(pids / str(execution_id)), 30, "the run started")
+            execution_id, _pid = pids.started(daemon, "nightly")
             worker.signal_all(signal.SIGSTOP)
             wait_for(lambda: _row(daemon, execution_id)["status"] == "interrupted", 30, "run given up")
             worker.signal_all(signal.SIGCONT)
@@ -220,9 +232,8 @@ def test_a_worker_frozen_past_its_lease_cannot_overwrite_the_outcome(mariadb_db_
 
 def test_a_remote_run_is_cancelled_and_timed_out_with_its_group_killed(mariadb_db_url, redis_url, tmp_path):
     queue = _queue("cpu")
-    pids = tmp_path / "pids"
-    pids.mkdir()
-    sleeper = f"echo $$ > {pids}/$SCHEDULER_EXECUTION_ID; sh -c 'sleep 120' & exec sleep 120"
+    pids = RunPids(tmp_path / "pids")
+    sleeper = pids.record + "sh -c 'sleep 120' & exec sleep 120"
     jobs = _job("stuck", queue, sleeper, timeout=2) + _job("manual_long", queue, sleeper)
     with worker_homes(mariadb_db_url, redis_url, jobs, TIMING, 1) as (daemon, host):
         _start_daemon(daemon)
@@ -232,16 +243,14 @@ def test_a_remote_run_is_cancelled_and_timed_out_with_its_group_killed(mariadb_d
             assert timed_out.returncode != 0
             row = _rows(daemon, "stuck")[0]
             assert row["status"] == "timeout" and "process group killed" in row["error"]
-            assert not pid_alive(pid_in(pids / str(row["id"])) or 0)
+            assert not pid_alive(pids.of(row["id"]) or 0)
 
-            execution_id = _start_run(daemon, "manual_long")
-            wait_for(lambda: pid_in(pids / str(execution_id)), 30, "the run started")
-            leader = pid_in(pids / str(execution_id))
+            execution_id, leader = pids.started(daemon, "manual_long")
             cancelled = daemon.cli("cancel", str(execution_id))
             assert cancelled.returncode == 0, cancelled.stdout + cancelled.stderr
             wait_for(lambda: _row(daemon, execution_id)["status"] == "cancelled", 30, "run cancelled")
             assert _row(daemon, execution_id)["cancelled_by"]
-            wait_for(lambda: not pid_alive(leader or 0), 10, "its process group ended")
+            wait_for(lambda: not pid_alive(leader), 10, "its process group ended")
         finally:
             worker.stop()
 
@@ -349,15 +358,13 @@ def _lines(path: Path) -> list[str]:
 
 def test_sigterm_to_a_worker_lets_its_run_finish_then_it_exits(mariadb_db_url, redis_url, tmp_path):
     queue = _queue("cpu")
-    pids = tmp_path / "pids"
-    pids.mkdir()
-    jobs = _job("steady", queue, f"echo $$ > {pids}/$SCHEDULER_EXECUTION_ID; sleep 2; echo finished")
+    pids = RunPids(tmp_path / "pids")
+    jobs = _job("steady", queue, pids.record + "sleep 2; echo finished")
     with worker_homes(mariadb_db_url, redis_url, jobs, TIMING, 1) as (daemon, host):
         _start_daemon(daemon)
         worker = WorkerProcess(host, "drain", queue).start()
         try:
-            execution_id = _start_run(daemon, "steady")
-            wait_for(lambda: pid_in(pids / str(execution_id)), 30, "the run started")
+            execution_id, _pid = pids.started(daemon, "steady")
             assert worker.process is not None
             worker.process.send_signal(signal.SIGTERM)  # the worker alone, as a drain
             assert worker.process.wait(30) == 0

@@ -4,29 +4,27 @@ adopted runs handed to their callback, released waiters told so."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy.engine import Engine
 
 from fund_scheduler.run.remote import Released, RemoteRuns
 from fund_scheduler.settings import RemoteSettings
-from fund_scheduler.store import claims, history
-from fund_scheduler.store.engine import make_engine
-from tests.support.schema import create_scheduler_tables
-
-T0 = datetime(2026, 12, 4, 11, 0, tzinfo=UTC)
+from fund_scheduler.store import claims
+from tests.fund_scheduler.store.test_claims import T0, engine, queued  # noqa: F401 - the scratch history
 
 
 class Sent:
     def __init__(self) -> None:
         self.messages: list[tuple[int, str, float | None]] = []
+        self.asked: list[list[str]] = []
 
     def send(self, execution_id: int, queue: str, time_limit: float | None) -> None:
         self.messages.append((execution_id, queue, time_limit))
 
     def queue_depths(self, queues: list[str]) -> dict[str, int | None]:
+        self.asked.append(queues)
         return dict.fromkeys(queues, 0)
 
     def close(self) -> None:
@@ -42,35 +40,19 @@ class Clock:
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path}/remote.db")
-    create_scheduler_tables(engine)
-    yield engine
-    engine.dispose()
-
-
-@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
-def remote(engine: Engine, clock: Clock) -> RemoteRuns:
+def remote(engine: Engine, clock: Clock) -> RemoteRuns:  # noqa: F811
     settings = RemoteSettings(broker_url="redis://x", lease=60, queue_timeout=600)
     runs = RemoteRuns(engine, settings, Sent(), clock=clock, poll=3600)  # passes run by hand
     yield runs
     runs.close()
 
 
-def queued(engine: Engine) -> int:
-    [execution_id] = history.start_many(
-        engine, [{"job_id": "calc", "trigger": "manual", "now": T0, "queue": "cpu"}]
-    )
-    assert isinstance(execution_id, int)
-    return execution_id
-
-
-def test_a_final_row_goes_to_its_waiter(engine: Engine, remote: RemoteRuns) -> None:
+def test_a_final_row_goes_to_its_waiter(engine: Engine, remote: RemoteRuns) -> None:  # noqa: F811
     execution_id = queued(engine)
     waiter = remote.watch(execution_id)
     claims.claim(engine, execution_id, worker="w1@a", pid=1, now=T0)
@@ -83,7 +65,9 @@ def test_a_final_row_goes_to_its_waiter(engine: Engine, remote: RemoteRuns) -> N
 
 
 def test_a_silent_worker_loses_its_run_after_the_lease(
-    engine: Engine, remote: RemoteRuns, clock: Clock
+    engine: Engine,  # noqa: F811
+    remote: RemoteRuns,
+    clock: Clock,
 ) -> None:
     execution_id = queued(engine)
     waiter = remote.watch(execution_id)
@@ -98,7 +82,7 @@ def test_a_silent_worker_loses_its_run_after_the_lease(
     assert "worker w1@a stopped heartbeating" in row["error"] and "lease 60s" in row["error"]
 
 
-def test_a_queue_nobody_consumes_fails_the_run(engine: Engine, remote: RemoteRuns, clock: Clock) -> None:
+def test_a_queue_nobody_consumes_fails_the_run(engine: Engine, remote: RemoteRuns, clock: Clock) -> None:  # noqa: F811
     execution_id = queued(engine)
     waiter = remote.watch(execution_id)
     clock.now = T0 + timedelta(seconds=601)
@@ -108,7 +92,8 @@ def test_a_queue_nobody_consumes_fails_the_run(engine: Engine, remote: RemoteRun
 
 
 def test_adopted_runs_end_through_the_callback_and_released_waiters_are_told(
-    engine: Engine, remote: RemoteRuns
+    engine: Engine,  # noqa: F811
+    remote: RemoteRuns,
 ) -> None:
     adopted, waited = queued(engine), queued(engine)
     ended: list[dict] = []
@@ -120,3 +105,12 @@ def test_adopted_runs_end_through_the_callback_and_released_waiters_are_told(
     assert remote.release() == 1
     with pytest.raises(Released):
         waiter.result(0)
+
+
+def test_queue_depths_are_asked_of_the_broker_at_most_every_few_seconds(remote: RemoteRuns) -> None:
+    sent = remote.publisher
+    assert isinstance(sent, Sent)
+    assert remote.queue_depths(["io", "cpu"]) == {"cpu": 0, "io": 0}
+    assert remote.queue_depths(["cpu", "io"]) == {"cpu": 0, "io": 0}  # within the TTL: not asked
+    assert remote.queue_depths(["cpu"]) == {"cpu": 0}  # other queues: asked
+    assert sent.asked == [["cpu", "io"], ["cpu"]]

@@ -114,27 +114,9 @@ def test_unfinished_lists_remote_runs_only(engine: Engine) -> None:
 
 
 def test_workers_are_listed_with_the_runs_they_hold(engine: Engine) -> None:
-    workers.beat(
-        engine,
-        "w1@a",
-        host="a",
-        pid=10,
-        queues=["cpu", "io"],
-        concurrency=2,
-        version="1",
-        now=T0,
-        starting=True,
-    )
-    workers.beat(
-        engine,
-        "w1@a",
-        host="a",
-        pid=10,
-        queues=["cpu", "io"],
-        concurrency=2,
-        version="1",
-        now=T0 + timedelta(seconds=5),
-    )
+    worker = {"host": "a", "pid": 10, "queues": ["cpu", "io"], "concurrency": 2, "version": "1"}
+    workers.beat(engine, "w1@a", now=T0, starting=True, **worker)
+    workers.beat(engine, "w1@a", now=T0 + timedelta(seconds=5), **worker)
     claims.claim(engine, queued(engine), worker="w1@a", pid=1, now=T0)
     [row] = workers.listed(engine)
     assert (row["name"], row["queues"], row["running"], row["started_at"], row["heartbeat_at"]) == (
